@@ -1,0 +1,13 @@
+import { type Client, createClient } from "@connectrpc/connect";
+import { RoomService } from "@pnm/gen/pnm/v1/room_service_pb";
+import { createSigningHttpClient, type SigningOptions } from "./signing-http-client.js";
+import { createPnmTransport, type TransportOptions } from "./transport.js";
+
+export interface RoomServiceClientOptions extends TransportOptions, SigningOptions {}
+
+export type RoomServiceClient = Client<typeof RoomService>;
+
+/** The server-to-server API, with every request signed with the API secret. */
+export function createRoomServiceClient(options: RoomServiceClientOptions): RoomServiceClient {
+  return createClient(RoomService, createPnmTransport(options, (http) => createSigningHttpClient(http, options)));
+}

@@ -1,0 +1,36 @@
+import type { Interceptor, Transport } from "@connectrpc/connect";
+import { createFetchClient, type UniversalClientFn } from "@connectrpc/connect/protocol";
+import { createTransport as createConnectTransport } from "@connectrpc/connect/protocol-connect";
+import { createTransport as createGrpcTransport } from "@connectrpc/connect/protocol-grpc";
+import { createTransport as createGrpcWebTransport } from "@connectrpc/connect/protocol-grpc-web";
+
+export type Protocol = "connect" | "grpc-web" | "grpc";
+
+export interface TransportOptions {
+  baseUrl: string;
+  /** Default "connect". gRPC needs HTTP/2: pass an HTTP/2 httpClient (see `@pnm/client/node`). */
+  protocol?: Protocol;
+  /** Default true for gRPC and gRPC-web, false (JSON) for Connect. */
+  useBinaryFormat?: boolean;
+  /** Default: the runtime's fetch. */
+  httpClient?: UniversalClientFn;
+  interceptors?: Interceptor[];
+  readMaxBytes?: number;
+}
+
+const transports = { connect: createConnectTransport, "grpc-web": createGrpcWebTransport, grpc: createGrpcTransport };
+
+export function createPnmTransport(options: TransportOptions, wrap: (client: UniversalClientFn) => UniversalClientFn = (c) => c): Transport {
+  const protocol = options.protocol ?? "connect";
+  return transports[protocol]({
+    baseUrl: options.baseUrl,
+    httpClient: wrap(options.httpClient ?? createFetchClient(globalThis.fetch.bind(globalThis))),
+    useBinaryFormat: options.useBinaryFormat ?? protocol !== "connect",
+    interceptors: options.interceptors ?? [],
+    acceptCompression: [],
+    sendCompression: null,
+    compressMinBytes: 1024,
+    readMaxBytes: options.readMaxBytes ?? 4 * 1024 * 1024,
+    writeMaxBytes: 4 * 1024 * 1024,
+  });
+}

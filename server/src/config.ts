@@ -1,0 +1,89 @@
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseDuration } from "./duration.js";
+
+export interface PnmConfig {
+  host: string;
+  httpPort: number;
+  apiKey: string;
+  apiSecret: string;
+  /** Unset: the server spawns its own nats-server. */
+  natsUrl?: string;
+  /** Handed to participants by VerifyToken; defaults to the embedded server's. */
+  natsWsUrls: string[];
+  tokenValidityMs: number;
+  dataDir: string;
+  /** Largest request body accepted on any route, in bytes. */
+  maxBodyBytes: number;
+  /** Where the dev credentials came from, when they were generated. */
+  devCredentialsFile?: string;
+}
+
+// The public sample credentials of upstream's config_sample.yaml: a server
+// running with them is open to anyone who has read that file.
+const knownSampleSecrets = new Set(["zumyyYWqv7KR2kUqvYdq4z4sXg7XTBD2ljT6"]);
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): PnmConfig {
+  const dataDir = resolve(env.PNM_DATA_DIR ?? ".pnm");
+  const port = Number(env.PNM_HTTP_PORT ?? 8080);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError(`PNM_HTTP_PORT must be a port number, got "${env.PNM_HTTP_PORT}"`);
+  }
+  const tokenValidityMs = parseDuration(env.PNM_TOKEN_VALIDITY ?? "10m");
+  if (tokenValidityMs < 60_000 || tokenValidityMs > 24 * 3_600_000) {
+    throw new ConfigError("PNM_TOKEN_VALIDITY must be between 1m and 24h");
+  }
+  const maxBodyBytes = Number(env.PNM_MAX_BODY_BYTES ?? 64 * 1024);
+  if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1024) {
+    throw new ConfigError("PNM_MAX_BODY_BYTES must be an integer of at least 1024");
+  }
+
+  let apiKey = env.PNM_API_KEY ?? "";
+  let apiSecret = env.PNM_API_SECRET ?? "";
+  let devCredentialsFile: string | undefined;
+  if (!apiKey && !apiSecret) {
+    devCredentialsFile = join(dataDir, "dev-credentials.json");
+    ({ apiKey, apiSecret } = loadOrCreateDevCredentials(devCredentialsFile));
+  } else if (!apiKey || !apiSecret) {
+    throw new ConfigError("set both PNM_API_KEY and PNM_API_SECRET, or neither to use generated dev credentials");
+  }
+  if (knownSampleSecrets.has(apiSecret)) {
+    throw new ConfigError("PNM_API_SECRET is a published sample secret; generate your own");
+  }
+  if (Buffer.byteLength(apiSecret) < 32) {
+    throw new ConfigError("PNM_API_SECRET must be at least 32 bytes long");
+  }
+
+  return {
+    host: env.PNM_HOST ?? "127.0.0.1",
+    httpPort: port,
+    apiKey,
+    apiSecret,
+    natsUrl: env.PNM_NATS_URL || undefined,
+    natsWsUrls: (env.PNM_NATS_WS_URLS ?? "").split(",").map((u) => u.trim()).filter(Boolean),
+    tokenValidityMs,
+    dataDir,
+    maxBodyBytes,
+    devCredentialsFile,
+  };
+}
+
+function loadOrCreateDevCredentials(file: string): { apiKey: string; apiSecret: string } {
+  if (existsSync(file)) {
+    const saved = JSON.parse(readFileSync(file, "utf8")) as { apiKey?: string; apiSecret?: string };
+    if (saved.apiKey && saved.apiSecret) return { apiKey: saved.apiKey, apiSecret: saved.apiSecret };
+  }
+  const credentials = {
+    apiKey: `pnm-dev-${randomBytes(6).toString("hex")}`,
+    apiSecret: randomBytes(32).toString("base64url"),
+  };
+  mkdirSync(resolve(file, ".."), { recursive: true });
+  writeFileSync(file, JSON.stringify(credentials, null, 2) + "\n", { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return credentials;
+}

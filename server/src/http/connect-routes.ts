@@ -1,0 +1,102 @@
+import { Code, ConnectError, createConnectRouter, type Interceptor } from "@connectrpc/connect";
+import type { UniversalHandler } from "@connectrpc/connect/protocol";
+import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { ParticipantService as ParticipantServiceDesc } from "@pnm/gen/pnm/v1/participant_service_pb";
+import { RoomService as RoomServiceDesc } from "@pnm/gen/pnm/v1/room_service_pb";
+import { ErrorDetailSchema, FailureReason } from "@pnm/gen/pnm/v1/common_pb";
+import type { ApiSignatureVerifier, BodySignatureCheck } from "../auth/api-signature.js";
+import { pnmError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import { type ParticipantService, tokenFromAuthorization } from "../services/participant-service.js";
+import type { RoomService } from "../services/room-service.js";
+
+const opaqueCodes = new Set([Code.Internal, Code.Unknown]);
+
+export type NodeRequest = IncomingMessage | Http2ServerRequest;
+export type NodeResponse = ServerResponse | Http2ServerResponse;
+export type NodeHandler = (req: NodeRequest, res: NodeResponse) => void;
+
+export interface ConnectRoutesOptions {
+  rooms: RoomService;
+  participants: ParticipantService;
+  signature: ApiSignatureVerifier;
+  maxBodyBytes: number;
+  logger: Logger;
+}
+
+/**
+ * Connect, gRPC-web and gRPC for both services. RoomService bodies are signed:
+ * the signature is computed over the bytes as they stream into Connect, and a
+ * mismatch fails the stream, so Connect answers `unauthenticated` in the
+ * caller's protocol and the handler never runs (Connect reads a unary body
+ * whole before it decodes it).
+ */
+export function createConnectRoutes(options: ConnectRoutesOptions): Map<string, NodeHandler> {
+  const { rooms, participants } = options;
+  // Errors that are not pnm's own (a NATS outage, a bug) reach the caller as
+  // a bare `internal`, so no library text or stack leaks out.
+  const hideInternalErrors: Interceptor = (next) => async (req) => {
+    try {
+      return await next(req);
+    } catch (err) {
+      if (err instanceof ConnectError && (err.findDetails(ErrorDetailSchema).length > 0 || !opaqueCodes.has(err.code))) throw err;
+      options.logger.error(`${req.method.name} failed`, err);
+      throw pnmError(FailureReason.INTERNAL, "internal error");
+    }
+  };
+  const router = createConnectRouter({
+    readMaxBytes: options.maxBodyBytes,
+    interceptors: [hideInternalErrors],
+    jsonOptions: { ignoreUnknownFields: true },
+  });
+  router.service(RoomServiceDesc, {
+    createRoom: (req) => rooms.createRoom(req),
+    getJoinToken: (req) => rooms.getJoinToken(req),
+    isRoomActive: (req) => rooms.isRoomActive(req),
+    endRoom: (req) => rooms.endRoom(req),
+  });
+  router.service(ParticipantServiceDesc, {
+    verifyToken: (req, ctx) => participants.verifyToken(req, tokenFromAuthorization(ctx.requestHeader.get("authorization"))),
+  });
+
+  const routes = new Map<string, NodeHandler>();
+  for (const handler of router.handlers) {
+    const signed = handler.service.typeName === RoomServiceDesc.typeName;
+    routes.set(handler.requestPath, (req, res) => serve(handler, signed, req, res));
+  }
+  return routes;
+
+  function serve(handler: UniversalHandler, signed: boolean, req: NodeRequest, res: NodeResponse): void {
+    const uReq = universalRequestFromNodeRequest(req as IncomingMessage, res as ServerResponse, undefined, undefined);
+    if (signed) {
+      let check: BodySignatureCheck | ConnectError;
+      try {
+        check = options.signature.begin((name) => headerValue(req, name));
+      } catch (err) {
+        check = err as ConnectError;
+      }
+      uReq.body = verifyWhileReading(uReq.body as AsyncIterable<Uint8Array>, check);
+    }
+    handler(uReq)
+      .then((uRes) => universalResponseToNodeResponse(uRes, res as ServerResponse))
+      .catch((err: unknown) => {
+        if (ConnectError.from(err).code !== Code.Aborted) options.logger.error("response could not be written", err);
+      });
+  }
+}
+
+async function* verifyWhileReading(body: AsyncIterable<Uint8Array>, check: BodySignatureCheck | ConnectError): AsyncIterable<Uint8Array> {
+  if (check instanceof ConnectError) throw check;
+  for await (const chunk of body) {
+    check.update(chunk);
+    yield chunk;
+  }
+  check.finish();
+}
+
+export function headerValue(req: NodeRequest, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}

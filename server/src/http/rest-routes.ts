@@ -1,0 +1,142 @@
+import { create, type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import { CommonResponseSchema, FailureReason } from "@pnm/gen/pnm/v1/common_pb";
+import {
+  CreateRoomRequestSchema,
+  CreateRoomResponseSchema,
+  EndRoomRequestSchema,
+  EndRoomResponseSchema,
+  IsRoomActiveRequestSchema,
+  IsRoomActiveResponseSchema,
+} from "@pnm/gen/pnm/v1/create_room_pb";
+import { GetJoinTokenRequestSchema, GetJoinTokenResponseSchema } from "@pnm/gen/pnm/v1/join_token_pb";
+import { VerifyTokenRequestSchema, VerifyTokenResponseSchema } from "@pnm/gen/pnm/v1/verify_token_pb";
+import { Code } from "@connectrpc/connect";
+import type { ApiSignatureVerifier } from "../auth/api-signature.js";
+import { failureInfo, type FailureInfo, pnmError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import { type ParticipantService, tokenFromAuthorization } from "../services/participant-service.js";
+import type { RoomService } from "../services/room-service.js";
+import { headerValue, type NodeHandler, type NodeRequest, type NodeResponse } from "./connect-routes.js";
+import { readBody } from "./read-body.js";
+import { fromUpstreamJson, statusCodeName, toUpstreamJson } from "./upstream-json.js";
+
+export interface RestRoutesOptions {
+  rooms: RoomService;
+  participants: ParticipantService;
+  signature: ApiSignatureVerifier;
+  maxBodyBytes: number;
+  logger: Logger;
+}
+
+/** Messages upstream's web client translates, for the refusals of /api/verifyToken. */
+const upstreamVerifyMessages: Partial<Record<FailureReason, string>> = {
+  [FailureReason.TOKEN_MISSING]: "notifications.auth-header-missing",
+  [FailureReason.TOKEN_EXPIRED]: "notifications.token-expired",
+  [FailureReason.ROOM_NOT_FOUND]: "notifications.room-not-active",
+  [FailureReason.ROOM_NOT_ACTIVE]: "notifications.room-not-active",
+  [FailureReason.USER_NOT_FOUND]: "notifications.user-info-not-found",
+  [FailureReason.USER_ALREADY_ONLINE]: "notifications.room-disconnected-duplicate-entry",
+  [FailureReason.USER_BLOCKED]: "notifications.you-are-blocked",
+  [FailureReason.ROOM_FULL]: "notifications.max-num-participates-exceeded",
+};
+
+/** Upstream's REST routes: /auth/room/* (HMAC-signed protojson) and /api/verifyToken (binary). */
+export function createRestRoutes(options: RestRoutesOptions): Map<string, NodeHandler> {
+  const { rooms, participants } = options;
+
+  function signedJson<Req extends DescMessage, Res extends DescMessage>(
+    requestSchema: Req,
+    responseSchema: Res,
+    call: (request: MessageShape<Req>) => Promise<MessageShape<Res>>,
+  ): NodeHandler {
+    return (req, res) =>
+      void (async () => {
+        try {
+          if (req.method !== "POST") return sendMethodNotAllowed(res);
+          const check = options.signature.begin((name) => headerValue(req, name));
+          const body = await readBody(req, options.maxBodyBytes, (chunk) => check.update(chunk));
+          check.finish();
+          const request = decode(() => fromUpstreamJson(requestSchema, JSON.parse(body.toString("utf8"))));
+          sendJson(res, 200, toUpstreamJson(responseSchema, await call(request)));
+        } catch (err) {
+          const info = describeFailure(err);
+          if (isProtobuf(req)) {
+            send(res, req, httpStatus(info), "application/protobuf", toBinary(CommonResponseSchema, create(CommonResponseSchema, { status: false, msg: info.message })), info);
+          } else {
+            send(res, req, httpStatus(info), "application/json", JSON.stringify({ status: false, msg: info.message, status_code: statusCodeName(info.statusCode) }), info);
+          }
+        }
+      })();
+  }
+
+  const verifyToken: NodeHandler = (req, res) =>
+    void (async () => {
+      try {
+        if (req.method !== "POST") return sendMethodNotAllowed(res);
+        const token = tokenFromAuthorization(headerValue(req, "authorization"));
+        const body = await readBody(req, options.maxBodyBytes);
+        const request = decode(() => fromBinary(VerifyTokenRequestSchema, body));
+        const answer = await participants.verifyToken(request, token);
+        send(res, req, 200, "application/protobuf", toBinary(VerifyTokenResponseSchema, answer));
+      } catch (err) {
+        const info = describeFailure(err);
+        const msg = upstreamVerifyMessages[info.reason] ?? (info.code === Code.Unauthenticated ? "notifications.invalid-token" : info.message);
+        // Upstream's /api guard refuses bad tokens and inactive rooms with 401; later checks answer 200.
+        const unauthorized = info.code === Code.Unauthenticated || info.reason === FailureReason.ROOM_NOT_FOUND || info.reason === FailureReason.ROOM_NOT_ACTIVE;
+        const status = info.reason === FailureReason.BODY_TOO_LARGE ? 413 : unauthorized ? 401 : 200;
+        // status_code stays unset: upstream clients may decode this body as VerifyTokenRes, whose field 3 is a string list.
+        send(res, req, status, "application/protobuf", toBinary(CommonResponseSchema, create(CommonResponseSchema, { status: false, msg })), info);
+      }
+    })();
+
+  function describeFailure(err: unknown): FailureInfo {
+    const info = failureInfo(err);
+    if (info.reason === FailureReason.INTERNAL) options.logger.error("request failed", err);
+    return info;
+  }
+
+  return new Map<string, NodeHandler>([
+    ["/auth/room/create", signedJson(CreateRoomRequestSchema, CreateRoomResponseSchema, (r) => rooms.createRoom(r))],
+    ["/auth/room/getJoinToken", signedJson(GetJoinTokenRequestSchema, GetJoinTokenResponseSchema, (r) => rooms.getJoinToken(r))],
+    ["/auth/room/isRoomActive", signedJson(IsRoomActiveRequestSchema, IsRoomActiveResponseSchema, (r) => rooms.isRoomActive(r))],
+    ["/auth/room/endRoom", signedJson(EndRoomRequestSchema, EndRoomResponseSchema, (r) => rooms.endRoom(r))],
+    ["/api/verifyToken", verifyToken],
+  ]);
+}
+
+function decode<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw pnmError(FailureReason.BODY_MALFORMED, `request body could not be decoded: ${(err as Error).message}`);
+  }
+}
+
+function httpStatus(info: FailureInfo): number {
+  if (info.code === Code.Unauthenticated) return 401;
+  if (info.reason === FailureReason.BODY_TOO_LARGE) return 413;
+  return 200;
+}
+
+function isProtobuf(req: NodeRequest): boolean {
+  return headerValue(req, "content-type") === "application/protobuf";
+}
+
+function sendJson(res: NodeResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+function sendMethodNotAllowed(res: NodeResponse): void {
+  res.writeHead(405, { allow: "POST", "content-type": "text/plain" });
+  res.end("method not allowed");
+}
+
+function send(res: NodeResponse, req: NodeRequest, status: number, contentType: string, body: string | Uint8Array, failure?: FailureInfo): void {
+  const headers: Record<string, string> = { "content-type": contentType };
+  if (failure) headers["pnm-failure-reason"] = FailureReason[failure.reason];
+  // An unread HTTP/1.1 body would otherwise be parsed as the next request.
+  if (!req.readableEnded && req.httpVersionMajor === 1) headers.connection = "close";
+  res.writeHead(status, headers);
+  res.end(body);
+}

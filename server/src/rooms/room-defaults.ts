@@ -1,0 +1,104 @@
+import { clone, create } from "@bufbuild/protobuf";
+import { randomUUID } from "node:crypto";
+import {
+  type CreateRoomRequest,
+  LockSettingsSchema,
+  RoomCreateFeaturesSchema,
+  type RoomMetadata,
+  RoomMetadataSchema,
+} from "@pnm/gen/pnm/v1/create_room_pb";
+import { fillUnset } from "./fill-unset.js";
+
+/** Upstream's defaults for every toggle a caller leaves unset. */
+const defaultFeatures = create(RoomCreateFeaturesSchema, {
+  allowWebcams: true,
+  muteOnStart: false,
+  allowScreenShare: true,
+  allowViewOtherWebcams: true,
+  allowViewOtherUsersList: true,
+  adminOnlyWebcams: false,
+  enableAnalytics: true,
+  allowVirtualBg: true,
+  allowRaiseHand: true,
+  autoGenUserId: false,
+  allowReactions: true,
+  recordingFeatures: { isAllow: true, isAllowCloud: true, isAllowLocal: true, enableAutoCloudRecording: false, onlyRecordAdminWebcams: false },
+  chatFeatures: { isAllow: true, isAllowFileUpload: true },
+  sharedNotePadFeatures: { isAllow: true },
+  whiteboardFeatures: { isAllow: true },
+  externalMediaPlayerFeatures: { isAllow: true },
+  waitingRoomFeatures: { isActive: false },
+  breakoutRoomFeatures: { isAllow: true, allowedNumberRooms: 6 },
+  displayExternalLinkFeatures: { isAllow: true },
+  ingressFeatures: { isAllow: true },
+  endToEndEncryptionFeatures: {},
+  pollsFeatures: { isAllow: true },
+  sipDialInFeatures: { isAllow: false },
+  externalBroadcastingFeatures: { isAllow: true },
+});
+
+const defaultLockSettings = create(LockSettingsSchema, {
+  lockWhiteboard: true,
+  lockScreenSharing: true,
+  lockSharedNotepad: true,
+});
+
+const minEmptyTimeoutSeconds = 120;
+const defaultEmptyTimeoutSeconds = 1800;
+
+export interface RoomSettings {
+  metadata: RoomMetadata;
+  emptyTimeoutSeconds: number;
+  maxParticipants: number;
+}
+
+/**
+ * The settings a room is created with: the caller's explicit values, upstream's
+ * defaults for what is unset, then the rules that tie features together.
+ * Pure: the request is not modified.
+ */
+export function resolveRoomSettings(request: CreateRoomRequest, nowMs: number): RoomSettings {
+  const metadata = clone(RoomMetadataSchema, request.metadata ?? create(RoomMetadataSchema));
+  const features = (metadata.roomFeatures ??= create(RoomCreateFeaturesSchema));
+  fillUnset(RoomCreateFeaturesSchema, features, defaultFeatures);
+  metadata.defaultLockSettings ??= clone(LockSettingsSchema, defaultLockSettings);
+
+  const recording = features.recordingFeatures!;
+  if (!recording.isAllow) {
+    recording.isAllowCloud = false;
+    recording.isAllowLocal = false;
+    recording.enableAutoCloudRecording = false;
+  }
+  const chat = features.chatFeatures!;
+  if (!chat.isAllow) chat.isAllowFileUpload = false;
+  const broadcasting = features.externalBroadcastingFeatures!;
+  if (features.allowRtmp !== undefined) broadcasting.isAllow = features.allowRtmp;
+
+  const e2ee = features.endToEndEncryptionFeatures!;
+  if (!e2ee.isEnabled) {
+    e2ee.enabledSelfInsertEncryptionKey = false;
+    e2ee.includedChatMessages = false;
+    e2ee.includedWhiteboard = false;
+  } else {
+    // Media that leaves the participants' devices cannot stay end-to-end encrypted.
+    features.sipDialInFeatures!.isAllow = false;
+    features.ingressFeatures!.isAllow = false;
+    if (e2ee.enabledSelfInsertEncryptionKey) {
+      broadcasting.isAllow = false;
+      recording.isAllowCloud = false;
+      recording.enableAutoCloudRecording = false;
+    }
+  }
+  features.allowRtmp = broadcasting.isAllow;
+  e2ee.encryptionKey = undefined;
+
+  metadata.startedAt = BigInt(Math.floor(nowMs / 1000));
+  metadata.metadataId = randomUUID();
+
+  const emptyTimeout = request.emptyTimeout ?? 0;
+  return {
+    metadata,
+    emptyTimeoutSeconds: emptyTimeout < minEmptyTimeoutSeconds ? defaultEmptyTimeoutSeconds : emptyTimeout,
+    maxParticipants: request.maxParticipants ?? 0,
+  };
+}

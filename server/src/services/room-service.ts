@@ -1,0 +1,210 @@
+import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { createHash, randomUUID } from "node:crypto";
+import { FailureReason, StatusCode } from "@pnm/gen/pnm/v1/common_pb";
+import {
+  type CreateRoomRequest,
+  CreateRoomRequestSchema,
+  type CreateRoomResponse,
+  CreateRoomResponseSchema,
+  type EndRoomRequest,
+  EndRoomRequestSchema,
+  type EndRoomResponse,
+  EndRoomResponseSchema,
+  type IsRoomActiveRequest,
+  IsRoomActiveRequestSchema,
+  type IsRoomActiveResponse,
+  IsRoomActiveResponseSchema,
+  LockSettingsSchema,
+  RoomMetadataSchema,
+} from "@pnm/gen/pnm/v1/create_room_pb";
+import {
+  type GetJoinTokenRequest,
+  GetJoinTokenRequestSchema,
+  type GetJoinTokenResponse,
+  GetJoinTokenResponseSchema,
+  UserMetadataSchema,
+  UserRaisedHandSchema,
+} from "@pnm/gen/pnm/v1/join_token_pb";
+import type { AccessTokenCodec } from "../auth/access-token.js";
+import { pnmError } from "../errors.js";
+import { generateE2eeKey } from "../rooms/e2ee-key.js";
+import { fillUnset } from "../rooms/fill-unset.js";
+import { parseRoomMetadata } from "../rooms/room-metadata.js";
+import { resolveRoomSettings } from "../rooms/room-defaults.js";
+import { isRevisionConflict } from "../store/json-kv.js";
+import { isRoomActive, type RoomRecord, type UserRecord } from "../store/records.js";
+import { type RoomStore, userKey } from "../store/room-store.js";
+import { assertValid } from "../validation.js";
+
+export interface RoomServiceOptions {
+  store: RoomStore;
+  tokens: AccessTokenCodec;
+  tokenValidityMs: number;
+  /** Called after a room ends, to disconnect whoever is still in it. */
+  onRoomEnded?: (room: RoomRecord) => Promise<void>;
+  now?: () => number;
+}
+
+export interface RoomService {
+  createRoom(request: CreateRoomRequest): Promise<CreateRoomResponse>;
+  getJoinToken(request: GetJoinTokenRequest): Promise<GetJoinTokenResponse>;
+  isRoomActive(request: IsRoomActiveRequest): Promise<IsRoomActiveResponse>;
+  endRoom(request: EndRoomRequest): Promise<EndRoomResponse>;
+}
+
+const success = { status: true, msg: "success", statusCode: StatusCode.SUCCESS } as const;
+
+export function createRoomService(options: RoomServiceOptions): RoomService {
+  const { store, tokens } = options;
+  const now = options.now ?? Date.now;
+
+  function describe(room: RoomRecord): CreateRoomResponse {
+    const metadata = parseRoomMetadata(room.metadataJson);
+    return create(CreateRoomResponseSchema, {
+      ...success,
+      roomInfo: {
+        roomId: room.roomId,
+        sid: room.sid,
+        roomTitle: metadata.roomTitle,
+        isRunning: 1,
+        creationTime: BigInt(room.createdAt),
+        webhookUrl: metadata.webhookUrl ?? "",
+        metadata: room.metadataJson,
+      },
+    });
+  }
+
+  async function activeRoom(roomId: string): Promise<RoomRecord> {
+    const room = (await store.rooms.get(roomId))?.value;
+    if (!room) throw pnmError(FailureReason.ROOM_NOT_FOUND, "room not found");
+    if (!isRoomActive(room)) throw pnmError(FailureReason.ROOM_NOT_ACTIVE, "room is not active");
+    return room;
+  }
+
+  return {
+    async createRoom(request) {
+      assertValid(CreateRoomRequestSchema, request);
+      const requestDigest = createHash("sha256").update(toBinary(CreateRoomRequestSchema, request)).digest("base64url");
+      for (let attempt = 0; ; attempt++) {
+        const existing = await store.rooms.get(request.roomId);
+        if (isRoomActive(existing?.value)) {
+          if (existing.value.requestDigest !== requestDigest) {
+            throw pnmError(
+              FailureReason.ROOM_SETTINGS_CONFLICT,
+              "room is already active with other settings; end it first, or repeat the original request",
+            );
+          }
+          return describe(existing.value);
+        }
+        const nowMs = now();
+        const settings = resolveRoomSettings(request, nowMs);
+        const e2ee = settings.metadata.roomFeatures!.endToEndEncryptionFeatures!;
+        const room: RoomRecord = {
+          roomId: request.roomId,
+          sid: randomUUID(),
+          status: "created",
+          createdAt: Math.floor(nowMs / 1000),
+          emptyTimeoutSeconds: settings.emptyTimeoutSeconds,
+          maxParticipants: settings.maxParticipants,
+          metadataJson: toJsonString(RoomMetadataSchema, settings.metadata, { useProtoFieldName: true }),
+          e2eeKey: e2ee.isEnabled && !e2ee.enabledSelfInsertEncryptionKey ? generateE2eeKey() : undefined,
+          requestDigest,
+        };
+        try {
+          if (existing) await store.rooms.update(room.roomId, room, existing.revision);
+          else await store.rooms.create(room.roomId, room);
+          await store.seats.put(room.roomId, { holders: {} });
+          return describe(room);
+        } catch (err) {
+          // Another creator won the race: answer as a re-create of its room.
+          if (!isRevisionConflict(err) || attempt > 3) throw err;
+        }
+      }
+    },
+
+    async getJoinToken(request) {
+      assertValid(GetJoinTokenRequestSchema, request);
+      const room = await activeRoom(request.roomId);
+      const userInfo = request.userInfo!;
+      const features = parseRoomMetadata(room.metadataJson).roomFeatures!;
+      const userId = features.autoGenUserId ? randomUUID() : userInfo.userId;
+      if (!userId) throw pnmError(FailureReason.INVALID_ARGUMENT, "user_info.user_id: value is required");
+      if (await store.blocklist.get(userKey(room.roomId, userId))) {
+        throw pnmError(FailureReason.USER_BLOCKED, "this user is blocked to join this session");
+      }
+
+      const metadata = userInfo.userMetadata ?? create(UserMetadataSchema);
+      // Role fields come from the request's is_admin and the room, never from the caller's metadata.
+      metadata.isAdmin = userInfo.isAdmin;
+      metadata.isPresenter = false;
+      metadata.raisedHand = create(UserRaisedHandSchema);
+      metadata.waitForApproval = !userInfo.isAdmin && (features.waitingRoomFeatures?.isActive ?? false);
+      metadata.recordWebcam ??= true;
+      metadata.exUserId ||= userId;
+      metadata.metadataId = randomUUID();
+      if (userInfo.isAdmin) {
+        metadata.lockSettings = create(LockSettingsSchema);
+      } else {
+        metadata.lockSettings ??= create(LockSettingsSchema);
+        const roomLocks = parseRoomMetadata(room.metadataJson).defaultLockSettings;
+        if (roomLocks) fillUnset(LockSettingsSchema, metadata.lockSettings, roomLocks);
+      }
+
+      const issuedAt = now();
+      await store.modify(store.users, userKey(room.roomId, userId), (current) => {
+        const previous = current?.value.roomSid === room.sid ? current.value : undefined;
+        return {
+          userId,
+          name: userInfo.name,
+          roomSid: room.sid,
+          isAdmin: userInfo.isAdmin,
+          isHidden: userInfo.isHidden,
+          clientType: userInfo.clientType,
+          status: previous?.status ?? "added",
+          waitingForApproval: metadata.waitForApproval,
+          metadataJson: toJsonString(UserMetadataSchema, metadata, { useProtoFieldName: true }),
+          issuedAt,
+        } satisfies UserRecord;
+      });
+      const { token } = tokens.mint(
+        {
+          userId,
+          name: userInfo.name,
+          roomId: room.roomId,
+          roomSid: room.sid,
+          isAdmin: userInfo.isAdmin,
+          isHidden: userInfo.isHidden,
+          clientType: userInfo.clientType,
+        },
+        options.tokenValidityMs,
+        issuedAt,
+      );
+      return create(GetJoinTokenResponseSchema, { ...success, token });
+    },
+
+    async isRoomActive(request) {
+      assertValid(IsRoomActiveRequestSchema, request);
+      const active = isRoomActive((await store.rooms.get(request.roomId))?.value);
+      return create(IsRoomActiveResponseSchema, {
+        status: true,
+        msg: active ? "room is active" : "room is not active",
+        statusCode: StatusCode.SUCCESS,
+        isActive: active,
+      });
+    },
+
+    async endRoom(request) {
+      assertValid(EndRoomRequestSchema, request);
+      let ended: RoomRecord | undefined;
+      await store.modify(store.rooms, request.roomId, (current) => {
+        if (!current) throw pnmError(FailureReason.ROOM_NOT_FOUND, "room not found");
+        if (!isRoomActive(current.value)) throw pnmError(FailureReason.ROOM_NOT_ACTIVE, "room is not active");
+        ended = { ...current.value, status: "ended", e2eeKey: undefined };
+        return ended;
+      });
+      await store.seats.put(request.roomId, { holders: {} });
+      if (ended) await options.onRoomEnded?.(ended);
+      return create(EndRoomResponseSchema, success);
+    },
+  };
+}

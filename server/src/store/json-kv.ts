@@ -1,0 +1,44 @@
+import type { KV } from "@nats-io/kv";
+
+export interface Versioned<T> {
+  value: T;
+  revision: number;
+}
+
+/** A KV bucket of JSON documents, with the revision kept for compare-and-set. */
+export interface JsonKv<T> {
+  get(key: string): Promise<Versioned<T> | undefined>;
+  /** Fails with a wrong-last-sequence error when the key exists. */
+  create(key: string, value: T): Promise<number>;
+  /** Fails with a wrong-last-sequence error when the revision is not the latest. */
+  update(key: string, value: T, revision: number): Promise<number>;
+  put(key: string, value: T): Promise<number>;
+  delete(key: string): Promise<void>;
+  keys(filter?: string): Promise<string[]>;
+}
+
+export function createJsonKv<T>(kv: KV): JsonKv<T> {
+  const encode = (value: T) => new TextEncoder().encode(JSON.stringify(value));
+  return {
+    async get(key) {
+      const entry = await kv.get(key);
+      if (!entry || entry.operation !== "PUT") return undefined;
+      return { value: entry.json<T>(), revision: entry.revision };
+    },
+    create: (key, value) => kv.create(key, encode(value)),
+    update: (key, value, revision) => kv.update(key, encode(value), revision),
+    put: (key, value) => kv.put(key, encode(value)),
+    delete: (key) => kv.delete(key),
+    async keys(filter) {
+      const out: string[] = [];
+      for await (const key of await kv.keys(filter)) out.push(key);
+      return out;
+    },
+  };
+}
+
+/** True for the error JetStream returns when a compare-and-set lost a race. */
+export function isRevisionConflict(err: unknown): boolean {
+  const text = String((err as Error | undefined)?.message ?? err);
+  return /wrong last sequence|key exists/i.test(text);
+}

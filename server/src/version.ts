@@ -1,0 +1,1 @@
+export const serverVersion = "pnm-0.1.0";
