@@ -1,0 +1,105 @@
+import { existsSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KeyDerivation } from "@pnm/gen/pnm/v1/create_room_pb";
+import { createRoomKey, type RoomKeyOptions } from "../../src/e2ee/index.js";
+import { bundleForBrowser, bundleGlobal } from "./browser-bundle.js";
+import { loadVectorFile } from "./vector-file.js";
+import { expectedOutcome, fromHex, toHex, type E2eeVector, type Outcome } from "./vector-runner.js";
+
+const chromiumPath = "/usr/bin/chromium";
+const chromiumArgs = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
+
+// The test command installs Debian's chromium; without it this suite fails
+// rather than skipping, so a green run always includes the browser.
+if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing: run apt-get install -y chromium`);
+
+const vectors = loadVectorFile().vectors;
+const roomKeyOptions: RoomKeyOptions = {
+  passphrase: "browser interop",
+  roomSid: "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e",
+  scheme: KeyDerivation.PBKDF2_ROOM_SID,
+};
+
+// Page-side code is serialised by playwright, so it may reach the bundle only
+// through the global it defines.
+// about:blank is not a secure context, so crypto.subtle would be missing
+// there; a loopback http origin is one, like the https origin of a real client.
+async function servePage(script: string): Promise<Server> {
+  const html = `<!doctype html><meta charset="utf-8"><script>${script}</script>`;
+  const server = createServer((_req, res) => res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(html));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return server;
+}
+
+type BrowserBundle = {
+  runVector(vector: E2eeVector): Promise<Outcome>;
+  toHex(bytes: Uint8Array): string;
+  fromHex(hex: string): Uint8Array;
+  e2ee: typeof import("../../src/e2ee/index.js");
+};
+
+describe("e2ee in headless Chromium", () => {
+  let server: Server;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    server = await servePage(await bundleForBrowser());
+    browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs, headless: true });
+    page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    server?.close();
+  });
+
+  it("has WebCrypto in a secure context", async () => {
+    expect(await page.evaluate(() => globalThis.isSecureContext && typeof crypto.subtle?.deriveBits === "function", null)).toBe(true);
+  });
+
+  it.each(vectors.map((v): [string, E2eeVector] => [v.name, v]))("vector %s", async (_name, vector) => {
+    const outcome = await page.evaluate(
+      ([name, v]: readonly [string, E2eeVector]) => ((globalThis as unknown as Record<string, BrowserBundle>)[name]!).runVector(v),
+      [bundleGlobal, vector] as const,
+    );
+    expect(outcome).toEqual(expectedOutcome(vector));
+  });
+
+  it("exchanges random-IV messages with Node in both directions", async () => {
+    const text = "sent across runtimes";
+    const fromBrowser = await page.evaluate(
+      async ([name, options, message]: readonly [string, RoomKeyOptions, string]) => {
+        const bundle = (globalThis as unknown as Record<string, BrowserBundle>)[name]!;
+        const key = await bundle.e2ee.createRoomKey(options);
+        return bundle.toHex(await key.encrypt(new TextEncoder().encode(message)));
+      },
+      [bundleGlobal, roomKeyOptions, text] as const,
+    );
+    const nodeKey = await createRoomKey(roomKeyOptions);
+    expect(new TextDecoder().decode(await nodeKey.decrypt(fromHex(fromBrowser)))).toBe(text);
+
+    const fromNode = toHex(await nodeKey.encrypt(new TextEncoder().encode(text)));
+    const opened = await page.evaluate(
+      async ([name, options, wireHex]: readonly [string, RoomKeyOptions, string]) => {
+        const bundle = (globalThis as unknown as Record<string, BrowserBundle>)[name]!;
+        const key = await bundle.e2ee.createRoomKey(options);
+        return new TextDecoder().decode(await key.decrypt(bundle.fromHex(wireHex)));
+      },
+      [bundleGlobal, roomKeyOptions, fromNode] as const,
+    );
+    expect(opened).toBe(text);
+  });
+});
