@@ -2,6 +2,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { createAccessTokenCodec } from "./auth/access-token.js";
 import { createApiSignatureVerifier } from "./auth/api-signature.js";
 import type { PnmConfig } from "./config.js";
+import type { NatsKeys } from "./nats/nats-keys.js";
 import { createConnectRoutes, type NodeHandler } from "./http/connect-routes.js";
 import { listenDualProtocol } from "./http/listener.js";
 import { createRestRoutes } from "./http/rest-routes.js";
@@ -13,6 +14,8 @@ import { createRoomStore } from "./store/room-store.js";
 export interface PnmServerOptions {
   config: PnmConfig;
   nc: NatsConnection;
+  /** The deployment's NATS keys: the auth callout signs with them. */
+  keys: NatsKeys;
   /** Bucket prefix in NATS KV; instances that share state use the same one. */
   storePrefix?: string;
   logger?: Logger;

@@ -1,6 +1,7 @@
 import { createServer as createHttp1Server } from "node:http";
 import { createServer as createHttp2Server } from "node:http2";
 import { createServer as createNetServer, type Server, type Socket } from "node:net";
+import { Duplex, PassThrough } from "node:stream";
 import type { NodeHandler } from "./connect-routes.js";
 
 const http2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -31,10 +32,20 @@ export async function listenDualProtocol(options: DualProtocolListenerOptions): 
     socket.once("close", () => sockets.delete(socket));
     socket.once("data", (first: Buffer) => {
       socket.pause();
-      socket.unshift(first);
       const n = Math.min(first.length, http2Preface.length);
-      const target = first.subarray(0, n).equals(http2Preface.subarray(0, n)) ? http2 : http1;
-      target.emit("connection", socket);
+      if (first.subarray(0, n).equals(http2Preface.subarray(0, n))) {
+        // The HTTP/2 server reads from the socket's native handle, bypassing
+        // unshift(); hand it a stream that replays the bytes already read.
+        const incoming = new PassThrough();
+        incoming.write(first);
+        socket.pipe(incoming);
+        const stream = Duplex.from({ readable: incoming, writable: socket });
+        socket.once("close", () => stream.destroy());
+        http2.emit("connection", stream);
+      } else {
+        socket.unshift(first);
+        http1.emit("connection", socket);
+      }
       socket.resume();
     });
     socket.on("error", () => socket.destroy());

@@ -1,0 +1,218 @@
+import { spawn, execFile, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { connect as connectTcp } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve as resolvePath } from "node:path";
+import { fileURLToPath } from "node:url";
+import { renderNatsServerConfig } from "./nats-config.js";
+import type { NatsPublicKeys } from "./nats-keys.js";
+
+export interface SpawnNatsServerOptions {
+  keys: NatsPublicKeys;
+  /** nats-server binary; default $PNM_NATS_SERVER_BIN, else what scripts/ensure-nats.sh prints. */
+  binary?: string;
+  /**
+   * Directory for the config, ports file and JetStream store, kept after stop() so
+   * streams survive restarts; one server per directory. Default: a fresh unique
+   * directory under the OS temp directory, removed by stop().
+   */
+  dataDir?: string;
+  host?: string;
+  /** Client port; default: one the server picks. */
+  port?: number;
+  /** WebSocket port; default: one the server picks. */
+  websocketPort?: number;
+  /** Monitoring port; default: none. */
+  httpPort?: number;
+  serverName?: string;
+  authTimeoutSeconds?: number;
+  startTimeoutMs?: number;
+}
+
+export interface EmbeddedNatsServer {
+  /** nats://host:port of the client listener. */
+  url: string;
+  /** ws://host:port of the WebSocket listener. */
+  wsUrl: string;
+  /** http://host:port of the monitoring listener, when one was asked for. */
+  httpUrl?: string;
+  serverName: string;
+  config: string;
+  dataDir: string;
+  pid: number;
+  /** SIGTERM, wait for exit (SIGKILL after 10 s), then remove the data directory if it was a temporary one. */
+  stop(): Promise<void>;
+}
+
+export class NatsServerStartError extends Error {
+  override readonly name = "NatsServerStartError";
+}
+
+const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
+let resolvedBinary: Promise<string> | undefined;
+
+/** Finds nats-server once per process: $PNM_NATS_SERVER_BIN, else scripts/ensure-nats.sh (which may install it). */
+export function resolveNatsServerBinary(): Promise<string> {
+  const fromEnv = process.env.PNM_NATS_SERVER_BIN;
+  if (fromEnv) return Promise.resolve(fromEnv);
+  resolvedBinary ??= new Promise<string>((resolve, reject) => {
+    execFile("bash", [join(repoRoot, "scripts/ensure-nats.sh")], { encoding: "utf8" }, (error, stdout) => {
+      if (error) reject(new NatsServerStartError("scripts/ensure-nats.sh failed to provide nats-server", { cause: error }));
+      else resolve(stdout.trim());
+    });
+  });
+  resolvedBinary.catch(() => {
+    resolvedBinary = undefined;
+  });
+  return resolvedBinary;
+}
+
+// Servers a test forgot to stop would outlive the worker and hold ports; kill
+// whatever is still running when this process exits.
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function track(child: ChildProcess): void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once("exit", () => {
+      for (const each of running) each.kill("SIGKILL");
+    });
+  }
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+}
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface ListenerPorts {
+  nats: string[];
+  websocket?: string[];
+  monitoring?: string[];
+}
+
+async function readPortsFile(dir: string, pid: number): Promise<ListenerPorts | undefined> {
+  const name = (await readdir(dir)).find((entry) => entry.endsWith(`_${pid}.ports`));
+  if (!name) return undefined;
+  try {
+    return JSON.parse(await readFile(join(dir, name), "utf8")) as ListenerPorts;
+  } catch {
+    return undefined; // still being written
+  }
+}
+
+/** Resolves once a connection to url gets the INFO of the server named serverName. */
+function probeInfo(url: string, serverName: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connectTcp({ host: hostname.replace(/^\[|\]$/g, ""), port: Number(port) });
+    let received = "";
+    const finish = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => finish(false));
+    socket.on("error", () => finish(false));
+    socket.on("data", (chunk) => {
+      received += chunk.toString("utf8");
+      const end = received.indexOf("\r\n");
+      if (end < 0) return;
+      try {
+        const info = JSON.parse(received.slice(0, end).replace(/^INFO\s+/, "")) as { server_name?: string };
+        finish(info.server_name === serverName);
+      } catch {
+        finish(false);
+      }
+    });
+  });
+}
+
+/**
+ * Starts a nats-server with the pnm configuration and waits until its client
+ * listener answers. Ports default to ones the server picks itself and reports in
+ * its ports file, so parallel callers never race for a port.
+ */
+export async function spawnNatsServer(options: SpawnNatsServerOptions): Promise<EmbeddedNatsServer> {
+  const binary = options.binary ?? (await resolveNatsServerBinary());
+  const temporary = options.dataDir === undefined;
+  const dataDir = options.dataDir === undefined ? await mkdtemp(join(tmpdir(), "pnm-nats-")) : resolvePath(options.dataDir);
+  const removeTemporary = () => (temporary ? rm(dataDir, { recursive: true, force: true }) : Promise.resolve());
+  const serverName = options.serverName ?? `pnm-${randomUUID().slice(0, 8)}`;
+  const configPath = join(dataDir, "nats-server.conf");
+  let config: string;
+  try {
+    config = renderNatsServerConfig({
+      keys: options.keys,
+      serverName,
+      host: options.host,
+      port: options.port ?? -1,
+      websocketPort: options.websocketPort ?? -1,
+      httpPort: options.httpPort,
+      storeDir: dataDir,
+      portsFileDir: dataDir,
+      authTimeoutSeconds: options.authTimeoutSeconds,
+    });
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    // A ports file left by a crashed run must not be mistaken for this server's.
+    for (const entry of await readdir(dataDir)) if (entry.endsWith(".ports")) await rm(join(dataDir, entry), { force: true });
+    await writeFile(configPath, config, { mode: 0o600 });
+  } catch (error) {
+    await removeTemporary();
+    throw error;
+  }
+
+  const child = spawn(binary, ["-c", configPath], { stdio: ["ignore", "ignore", "pipe"] });
+  track(child);
+  // Always drained: a full stderr pipe would block the server's logger.
+  const logTail: string[] = [];
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    logTail.push(...chunk.split("\n").filter(Boolean));
+    logTail.splice(0, Math.max(0, logTail.length - 20));
+  });
+  let exited = false;
+  let spawnError: Error | undefined;
+  const exit = new Promise<void>((resolve) => {
+    child.once("exit", () => {
+      exited = true;
+      resolve();
+    });
+    child.once("error", (error) => {
+      spawnError = error;
+      exited = true;
+      resolve();
+    });
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      if (!exited) {
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+        await exit;
+        clearTimeout(timer);
+      }
+      await removeTemporary();
+    })());
+
+  const deadline = Date.now() + (options.startTimeoutMs ?? 10_000);
+  try {
+    if (child.pid === undefined) await exit; // spawn failed; its error arrives asynchronously
+    while (true) {
+      if (exited || child.pid === undefined) {
+        throw new NatsServerStartError(`nats-server exited during start: ${logTail.join(" | ")}`, { cause: spawnError });
+      }
+      if (Date.now() > deadline) throw new NatsServerStartError(`nats-server did not start in time: ${logTail.join(" | ")}`);
+      const ports = await readPortsFile(dataDir, child.pid);
+      const url = ports?.nats[0];
+      const wsUrl = ports?.websocket?.[0];
+      if (url && wsUrl && (await probeInfo(url, serverName))) {
+        return { url, wsUrl, httpUrl: ports.monitoring?.[0], serverName, config, dataDir, pid: child.pid, stop };
+      }
+      await delay(25);
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,66 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { startPnmServer, type PnmServer } from "../../src/app.js";
+import type { PnmConfig } from "../../src/config.js";
+import { silentLogger } from "../../src/logger.js";
+import { spawnNatsServer, type EmbeddedNatsServer } from "../../src/nats/embedded-nats.js";
+import { createNatsKeys, type NatsKeys } from "../../src/nats/nats-keys.js";
+import { connectAsServer } from "../../src/nats/server-connection.js";
+
+export interface TestNats {
+  server: EmbeddedNatsServer;
+  keys: NatsKeys;
+  /** A connection with the pnm server's identity. */
+  connect(): Promise<NatsConnection>;
+  stop(): Promise<void>;
+}
+
+export async function startTestNats(): Promise<TestNats> {
+  const keys = createNatsKeys();
+  const server = await spawnNatsServer({ keys });
+  const connections: NatsConnection[] = [];
+  return {
+    server,
+    keys,
+    async connect() {
+      const nc = await connectAsServer({ url: server.url, user: keys.serverUser, name: "pnm-test" });
+      connections.push(nc);
+      return nc;
+    },
+    async stop() {
+      await Promise.all(connections.map((nc) => nc.close()));
+      await server.stop();
+    },
+  };
+}
+
+export function testConfig(nats: TestNats, overrides: Partial<PnmConfig> = {}): PnmConfig {
+  return {
+    host: "127.0.0.1",
+    httpPort: 0,
+    apiKey: "pnm-test-key",
+    apiSecret: randomBytes(32).toString("base64url"),
+    natsUrl: nats.server.url,
+    natsWsUrls: [nats.server.wsUrl],
+    tokenValidityMs: 600_000,
+    dataDir: mkdtempSync(join(tmpdir(), "pnm-test-")),
+    maxBodyBytes: 64 * 1024,
+    ...overrides,
+  };
+}
+
+export interface TestServer {
+  server: PnmServer;
+  config: PnmConfig;
+  nc: NatsConnection;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(nats: TestNats, config: PnmConfig = testConfig(nats)): Promise<TestServer> {
+  const nc = await nats.connect();
+  const server = await startPnmServer({ config, nc, keys: nats.keys, logger: silentLogger });
+  return { server, config, nc, close: () => server.close() };
+}
