@@ -3,3 +3,4 @@ export { createSigningHttpClient, type SigningOptions } from "./signing-http-cli
 export { createPnmTransport, type Protocol, type TransportOptions } from "./transport.js";
 export { createRoomServiceClient, type RoomServiceClient, type RoomServiceClientOptions } from "./room-service-client.js";
 export { createParticipantClient, type ParticipantClient, type ParticipantClientOptions } from "./participant-client.js";
+export { createFetchHttpClient } from "./fetch-http-client.js";

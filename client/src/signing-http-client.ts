@@ -1,5 +1,6 @@
 import type { UniversalClientFn } from "@connectrpc/connect/protocol";
 import { signBody } from "./api-signature.js";
+import { collectBytes, singleChunk } from "./bytes.js";
 
 export interface SigningOptions {
   apiKey: string;
@@ -13,31 +14,10 @@ export interface SigningOptions {
  */
 export function createSigningHttpClient(inner: UniversalClientFn, options: SigningOptions): UniversalClientFn {
   return async (request) => {
-    const body = await collect(request.body);
+    const body = await collectBytes(request.body);
     const header = new Headers(request.header);
     header.set("API-KEY", options.apiKey);
     header.set("HASH-SIGNATURE", await signBody(options.apiSecret, body));
-    return inner({ ...request, header, body: once(body) });
+    return inner({ ...request, header, body: singleChunk(body) });
   };
-}
-
-async function collect(body: AsyncIterable<Uint8Array> | undefined): Promise<Uint8Array<ArrayBuffer>> {
-  if (!body) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk);
-    size += chunk.length;
-  }
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
-}
-
-async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
-  yield bytes;
 }

@@ -1,8 +1,9 @@
 import type { Interceptor, Transport } from "@connectrpc/connect";
-import { createFetchClient, type UniversalClientFn } from "@connectrpc/connect/protocol";
+import type { UniversalClientFn } from "@connectrpc/connect/protocol";
 import { createTransport as createConnectTransport } from "@connectrpc/connect/protocol-connect";
 import { createTransport as createGrpcTransport } from "@connectrpc/connect/protocol-grpc";
 import { createTransport as createGrpcWebTransport } from "@connectrpc/connect/protocol-grpc-web";
+import { createFetchHttpClient } from "./fetch-http-client.js";
 
 export type Protocol = "connect" | "grpc-web" | "grpc";
 
@@ -24,7 +25,7 @@ export function createPnmTransport(options: TransportOptions, wrap: (client: Uni
   const protocol = options.protocol ?? "connect";
   return transports[protocol]({
     baseUrl: options.baseUrl,
-    httpClient: wrap(options.httpClient ?? createFetchClient(globalThis.fetch.bind(globalThis))),
+    httpClient: wrap(options.httpClient ?? createFetchHttpClient()),
     useBinaryFormat: options.useBinaryFormat ?? protocol !== "connect",
     interceptors: options.interceptors ?? [],
     acceptCompression: [],

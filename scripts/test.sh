@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# npm test: every check and test of the project, ending with one line "N passed, M failed".
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+source scripts/bootstrap.sh
+if [ ! -x /usr/bin/chromium ]; then
+  echo "installing chromium (browser tests)" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >&2
+fi
+
+results="$(mktemp -d)"
+trap 'rm -rf "$results"' EXIT
+passed=0
+failed=0
+check() {
+  local name="$1"; shift
+  if "$@" > "$results/check.log" 2>&1; then
+    passed=$((passed + 1)); echo "ok   $name"
+  else
+    failed=$((failed + 1)); echo "FAIL $name"; sed 's/^/     /' "$results/check.log" | tail -40
+  fi
+}
+
+gen_is_fresh() {
+  local before="$results/gen-before"
+  cp -r gen "$before"
+  npx buf generate && diff -r "$before" gen
+}
+breaking_since_previous_commit() {
+  if git rev-parse -q --verify HEAD~1 >/dev/null; then
+    npx buf breaking --against ".git#ref=HEAD~1"
+  else
+    echo "no previous commit to compare with"
+  fi
+}
+
+check "buf lint" npx buf lint
+check "gen/ matches proto/ (buf generate)" gen_is_fresh
+check "buf breaking against the previous commit" breaking_since_previous_commit
+check "TypeScript (tsc --noEmit)" npx tsc -p tsconfig.json
+
+npx vitest run --reporter=default --reporter=json --outputFile="$results/vitest.json"
+read -r vp vf < <(node -e '
+  const r = require(process.argv[1]);
+  console.log(r.numPassedTests, r.numFailedTests + (r.numTotalTestSuites > 0 && r.success === false && r.numFailedTests === 0 ? 1 : 0));
+' "$results/vitest.json" 2>/dev/null || echo "0 1")
+passed=$((passed + vp)); failed=$((failed + vf))
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

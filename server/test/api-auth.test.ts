@@ -1,0 +1,78 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ErrorDetailSchema, FailureReason } from "@pnm/gen/pnm/v1/common_pb";
+import { rawClient, rpcProtocols } from "./support/clients.js";
+import { startTestNats, startTestServer, type TestNats, type TestServer } from "./support/harness.js";
+import { hmacHex, postRaw } from "./support/rest.js";
+
+let nats: TestNats;
+let pnm: TestServer;
+beforeAll(async () => {
+  nats = await startTestNats();
+  pnm = await startTestServer(nats);
+});
+afterAll(async () => {
+  await pnm?.close();
+  await nats?.stop();
+});
+
+const body = '{"room_id":"auth-room"}';
+const rpcBody = '{"roomId":"auth-room"}';
+
+// upstream-wire-contract.md §2.4, in upstream's order, plus the signature shapes upstream also refuses.
+const rows = (key: string, secret: string) => [
+  { name: "missing API-KEY", headers: (sig: string) => ({ "HASH-SIGNATURE": sig }), msg: "Missing API-KEY header.", statusCode: "MISSING_REQUIRED_PARAMETER", reason: FailureReason.API_KEY_MISSING },
+  { name: "wrong API-KEY", headers: (sig: string) => ({ "API-KEY": `${key}x`, "HASH-SIGNATURE": sig }), msg: "Invalid API key provided.", statusCode: "INVALID_API_KEY", reason: FailureReason.API_KEY_INVALID },
+  { name: "missing HASH-SIGNATURE", headers: () => ({ "API-KEY": key }), msg: "Missing HASH-SIGNATURE header.", statusCode: "MISSING_REQUIRED_PARAMETER", reason: FailureReason.SIGNATURE_MISSING },
+  { name: "signature of another body", headers: () => ({ "API-KEY": key, "HASH-SIGNATURE": hmacHex(secret, "{}") }), msg: "Failed to verify provided authentication details.", statusCode: "INVALID_TOKEN_OR_SIGNATURE", reason: FailureReason.SIGNATURE_INVALID },
+  { name: "upper-case hex signature", headers: (sig: string) => ({ "API-KEY": key, "HASH-SIGNATURE": sig.toUpperCase() }), msg: "Failed to verify provided authentication details.", statusCode: "INVALID_TOKEN_OR_SIGNATURE", reason: FailureReason.SIGNATURE_INVALID },
+  { name: "signature with another secret", headers: () => ({ "API-KEY": key, "HASH-SIGNATURE": hmacHex(`${secret}x`, body) }), msg: "Failed to verify provided authentication details.", statusCode: "INVALID_TOKEN_OR_SIGNATURE", reason: FailureReason.SIGNATURE_INVALID },
+  { name: "truncated signature", headers: (sig: string) => ({ "API-KEY": key, "HASH-SIGNATURE": sig.slice(0, 32) }), msg: "Failed to verify provided authentication details.", statusCode: "INVALID_TOKEN_OR_SIGNATURE", reason: FailureReason.SIGNATURE_INVALID },
+];
+
+describe("API authentication on upstream's REST routes", () => {
+  it.each(rows("k", "s").map((r) => r.name))("refuses %s with 401 and upstream's body", async (name) => {
+    const row = rows(pnm.config.apiKey, pnm.config.apiSecret).find((r) => r.name === name)!;
+    for (const path of ["/auth/room/create", "/auth/room/getJoinToken", "/auth/room/isRoomActive", "/auth/room/endRoom"]) {
+      const answer = await postRaw(pnm.server.url, path, body, row.headers(hmacHex(pnm.config.apiSecret, body)));
+      expect(answer.status, path).toBe(401);
+      expect(answer.body).toEqual({ status: false, msg: row.msg, status_code: row.statusCode });
+      expect(answer.headers.get("pnm-failure-reason")).toBe(FailureReason[row.reason]);
+    }
+  });
+
+  it("answers a protobuf request's auth failure in binary, as upstream", async () => {
+    const res = await fetch(`${pnm.server.url}/auth/room/isRoomActive`, { method: "POST", body, headers: { "content-type": "application/protobuf" } });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("content-type")).toBe("application/protobuf");
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    expect(new TextDecoder().decode(bytes)).toContain("Missing API-KEY header.");
+  });
+
+  it("accepts a correct signature", async () => {
+    const answer = await postRaw(pnm.server.url, "/auth/room/isRoomActive", body, { "API-KEY": pnm.config.apiKey, "HASH-SIGNATURE": hmacHex(pnm.config.apiSecret, body) });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toEqual({ status: true, msg: "room is not active", status_code: "SUCCESS", is_active: false });
+  });
+});
+
+describe.each(rpcProtocols)("API authentication over %s", (protocol) => {
+  it.each(rows("k", "s").map((r) => r.name))("refuses %s as unauthenticated, before any handler runs", async (name) => {
+    const row = rows(pnm.config.apiKey, pnm.config.apiSecret).find((r) => r.name === name)!;
+    // For RPC the signature covers the wire bytes, which the raw client cannot know; any fixed signature is wrong.
+    const client = rawClient(pnm.server.url, protocol, row.headers(hmacHex(pnm.config.apiSecret, rpcBody)));
+    const roomId = `never-created-${protocol}-${rows("k", "s").findIndex((r) => r.name === name)}`;
+    const err = await client
+      .createRoom({ roomId, metadata: { roomTitle: "t", roomFeatures: {} } })
+      .then(() => undefined, (e: unknown) => ConnectError.from(e));
+    expect(err?.code).toBe(Code.Unauthenticated);
+    expect(err?.rawMessage).toBe(row.msg);
+    expect(err?.findDetails(ErrorDetailSchema)[0]?.reason).toBe(row.reason);
+    // Nothing was written: the room does not exist.
+    const probe = await postRaw(pnm.server.url, "/auth/room/isRoomActive", JSON.stringify({ room_id: roomId }), {
+      "API-KEY": pnm.config.apiKey,
+      "HASH-SIGNATURE": hmacHex(pnm.config.apiSecret, JSON.stringify({ room_id: roomId })),
+    });
+    expect(probe.body.is_active).toBe(false);
+  });
+});
