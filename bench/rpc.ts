@@ -34,8 +34,8 @@ const apiSecret = randomBytes(32).toString("base64url");
 const config = { host: "127.0.0.1", httpPort: 0, apiKey, apiSecret, natsWsUrls: [], tokenValidityMs: 600_000, dataDir: "", maxBodyBytes: 65_536 };
 const store = await createRoomStore({ nc });
 const tokens = createAccessTokenCodec(config);
-const rooms = createRoomService({ store, tokens, tokenValidityMs: 600_000 });
-const participants = createParticipantService({ store, tokens, natsWsUrls: () => [] });
+const rooms = createRoomService({ store, tokens, tokenValidityMs: 600_000, sessions: { end: async () => {} } });
+const participants = createParticipantService({ store, tokens, natsWsUrls: () => [], timings: { pendingMs: 10_000, offlineAfterMs: 5_000 } });
 const acceptEverything: ApiSignatureVerifier = { begin: () => ({ update: () => {}, finish: () => {} }) };
 
 async function serve(signature: ApiSignatureVerifier) {

@@ -10,10 +10,21 @@ import { consoleLogger, type Logger } from "./logger.js";
 import { createParticipantService } from "./services/participant-service.js";
 import { createRoomService } from "./services/room-service.js";
 import { createRoomStore } from "./store/room-store.js";
+import { createConnectionAdmission } from "./nats/admission.js";
+import { startAuthCallout } from "./nats/auth-callout.js";
+import { createKicker } from "./nats/kicker.js";
+import { createParticipantMessenger } from "./nats/participant-messenger.js";
+import { startParticipantRequests } from "./nats/participant-requests.js";
+import { startPresenceTracker } from "./nats/presence.js";
+import { ensureRoomStreams } from "./nats/room-streams.js";
+import { createSessionControl } from "./nats/session-control.js";
+import { createTokenRenewal } from "./services/token-renewal.js";
 
 export interface PnmServerOptions {
   config: PnmConfig;
   nc: NatsConnection;
+  /** A connection as the system user: connection events and kicks. */
+  systemNc: NatsConnection;
   /** The deployment's NATS keys: the auth callout signs with them. */
   keys: NatsKeys;
   /** Bucket prefix in NATS KV; instances that share state use the same one. */
@@ -31,10 +42,21 @@ export async function startPnmServer(options: PnmServerOptions): Promise<PnmServ
   const { config, nc } = options;
   const logger = options.logger ?? consoleLogger;
   const store = await createRoomStore({ nc, prefix: options.storePrefix });
+  const js = await ensureRoomStreams(nc);
   const tokens = createAccessTokenCodec(config);
   const signature = createApiSignatureVerifier(config);
-  const rooms = createRoomService({ store, tokens, tokenValidityMs: config.tokenValidityMs });
-  const participants = createParticipantService({ store, tokens, natsWsUrls: () => config.natsWsUrls });
+  const timings = { pendingMs: 10_000, offlineAfterMs: config.offlineAfterMs };
+  const kicker = createKicker(options.systemNc, logger);
+  const messenger = createParticipantMessenger(js);
+  const sessions = createSessionControl(messenger, kicker, logger);
+  const rooms = createRoomService({ store, tokens, tokenValidityMs: config.tokenValidityMs, sessions });
+  const participants = createParticipantService({ store, tokens, natsWsUrls: () => config.natsWsUrls, timings });
+  const renewal = createTokenRenewal({ tokens, participants, tokenValidityMs: config.tokenValidityMs, graceMs: config.renewalGraceMs });
+  const admission = createConnectionAdmission({ store, participants, kicker, timings });
+  const callout = startAuthCallout({ nc, keys: options.keys, admission, logger });
+  const presence = startPresenceTracker({ systemConnection: options.systemNc, store, timings, logger });
+  const requests = await startParticipantRequests({ nc, js, participants, renewal, messenger, logger });
+  await Promise.all([nc.flush(), options.systemNc.flush()]);
   const routeOptions = { rooms, participants, signature, maxBodyBytes: config.maxBodyBytes, logger };
   const routes = new Map([...createConnectRoutes(routeOptions), ...createRestRoutes(routeOptions)]);
 
@@ -54,6 +76,11 @@ export async function startPnmServer(options: PnmServerOptions): Promise<PnmServ
   return {
     url: `http://${host}:${listener.port}`,
     port: listener.port,
-    close: () => listener.close(),
+    async close() {
+      await listener.close();
+      callout.subscription.unsubscribe();
+      presence.close();
+      await requests.close();
+    },
   };
 }

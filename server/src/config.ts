@@ -16,6 +16,10 @@ export interface PnmConfig {
   dataDir: string;
   /** Largest request body accepted on any route, in bytes. */
   maxBodyBytes: number;
+  /** How long a disconnected participant keeps its seat for a reconnect. */
+  offlineAfterMs: number;
+  /** How long after expiry a token may still be renewed over NATS. */
+  renewalGraceMs: number;
   /** Where the dev credentials came from, when they were generated. */
   devCredentialsFile?: string;
 }
@@ -43,6 +47,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PnmConfig {
     throw new ConfigError("PNM_MAX_BODY_BYTES must be an integer of at least 1024");
   }
 
+  const offlineAfterMs = parseDuration(env.PNM_OFFLINE_AFTER ?? "5s");
+  const renewalGraceMs = parseDuration(env.PNM_RENEWAL_GRACE ?? "60s");
+  if (renewalGraceMs > 10 * 60_000) throw new ConfigError("PNM_RENEWAL_GRACE must be at most 10m");
+
   let apiKey = env.PNM_API_KEY ?? "";
   let apiSecret = env.PNM_API_SECRET ?? "";
   let devCredentialsFile: string | undefined;
@@ -69,6 +77,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PnmConfig {
     tokenValidityMs,
     dataDir,
     maxBodyBytes,
+    offlineAfterMs,
+    renewalGraceMs,
     devCredentialsFile,
   };
 }

@@ -34,6 +34,7 @@ const byReason: Record<FailureReason, [Code, StatusCode]> = {
   [FailureReason.USER_WAITING_FOR_APPROVAL]: [Code.PermissionDenied, StatusCode.USER_NOT_ACTIVE],
   [FailureReason.INTERNAL]: [Code.Internal, StatusCode.INTERNAL_SERVER_ERROR],
   [FailureReason.ROOM_SETTINGS_CONFLICT]: [Code.AlreadyExists, StatusCode.CONFLICT],
+  [FailureReason.CONNECTION_TYPE_NOT_ALLOWED]: [Code.PermissionDenied, StatusCode.PERMISSION_DENIED],
 };
 
 /** The one error type pnm raises: a ConnectError whose ErrorDetail names the reason. */

@@ -17,8 +17,10 @@ async function main(): Promise<void> {
     consoleLogger.info(`embedded nats-server at ${embedded.url} (WebSocket ${embedded.wsUrl}), data in ${embedded.dataDir}`);
     if (config.natsWsUrls.length === 0) config.natsWsUrls = [embedded.wsUrl];
   }
-  const nc: NatsConnection = await connectAsServer({ url: config.natsUrl ?? embedded!.url, user: keys.serverUser });
-  const server = await startPnmServer({ config, nc, keys });
+  const natsUrl = config.natsUrl ?? embedded!.url;
+  const nc: NatsConnection = await connectAsServer({ url: natsUrl, user: keys.serverUser });
+  const systemNc: NatsConnection = await connectAsServer({ url: natsUrl, user: keys.systemUser, name: "pnm-server-system" });
+  const server = await startPnmServer({ config, nc, systemNc, keys });
   if (config.devCredentialsFile) consoleLogger.info(`dev API credentials (generated) are in ${config.devCredentialsFile}`);
   consoleLogger.info(`NATS keys are in ${keysFile}`);
   consoleLogger.info(`pnm listening on ${server.url} (HTTP/1.1 and h2c: REST, Connect, gRPC-web, gRPC)`);
@@ -28,7 +30,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     await server.close();
-    await nc.drain().catch(() => nc.close());
+    await Promise.all([nc, systemNc].map((c) => c.drain().catch(() => c.close())));
     await embedded?.stop();
     process.exit(0);
   };

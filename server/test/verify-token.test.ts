@@ -5,6 +5,7 @@ import { createNodeHttp2Client } from "@pnm/client/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CommonResponseSchema, ErrorDetailSchema, FailureReason } from "@pnm/gen/pnm/v1/common_pb";
 import { VerifyTokenRequestSchema, VerifyTokenResponseSchema } from "@pnm/gen/pnm/v1/verify_token_pb";
+import { emptySeats } from "../src/rooms/seats.js";
 import { createRoomStore, type RoomStore, userKey } from "../src/store/room-store.js";
 import { signedClient } from "./support/clients.js";
 import { startTestNats, startTestServer, type TestNats, type TestServer } from "./support/harness.js";
@@ -36,9 +37,12 @@ async function joinToken(options: { maxParticipants?: number; selfInsert?: boole
   return { roomId, roomSid: created.roomInfo!.sid, token: token!, rooms };
 }
 
-/** Seats are taken by the NATS presence tracker; these tests take them directly in the shared KV. */
+/** Seats are taken at the auth callout; these tests take them directly in the shared KV, as another instance would. */
 async function occupy(roomId: string, ...userIds: string[]) {
-  await store.modify(store.seats, roomId, (current) => ({ holders: { ...current?.value.holders, ...Object.fromEntries(userIds.map((u) => [u, Date.now()])) } }));
+  await store.modify(store.seats, roomId, (current) => ({
+    ...emptySeats(),
+    holders: { ...current?.value.holders, ...Object.fromEntries(userIds.map((u, i) => [u, { cid: 1000 + i, serverId: "elsewhere", state: "connected" as const, at: Date.now() }])) },
+  }));
 }
 
 async function restVerify(token: string | undefined) {
@@ -121,7 +125,7 @@ describe("VerifyToken", () => {
     await occupy(t.roomId, "u1", "u2");
     expect(await rpcRefusal(t.token)).toBe(FailureReason.ROOM_FULL);
     expect(fromBinary(CommonResponseSchema, (await restVerify(t.token)).bytes).msg).toBe("notifications.max-num-participates-exceeded");
-    await store.modify(store.seats, t.roomId, () => ({ holders: { u1: Date.now() } }));
+    await store.modify(store.seats, t.roomId, (current) => ({ ...current!.value, holders: { u1: current!.value.holders.u1! } }));
     expect((await rpcVerify(t.token)).status).toBe(true);
   });
 

@@ -8,12 +8,14 @@ import type { CreateRoomRequestSchema, CreateRoomResponseSchema, EndRoomRequestS
 import { file_pnm_v1_create_room } from "./create_room_pb.js";
 import type { GetJoinTokenRequestSchema, GetJoinTokenResponseSchema } from "./join_token_pb.js";
 import { file_pnm_v1_join_token } from "./join_token_pb.js";
+import type { RemoveParticipantRequestSchema, RemoveParticipantResponseSchema } from "./participants_pb.js";
+import { file_pnm_v1_participants } from "./participants_pb.js";
 
 /**
  * Describes the file pnm/v1/room_service.proto.
  */
 export const file_pnm_v1_room_service: GenFile = /*@__PURE__*/
-  fileDesc("Chlwbm0vdjEvcm9vbV9zZXJ2aWNlLnByb3RvEgZwbm0udjEypAIKC1Jvb21TZXJ2aWNlEkMKCkNyZWF0ZVJvb20SGS5wbm0udjEuQ3JlYXRlUm9vbVJlcXVlc3QaGi5wbm0udjEuQ3JlYXRlUm9vbVJlc3BvbnNlEkkKDEdldEpvaW5Ub2tlbhIbLnBubS52MS5HZXRKb2luVG9rZW5SZXF1ZXN0GhwucG5tLnYxLkdldEpvaW5Ub2tlblJlc3BvbnNlEkkKDElzUm9vbUFjdGl2ZRIbLnBubS52MS5Jc1Jvb21BY3RpdmVSZXF1ZXN0GhwucG5tLnYxLklzUm9vbUFjdGl2ZVJlc3BvbnNlEjoKB0VuZFJvb20SFi5wbm0udjEuRW5kUm9vbVJlcXVlc3QaFy5wbm0udjEuRW5kUm9vbVJlc3BvbnNlYgZwcm90bzM", [file_pnm_v1_create_room, file_pnm_v1_join_token]);
+  fileDesc("Chlwbm0vdjEvcm9vbV9zZXJ2aWNlLnByb3RvEgZwbm0udjEy/gIKC1Jvb21TZXJ2aWNlEkMKCkNyZWF0ZVJvb20SGS5wbm0udjEuQ3JlYXRlUm9vbVJlcXVlc3QaGi5wbm0udjEuQ3JlYXRlUm9vbVJlc3BvbnNlEkkKDEdldEpvaW5Ub2tlbhIbLnBubS52MS5HZXRKb2luVG9rZW5SZXF1ZXN0GhwucG5tLnYxLkdldEpvaW5Ub2tlblJlc3BvbnNlEkkKDElzUm9vbUFjdGl2ZRIbLnBubS52MS5Jc1Jvb21BY3RpdmVSZXF1ZXN0GhwucG5tLnYxLklzUm9vbUFjdGl2ZVJlc3BvbnNlEjoKB0VuZFJvb20SFi5wbm0udjEuRW5kUm9vbVJlcXVlc3QaFy5wbm0udjEuRW5kUm9vbVJlc3BvbnNlElgKEVJlbW92ZVBhcnRpY2lwYW50EiAucG5tLnYxLlJlbW92ZVBhcnRpY2lwYW50UmVxdWVzdBohLnBubS52MS5SZW1vdmVQYXJ0aWNpcGFudFJlc3BvbnNlYgZwcm90bzM", [file_pnm_v1_create_room, file_pnm_v1_join_token, file_pnm_v1_participants]);
 
 /**
  * Server-to-server API. Every call is authenticated with the API-KEY header
@@ -61,6 +63,16 @@ export const RoomService: GenService<{
     methodKind: "unary";
     input: typeof EndRoomRequestSchema;
     output: typeof EndRoomResponseSchema;
+  },
+  /**
+   * Disconnects a participant now; with block_user it can never rejoin.
+   *
+   * @generated from rpc pnm.v1.RoomService.RemoveParticipant
+   */
+  removeParticipant: {
+    methodKind: "unary";
+    input: typeof RemoveParticipantRequestSchema;
+    output: typeof RemoveParticipantResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_pnm_v1_room_service, 0);

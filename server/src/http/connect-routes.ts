@@ -56,6 +56,7 @@ export function createConnectRoutes(options: ConnectRoutesOptions): Map<string, 
     getJoinToken: (req) => rooms.getJoinToken(req),
     isRoomActive: (req) => rooms.isRoomActive(req),
     endRoom: (req) => rooms.endRoom(req),
+    removeParticipant: (req) => rooms.removeParticipant(req),
   });
   router.service(ParticipantServiceDesc, {
     verifyToken: (req, ctx) => participants.verifyToken(req, tokenFromAuthorization(ctx.requestHeader.get("authorization"))),

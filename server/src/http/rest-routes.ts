@@ -9,6 +9,7 @@ import {
   IsRoomActiveResponseSchema,
 } from "@pnm/gen/pnm/v1/create_room_pb";
 import { GetJoinTokenRequestSchema, GetJoinTokenResponseSchema } from "@pnm/gen/pnm/v1/join_token_pb";
+import { RemoveParticipantRequestSchema, RemoveParticipantResponseSchema } from "@pnm/gen/pnm/v1/participants_pb";
 import { VerifyTokenRequestSchema, VerifyTokenResponseSchema } from "@pnm/gen/pnm/v1/verify_token_pb";
 import { Code } from "@connectrpc/connect";
 import type { ApiSignatureVerifier } from "../auth/api-signature.js";
@@ -100,6 +101,7 @@ export function createRestRoutes(options: RestRoutesOptions): Map<string, NodeHa
     ["/auth/room/getJoinToken", signedJson(GetJoinTokenRequestSchema, GetJoinTokenResponseSchema, (r) => rooms.getJoinToken(r))],
     ["/auth/room/isRoomActive", signedJson(IsRoomActiveRequestSchema, IsRoomActiveResponseSchema, (r) => rooms.isRoomActive(r))],
     ["/auth/room/endRoom", signedJson(EndRoomRequestSchema, EndRoomResponseSchema, (r) => rooms.endRoom(r))],
+    ["/auth/room/removeParticipant", signedJson(RemoveParticipantRequestSchema, RemoveParticipantResponseSchema, (r) => rooms.removeParticipant(r))],
     ["/api/verifyToken", verifyToken],
   ]);
 }

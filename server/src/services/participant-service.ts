@@ -8,6 +8,7 @@ import {
 import type { AccessTokenClaims, AccessTokenCodec } from "../auth/access-token.js";
 import { pnmError } from "../errors.js";
 import { parseRoomMetadata } from "../rooms/room-metadata.js";
+import { liveHolders, type SeatTimings } from "../rooms/seats.js";
 import { natsSubjects, roomStreamName, userInboxPrefix } from "../nats/subjects.js";
 import type { RoomRecord, UserRecord } from "../store/records.js";
 import { isRoomActive } from "../store/records.js";
@@ -18,18 +19,26 @@ export interface ParticipantServiceOptions {
   store: RoomStore;
   tokens: AccessTokenCodec;
   natsWsUrls: () => string[];
+  timings: SeatTimings;
 }
 
-export interface Admission {
-  claims: AccessTokenClaims;
+export interface Membership {
   room: RoomRecord;
   user: UserRecord;
+}
+
+export interface Admission extends Membership {
+  claims: AccessTokenClaims;
 }
 
 export interface ParticipantService {
   verifyToken(request: VerifyTokenRequest, token: string | undefined): Promise<VerifyTokenResponse>;
   /** Token, room and user checks shared by every participant entry point. */
   admit(token: string | undefined): Promise<Admission>;
+  /** The room and user checks, for claims verified already (renewal verifies with a grace period). */
+  admitClaims(claims: AccessTokenClaims): Promise<Admission>;
+  /** The room and user checks for a NATS identity (the subject a request arrived on). */
+  admitMember(roomId: string, userId: string, roomSid?: string): Promise<Membership>;
 }
 
 /** Accepts upstream's raw JWT and, for generic HTTP clients, a Bearer token. */
@@ -44,29 +53,40 @@ export function createParticipantService(options: ParticipantServiceOptions): Pa
 
   async function admit(token: string | undefined): Promise<Admission> {
     if (!token) throw pnmError(FailureReason.TOKEN_MISSING, "Authorization header with the access token is missing");
-    const claims = tokens.verify(token);
-    const room = (await store.rooms.get(claims.room_id))?.value;
+    return admitClaims(tokens.verify(token));
+  }
+
+  async function admitClaims(claims: AccessTokenClaims): Promise<Admission> {
+    return { ...(await admitMember(claims.room_id, claims.sub, claims.room_sid)), claims };
+  }
+
+  async function admitMember(roomId: string, userId: string, roomSid?: string): Promise<Membership> {
+    const room = (await store.rooms.get(roomId))?.value;
     if (!room) throw pnmError(FailureReason.ROOM_NOT_FOUND, "room not found");
-    if (!isRoomActive(room) || room.sid !== claims.room_sid) {
-      throw pnmError(FailureReason.ROOM_NOT_ACTIVE, "room is not active");
-    }
-    const user = (await store.users.get(userKey(room.roomId, claims.sub)))?.value;
+    // A token of an ended instance stays refused when the room id is used again.
+    if (!isRoomActive(room) || (roomSid !== undefined && room.sid !== roomSid)) throw pnmError(FailureReason.ROOM_NOT_ACTIVE, "room is not active");
+    const user = (await store.users.get(userKey(roomId, userId)))?.value;
     if (!user || user.roomSid !== room.sid) throw pnmError(FailureReason.USER_NOT_FOUND, "user was not issued a token for this room");
-    if (await store.blocklist.get(userKey(room.roomId, claims.sub))) {
+    if (await store.blocklist.get(userKey(roomId, userId))) {
       throw pnmError(FailureReason.USER_BLOCKED, "user is blocked from this room");
     }
-    return { claims, room, user };
+    return { room, user };
   }
 
   return {
     admit,
+    admitClaims,
+    admitMember,
     async verifyToken(_request, token) {
       const { claims, room } = await admit(token);
-      const holders = (await store.seats.get(room.roomId))?.value.holders ?? {};
-      if (claims.sub in holders) {
+      const seats = (await store.seats.get(room.roomId))?.value;
+      const holders = seats ? liveHolders(seats, Date.now(), options.timings) : {};
+      const seat = holders[claims.sub];
+      // A seat kept through a short disconnect is the user's own, for its reconnect.
+      if (seat && seat.state !== "disconnected") {
         throw pnmError(FailureReason.USER_ALREADY_ONLINE, "user is already online in this room");
       }
-      if (room.maxParticipants > 0 && Object.keys(holders).length >= room.maxParticipants) {
+      if (!seat && room.maxParticipants > 0 && Object.keys(holders).length >= room.maxParticipants) {
         throw pnmError(FailureReason.ROOM_FULL, "room has reached its participant limit");
       }
       const e2ee = parseRoomMetadata(room.metadataJson).roomFeatures?.endToEndEncryptionFeatures;

@@ -25,6 +25,12 @@ import {
   UserMetadataSchema,
   UserRaisedHandSchema,
 } from "@pnm/gen/pnm/v1/join_token_pb";
+import {
+  type RemoveParticipantRequest,
+  RemoveParticipantRequestSchema,
+  type RemoveParticipantResponse,
+  RemoveParticipantResponseSchema,
+} from "@pnm/gen/pnm/v1/participants_pb";
 import type { AccessTokenCodec } from "../auth/access-token.js";
 import { pnmError } from "../errors.js";
 import { generateE2eeKey } from "../rooms/e2ee-key.js";
@@ -32,7 +38,9 @@ import { fillUnset } from "../rooms/fill-unset.js";
 import { parseRoomMetadata } from "../rooms/room-metadata.js";
 import { resolveRoomSettings } from "../rooms/room-defaults.js";
 import { isRevisionConflict } from "../store/json-kv.js";
-import { isRoomActive, type RoomRecord, type UserRecord } from "../store/records.js";
+import { isRoomActive, type RoomRecord, type Seat, type UserRecord } from "../store/records.js";
+import { emptySeats } from "../rooms/seats.js";
+import type { SessionControl } from "../nats/session-control.js";
 import { type RoomStore, userKey } from "../store/room-store.js";
 import { assertValid } from "../validation.js";
 
@@ -40,8 +48,8 @@ export interface RoomServiceOptions {
   store: RoomStore;
   tokens: AccessTokenCodec;
   tokenValidityMs: number;
-  /** Called after a room ends, to disconnect whoever is still in it. */
-  onRoomEnded?: (room: RoomRecord) => Promise<void>;
+  /** Disconnects participants who are removed or whose room ends. */
+  sessions: SessionControl;
   now?: () => number;
 }
 
@@ -50,6 +58,7 @@ export interface RoomService {
   getJoinToken(request: GetJoinTokenRequest): Promise<GetJoinTokenResponse>;
   isRoomActive(request: IsRoomActiveRequest): Promise<IsRoomActiveResponse>;
   endRoom(request: EndRoomRequest): Promise<EndRoomResponse>;
+  removeParticipant(request: RemoveParticipantRequest): Promise<RemoveParticipantResponse>;
 }
 
 const success = { status: true, msg: "success", statusCode: StatusCode.SUCCESS } as const;
@@ -113,7 +122,7 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
         try {
           if (existing) await store.rooms.update(room.roomId, room, existing.revision);
           else await store.rooms.create(room.roomId, room);
-          await store.seats.put(room.roomId, { holders: {} });
+          await store.seats.put(room.roomId, emptySeats());
           return describe(room);
         } catch (err) {
           // Another creator won the race: answer as a re-create of its room.
@@ -195,16 +204,37 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
 
     async endRoom(request) {
       assertValid(EndRoomRequestSchema, request);
-      let ended: RoomRecord | undefined;
       await store.modify(store.rooms, request.roomId, (current) => {
         if (!current) throw pnmError(FailureReason.ROOM_NOT_FOUND, "room not found");
         if (!isRoomActive(current.value)) throw pnmError(FailureReason.ROOM_NOT_ACTIVE, "room is not active");
-        ended = { ...current.value, status: "ended", e2eeKey: undefined };
-        return ended;
+        return { ...current.value, status: "ended" as const, e2eeKey: undefined };
       });
-      await store.seats.put(request.roomId, { holders: {} });
-      if (ended) await options.onRoomEnded?.(ended);
+      let holders: Record<string, Seat> = {};
+      await store.modify(store.seats, request.roomId, (current) => {
+        holders = current?.value.holders ?? {};
+        return { ...(current?.value ?? emptySeats()), holders: {}, closed: true };
+      });
+      await options.sessions.end(request.roomId, Object.entries(holders), "room ended");
       return create(EndRoomResponseSchema, success);
+    },
+
+    async removeParticipant(request) {
+      assertValid(RemoveParticipantRequestSchema, request);
+      const room = await activeRoom(request.roomId);
+      const key = userKey(room.roomId, request.userId);
+      if (request.blockUser) await store.blocklist.put(key, { blockedAt: now() });
+      else if ((await store.users.get(key))?.value.roomSid !== room.sid) throw pnmError(FailureReason.USER_NOT_FOUND, "user is not in this room");
+      // Revoked in the seats record first: an admission racing with this removal loses the compare-and-set.
+      let seat: Seat | undefined;
+      await store.modify(store.seats, room.roomId, (current) => {
+        const value = current?.value ?? emptySeats();
+        const { [request.userId]: removed, ...holders } = value.holders;
+        seat = removed;
+        return { ...value, holders, revoked: { ...value.revoked, [request.userId]: request.blockUser ? 0 : now() } };
+      });
+      await store.users.delete(key);
+      if (seat) await options.sessions.end(room.roomId, [[request.userId, seat]], request.msg || (request.blockUser ? "blocked" : "removed"));
+      return create(RemoveParticipantResponseSchema, success);
     },
   };
 }

@@ -40,10 +40,29 @@ export interface BlockRecord {
   blockedAt: number;
 }
 
-/** Who holds a seat in a room: the only record the participant limit is checked on. */
+export type SeatState = "pending" | "connected" | "disconnected";
+
+/** One NATS connection holding a user's seat. */
+export interface Seat {
+  /** The connection's client id on its nats-server. */
+  cid: number;
+  serverId: string;
+  state: SeatState;
+  /** Unix ms of the last state change. */
+  at: number;
+}
+
+/**
+ * Who holds a seat in a room: the one record that admission, duplicate
+ * connections and removal change, always with compare-and-set.
+ */
 export interface SeatsRecord {
-  /** user id → unix ms at which the seat was taken. */
-  holders: Record<string, number>;
+  /** user id → the connection holding the seat. */
+  holders: Record<string, Seat>;
+  /** user id → unix ms of removal; a token issued before it is refused. 0 means blocked for good. */
+  revoked: Record<string, number>;
+  /** Set when the room ends: nobody is admitted again. */
+  closed: boolean;
 }
 
 export function isRoomActive(room: RoomRecord | undefined): room is RoomRecord {

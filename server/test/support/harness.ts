@@ -15,6 +15,8 @@ export interface TestNats {
   keys: NatsKeys;
   /** A connection with the pnm server's identity. */
   connect(): Promise<NatsConnection>;
+  /** A connection as the system user (events, kicks). */
+  connectSystem(): Promise<NatsConnection>;
   stop(): Promise<void>;
 }
 
@@ -27,6 +29,11 @@ export async function startTestNats(): Promise<TestNats> {
     keys,
     async connect() {
       const nc = await connectAsServer({ url: server.url, user: keys.serverUser, name: "pnm-test" });
+      connections.push(nc);
+      return nc;
+    },
+    async connectSystem() {
+      const nc = await connectAsServer({ url: server.url, user: keys.systemUser, name: "pnm-test-system" });
       connections.push(nc);
       return nc;
     },
@@ -48,6 +55,8 @@ export function testConfig(nats: TestNats, overrides: Partial<PnmConfig> = {}): 
     tokenValidityMs: 600_000,
     dataDir: mkdtempSync(join(tmpdir(), "pnm-test-")),
     maxBodyBytes: 64 * 1024,
+    offlineAfterMs: 300,
+    renewalGraceMs: 30_000,
     ...overrides,
   };
 }
@@ -61,6 +70,7 @@ export interface TestServer {
 
 export async function startTestServer(nats: TestNats, config: PnmConfig = testConfig(nats)): Promise<TestServer> {
   const nc = await nats.connect();
-  const server = await startPnmServer({ config, nc, keys: nats.keys, logger: silentLogger });
+  const systemNc = await nats.connectSystem();
+  const server = await startPnmServer({ config, nc, systemNc, keys: nats.keys, logger: silentLogger });
   return { server, config, nc, close: () => server.close() };
 }

@@ -1,0 +1,141 @@
+import { create, fromBinary, toBinary, toJsonString } from "@bufbuild/protobuf";
+import type { ConsumerMessages, JetStreamClient } from "@nats-io/jetstream";
+import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import {
+  NatsInitialDataSchema,
+  type NatsMsgClientToServer,
+  NatsMsgClientToServerEvent,
+  NatsMsgClientToServerSchema,
+  NatsMsgServerToClientEvent,
+} from "@pnm/gen/pnm/v1/nats_msg_pb";
+import { RenewalFailureSchema } from "@pnm/gen/pnm/v1/renewal_pb";
+import { RoomMetadataSchema } from "@pnm/gen/pnm/v1/create_room_pb";
+import { FailureReason } from "@pnm/gen/pnm/v1/common_pb";
+import { failureInfo } from "../errors.js";
+import type { Logger } from "../logger.js";
+import { parseRoomMetadata } from "../rooms/room-metadata.js";
+import type { Membership, ParticipantService } from "../services/participant-service.js";
+import type { TokenRenewal } from "../services/token-renewal.js";
+import type { ParticipantMessenger } from "./participant-messenger.js";
+import { workerConsumerName } from "./room-streams.js";
+import { natsSubjects } from "./subjects.js";
+
+export interface ParticipantRequestsOptions {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  participants: ParticipantService;
+  renewal: TokenRenewal;
+  messenger: ParticipantMessenger;
+  logger: Logger;
+  /** Handlers for further events (media tokens, …), by event. */
+  extraHandlers?: Partial<Record<NatsMsgClientToServerEvent, RequestHandler>>;
+}
+
+export interface ParticipantRequestContext {
+  roomId: string;
+  userId: string;
+  request: NatsMsgClientToServer;
+  /** The room and user checks for this connection's identity, run on demand. */
+  admitted(): Promise<Membership>;
+}
+
+export type RequestHandler = (context: ParticipantRequestContext) => Promise<void>;
+
+export interface ParticipantRequests {
+  close(): Promise<void>;
+}
+
+/**
+ * Requests participants send on sysJsWorker.<room>.<user> (JetStream work
+ * queue) or sysCoreWorker.<room>.<user> (core, queue group). NATS permissions
+ * let a user publish only on its own subjects, so the subject is the sender's
+ * identity.
+ */
+export async function startParticipantRequests(options: ParticipantRequestsOptions): Promise<ParticipantRequests> {
+  const { participants, renewal, messenger, logger } = options;
+
+  const handlers: Partial<Record<NatsMsgClientToServerEvent, RequestHandler>> = {
+    [NatsMsgClientToServerEvent.REQ_RENEW_PNM_TOKEN]: async ({ roomId, userId, request }) => {
+      try {
+        const token = await renewal.renew(request.msg, { roomId, userId });
+        await messenger.toUser(roomId, userId, { event: NatsMsgServerToClientEvent.RESP_RENEW_PNM_TOKEN, msg: token });
+      } catch (err) {
+        const info = failureInfo(err);
+        if (info.reason === FailureReason.INTERNAL) logger.error("token renewal failed", err);
+        const failure = create(RenewalFailureSchema, { requestId: request.id, reason: info.reason, msg: info.message });
+        await messenger.toUser(roomId, userId, { event: NatsMsgServerToClientEvent.RESP_RENEW_PNM_TOKEN, binMsg: toBinary(RenewalFailureSchema, failure) });
+      }
+    },
+    [NatsMsgClientToServerEvent.REQ_INITIAL_DATA]: async ({ roomId, userId, admitted }) => {
+      const { room, user } = await admitted();
+      if (user.waitingForApproval) return;
+      // The E2EE key goes into this copy only: the participant is admitted and approved.
+      const metadata = parseRoomMetadata(room.metadataJson);
+      const e2ee = metadata.roomFeatures?.endToEndEncryptionFeatures;
+      if (e2ee && room.e2eeKey) e2ee.encryptionKey = room.e2eeKey;
+      const initial = create(NatsInitialDataSchema, {
+        room: {
+          roomId: room.roomId,
+          roomSid: room.sid,
+          status: room.status,
+          emptyTimeout: BigInt(room.emptyTimeoutSeconds),
+          maxParticipants: BigInt(room.maxParticipants),
+          metadata: toJsonString(RoomMetadataSchema, metadata, { useProtoFieldName: true }),
+          createdAt: BigInt(room.createdAt),
+        },
+        localUser: {
+          userId: user.userId,
+          name: user.name,
+          isAdmin: user.isAdmin,
+          metadata: user.metadataJson,
+          clientType: user.clientType,
+        },
+      });
+      await messenger.toUser(roomId, userId, {
+        event: NatsMsgServerToClientEvent.RES_INITIAL_DATA,
+        msg: toJsonString(NatsInitialDataSchema, initial, { useProtoFieldName: true }),
+      });
+    },
+    [NatsMsgClientToServerEvent.PING]: async ({ roomId, userId }) => {
+      await messenger.toUser(roomId, userId, { event: NatsMsgServerToClientEvent.PONG, msg: String(Date.now()) });
+    },
+    ...options.extraHandlers,
+  };
+
+  async function handle(subject: string, data: Uint8Array): Promise<void> {
+    const [, roomId, userId, extra] = subject.split(".");
+    if (!roomId || !userId || extra !== undefined) return;
+    let request: NatsMsgClientToServer;
+    try {
+      request = fromBinary(NatsMsgClientToServerSchema, data);
+    } catch {
+      return; // not an envelope: nothing to answer
+    }
+    const handler = handlers[request.event];
+    if (!handler) return;
+    const admitted = () => participants.admitMember(roomId, userId);
+    await handler({ roomId, userId, request, admitted }).catch((err: unknown) => {
+      if (failureInfo(err).reason === FailureReason.INTERNAL) logger.error(`participant request ${request.event} failed`, err);
+    });
+  }
+
+  const core: Subscription = options.nc.subscribe(`${natsSubjects.systemCoreWorker}.*.*`, {
+    queue: "pnm-sysCoreWorker",
+    callback: (err, msg) => {
+      if (err) return void logger.error("sysCoreWorker subscription failed", err);
+      void handle(msg.subject, msg.data);
+    },
+  });
+  const consumer = await options.js.consumers.get(natsSubjects.systemJsWorker, workerConsumerName);
+  const messages: ConsumerMessages = await consumer.consume({
+    callback: (msg) => {
+      void handle(msg.subject, msg.data).finally(() => msg.ack());
+    },
+  });
+  return {
+    async close() {
+      core.unsubscribe();
+      await messages.close();
+    },
+  };
+}

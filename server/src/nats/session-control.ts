@@ -1,0 +1,25 @@
+import { NatsMsgServerToClientEvent } from "@pnm/gen/pnm/v1/nats_msg_pb";
+import type { Logger } from "../logger.js";
+import type { Seat } from "../store/records.js";
+import type { Kicker } from "./kicker.js";
+import type { ParticipantMessenger } from "./participant-messenger.js";
+
+export interface SessionControl {
+  /** Tells each participant why, then closes its NATS connection at once. */
+  end(roomId: string, sessions: [userId: string, seat: Seat][], reason: string): Promise<void>;
+}
+
+export function createSessionControl(messenger: ParticipantMessenger, kicker: Kicker, logger: Logger): SessionControl {
+  return {
+    async end(roomId, sessions, reason) {
+      await Promise.all(
+        sessions.map(async ([userId, seat]) => {
+          await messenger
+            .toUser(roomId, userId, { event: NatsMsgServerToClientEvent.SESSION_ENDED, msg: reason })
+            .catch((err: unknown) => logger.error("session end notice failed", err));
+          await kicker.kick(seat);
+        }),
+      );
+    },
+  };
+}
