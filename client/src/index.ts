@@ -4,3 +4,4 @@ export { createPnmTransport, type Protocol, type TransportOptions } from "./tran
 export { createRoomServiceClient, type RoomServiceClient, type RoomServiceClientOptions } from "./room-service-client.js";
 export { createParticipantClient, type ParticipantClient, type ParticipantClientOptions } from "./participant-client.js";
 export { createFetchHttpClient } from "./fetch-http-client.js";
+export { connectParticipant, type ParticipantConnectionOptions, type WebSocketConstructor, WebSocketUnavailableError } from "./nats/participant-connection.js";

@@ -65,12 +65,10 @@ export function createParticipantService(options: ParticipantServiceOptions): Pa
     if (!room) throw pnmError(FailureReason.ROOM_NOT_FOUND, "room not found");
     // A token of an ended instance stays refused when the room id is used again.
     if (!isRoomActive(room) || (roomSid !== undefined && room.sid !== roomSid)) throw pnmError(FailureReason.ROOM_NOT_ACTIVE, "room is not active");
-    const user = (await store.users.get(userKey(roomId, userId)))?.value;
-    if (!user || user.roomSid !== room.sid) throw pnmError(FailureReason.USER_NOT_FOUND, "user was not issued a token for this room");
-    if (await store.blocklist.get(userKey(roomId, userId))) {
-      throw pnmError(FailureReason.USER_BLOCKED, "user is blocked from this room");
-    }
-    return { room, user };
+    const [user, block] = await Promise.all([store.users.get(userKey(roomId, userId)), store.blocklist.get(userKey(roomId, userId))]);
+    if (block) throw pnmError(FailureReason.USER_BLOCKED, "user is blocked from this room");
+    if (!user || user.value.roomSid !== room.sid) throw pnmError(FailureReason.USER_NOT_FOUND, "user was not issued a token for this room");
+    return { room, user: user.value };
   }
 
   return {

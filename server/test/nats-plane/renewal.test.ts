@@ -1,0 +1,111 @@
+import { fromBinary } from "@bufbuild/protobuf";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RoomServiceClient } from "@pnm/client";
+import { FailureReason } from "@pnm/gen/pnm/v1/common_pb";
+import { NatsInitialDataSchema, NatsMsgClientToServerEvent, NatsMsgServerToClientEvent } from "@pnm/gen/pnm/v1/nats_msg_pb";
+import { RenewalFailureSchema } from "@pnm/gen/pnm/v1/renewal_pb";
+import { createAccessTokenCodec } from "../../src/auth/access-token.js";
+import { signedClient } from "../support/clients.js";
+import { startTestNats, startTestServer, type TestNats, type TestServer } from "../support/harness.js";
+import { connectAs, issueToken, request } from "../support/participants.js";
+import { decodeJwtPayload, forgeJwt } from "../support/tokens.js";
+
+let nats: TestNats;
+let pnm: TestServer;
+let rooms: RoomServiceClient;
+let observer: NatsConnection;
+beforeAll(async () => {
+  nats = await startTestNats();
+  pnm = await startTestServer(nats); // renewal grace: 30 s
+  rooms = signedClient(pnm.server.url, pnm.config.apiKey, pnm.config.apiSecret, "connect");
+  observer = await nats.connect();
+});
+afterAll(async () => {
+  await pnm?.close();
+  await nats?.stop();
+});
+
+let counter = 0;
+async function participant(userId = "frank", features = {}) {
+  const roomId = `renew-${++counter}`;
+  await rooms.createRoom({ roomId, metadata: { roomTitle: "R", roomFeatures: features } });
+  const token = await issueToken(rooms, roomId, userId);
+  const nc = await connectAs(nats, roomId, userId, token);
+  return { roomId, userId, token, nc };
+}
+
+const renew = (p: { nc: NatsConnection; roomId: string; userId: string }, token: string) =>
+  request(p.nc, p.roomId, p.userId, NatsMsgClientToServerEvent.REQ_RENEW_PNM_TOKEN, token, NatsMsgServerToClientEvent.RESP_RENEW_PNM_TOKEN);
+
+const failure = (answer: Awaited<ReturnType<typeof renew>>) => (answer.msg ? undefined : fromBinary(RenewalFailureSchema, answer.binMsg).reason);
+const shifted = (token: string, seconds: number) => {
+  const claims = decodeJwtPayload(token);
+  return forgeJwt({ alg: "HS256", typ: "JWT" }, { ...claims, nbf: (claims.nbf as number) + seconds, exp: (claims.exp as number) + seconds }, pnm.config.apiSecret);
+};
+
+describe("token renewal over NATS", () => {
+  it("renews a valid token with a fresh one for the same identity", async () => {
+    const p = await participant();
+    const answer = await renew(p, p.token);
+    const renewed = createAccessTokenCodec(pnm.config).verify(answer.msg);
+    expect(renewed).toMatchObject({ sub: p.userId, room_id: p.roomId, token_kind: "access" });
+    expect(renewed.jti).not.toBe(decodeJwtPayload(p.token).jti);
+    await p.nc.close();
+  });
+
+  it("renews a token that expired within the grace period", async () => {
+    const p = await participant();
+    const expired = shifted(p.token, -600 - 70); // expired 70 s ago, past the 60 s leeway, within 30 s grace on top
+    const answer = await renew(p, expired);
+    expect(failure(answer)).toBeUndefined();
+    expect(createAccessTokenCodec(pnm.config).verify(answer.msg).sub).toBe(p.userId);
+    await p.nc.close();
+  });
+
+  it("refuses a token past the grace period, with an explicit answer", async () => {
+    const p = await participant();
+    expect(failure(await renew(p, shifted(p.token, -600 - 200)))).toBe(FailureReason.TOKEN_EXPIRED);
+    await p.nc.close();
+  });
+
+  it("refuses a token of another user or room than the connection", async () => {
+    const p = await participant();
+    const otherUser = await issueToken(rooms, p.roomId, "grace");
+    expect(failure(await renew(p, otherUser))).toBe(FailureReason.TOKEN_CLAIMS_INVALID);
+    const q = await participant("frank");
+    expect(failure(await renew(p, q.token))).toBe(FailureReason.TOKEN_CLAIMS_INVALID);
+    await Promise.all([p.nc.close(), q.nc.close()]);
+  });
+
+  it("refuses a blocked user (a request left in flight when the block closed the connection)", async () => {
+    const p = await participant();
+    await rooms.removeParticipant({ roomId: p.roomId, userId: p.userId, blockUser: true });
+    // The user's own connection is gone; the request arrives as it would have from it.
+    const answer = await request(observer, p.roomId, p.userId, NatsMsgClientToServerEvent.REQ_RENEW_PNM_TOKEN, p.token, NatsMsgServerToClientEvent.RESP_RENEW_PNM_TOKEN);
+    expect(failure(answer)).toBe(FailureReason.USER_BLOCKED);
+  });
+
+  it("re-reads role fields from current state rather than copying the old claims", async () => {
+    const p = await participant();
+    await rooms.getJoinToken({ roomId: p.roomId, userInfo: { name: "Frank Admin", userId: p.userId, isAdmin: true } });
+    const renewed = decodeJwtPayload((await renew(p, p.token)).msg);
+    expect(renewed).toMatchObject({ is_admin: true, name: "Frank Admin" });
+    await p.nc.close();
+  });
+});
+
+describe("initial data", () => {
+  it("gives the room's E2EE key to an admitted participant only", async () => {
+    const p = await participant("gina", { endToEndEncryptionFeatures: { isEnabled: true } });
+    const answer = await request(p.nc, p.roomId, p.userId, NatsMsgClientToServerEvent.REQ_INITIAL_DATA, "", NatsMsgServerToClientEvent.RES_INITIAL_DATA);
+    const initial = (await import("@bufbuild/protobuf")).fromJsonString(NatsInitialDataSchema, answer.msg);
+    expect(initial.room?.roomId).toBe(p.roomId);
+    expect(initial.localUser?.userId).toBe("gina");
+    const key = JSON.parse(initial.room!.metadata).room_features.end_to_end_encryption_features.encryption_key as string;
+    expect(key).toMatch(/^[0-9A-Za-z]{32}$/);
+    const listing = await rooms.createRoom({ roomId: p.roomId, metadata: { roomTitle: "R", roomFeatures: { endToEndEncryptionFeatures: { isEnabled: true } } } });
+    expect(listing.roomInfo?.metadata).not.toContain(key);
+    await p.nc.close();
+  });
+});

@@ -1,0 +1,72 @@
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { connectParticipant, type RoomServiceClient } from "@pnm/client";
+import { nodeWebSocket } from "@pnm/client/node";
+import {
+  type NatsMsgClientToServerEvent,
+  NatsMsgClientToServerSchema,
+  type NatsMsgServerToClient,
+  NatsMsgServerToClientSchema,
+} from "@pnm/gen/pnm/v1/nats_msg_pb";
+import { userInboxPrefix } from "../../src/nats/subjects.js";
+import type { TestNats } from "./harness.js";
+
+export async function issueToken(rooms: RoomServiceClient, roomId: string, userId: string): Promise<string> {
+  const { token } = await rooms.getJoinToken({ roomId, userInfo: { name: userId, userId } });
+  return token!;
+}
+
+/** A participant's NATS connection over WebSocket, as a browser would open it (no reconnects, so closes are visible). */
+export function connectAs(nats: TestNats, roomId: string, userId: string, token: string): Promise<NatsConnection> {
+  return connectParticipant({
+    servers: [nats.server.wsUrl],
+    token: () => token,
+    inboxPrefix: userInboxPrefix(roomId, userId),
+    webSocket: nodeWebSocket,
+    reconnect: false,
+    name: `${roomId}/${userId}`,
+  });
+}
+
+/** Resolves true when the connection closes within `ms`. */
+export async function closesWithin(nc: NatsConnection, ms: number): Promise<boolean> {
+  const closed = nc.closed().then(() => true);
+  const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms));
+  return Promise.race([closed, timeout]);
+}
+
+/** Sends a request envelope on the participant's own core worker subject and waits for the next private message of `event`. */
+export async function request(
+  nc: NatsConnection,
+  roomId: string,
+  userId: string,
+  event: NatsMsgClientToServerEvent,
+  msg: string,
+  expect: number,
+): Promise<NatsMsgServerToClient> {
+  const sub = nc.subscribe(`sysPrivate.${roomId}.${userId}.>`);
+  await nc.flush();
+  const id = crypto.randomUUID();
+  nc.publish(`sysCoreWorker.${roomId}.${userId}`, toBinary(NatsMsgClientToServerSchema, create(NatsMsgClientToServerSchema, { id, event, msg })));
+  const timer = setTimeout(() => sub.unsubscribe(), 5_000);
+  try {
+    for await (const m of sub) {
+      const answer = fromBinary(NatsMsgServerToClientSchema, m.data);
+      if (answer.event === expect) return answer;
+    }
+  } finally {
+    clearTimeout(timer);
+    sub.unsubscribe();
+  }
+  throw new Error(`no answer of event ${expect}`);
+}
+
+export async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, ms = 5_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
