@@ -5,3 +5,7 @@ export { createRoomServiceClient, type RoomServiceClient, type RoomServiceClient
 export { createParticipantClient, type ParticipantClient, type ParticipantClientOptions } from "./participant-client.js";
 export { createFetchHttpClient } from "./fetch-http-client.js";
 export { connectParticipant, type ParticipantConnectionOptions, type WebSocketConstructor, WebSocketUnavailableError } from "./nats/participant-connection.js";
+export { joinSession, type ParticipantSession, type ParticipantSessionOptions, type SessionEvents } from "./session/participant-session.js";
+export { BlockedError, JoinRefusedError, RemovedError, RoomEndedError, SessionError, TokenExpiredError, TokenRenewalError } from "./session/session-errors.js";
+export { renewalDelayMs, readTokenTimes, type RenewalScheduleOptions } from "./session/renewal-schedule.js";
+export { applyLiveKitKey, type LiveKitKeyProvider } from "./livekit-key.js";

@@ -19,6 +19,7 @@ import { startPresenceTracker } from "./nats/presence.js";
 import { ensureRoomStreams } from "./nats/room-streams.js";
 import { createSessionControl } from "./nats/session-control.js";
 import { createTokenRenewal } from "./services/token-renewal.js";
+import { createMediaTokenIssuer } from "./media/media-tokens.js";
 
 export interface PnmServerOptions {
   config: PnmConfig;
@@ -55,7 +56,8 @@ export async function startPnmServer(options: PnmServerOptions): Promise<PnmServ
   const admission = createConnectionAdmission({ store, participants, kicker, timings });
   const callout = startAuthCallout({ nc, keys: options.keys, admission, logger });
   const presence = startPresenceTracker({ systemConnection: options.systemNc, store, timings, logger });
-  const requests = await startParticipantRequests({ nc, js, participants, renewal, messenger, logger });
+  const media = config.livekit && createMediaTokenIssuer({ livekit: config.livekit, tokenValidityMs: config.tokenValidityMs });
+  const requests = await startParticipantRequests({ nc, js, participants, renewal, messenger, logger, media });
   await Promise.all([nc.flush(), options.systemNc.flush()]);
   const routeOptions = { rooms, participants, signature, maxBodyBytes: config.maxBodyBytes, logger };
   const routes = new Map([...createConnectRoutes(routeOptions), ...createRestRoutes(routeOptions)]);

@@ -20,6 +20,8 @@ export interface PnmConfig {
   offlineAfterMs: number;
   /** How long after expiry a token may still be renewed over NATS. */
   renewalGraceMs: number;
+  /** LiveKit for media; unset means media requests are refused. */
+  livekit?: { url: string; apiKey: string; apiSecret: string };
   /** Where the dev credentials came from, when they were generated. */
   devCredentialsFile?: string;
 }
@@ -51,6 +53,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PnmConfig {
   const renewalGraceMs = parseDuration(env.PNM_RENEWAL_GRACE ?? "60s");
   if (renewalGraceMs > 10 * 60_000) throw new ConfigError("PNM_RENEWAL_GRACE must be at most 10m");
 
+  const livekitValues = [env.PNM_LIVEKIT_URL, env.PNM_LIVEKIT_API_KEY, env.PNM_LIVEKIT_API_SECRET];
+  if (livekitValues.some(Boolean) && !livekitValues.every(Boolean)) {
+    throw new ConfigError("set all of PNM_LIVEKIT_URL, PNM_LIVEKIT_API_KEY and PNM_LIVEKIT_API_SECRET, or none");
+  }
+  const livekit = env.PNM_LIVEKIT_URL ? { url: env.PNM_LIVEKIT_URL, apiKey: env.PNM_LIVEKIT_API_KEY!, apiSecret: env.PNM_LIVEKIT_API_SECRET! } : undefined;
+
   let apiKey = env.PNM_API_KEY ?? "";
   let apiSecret = env.PNM_API_SECRET ?? "";
   let devCredentialsFile: string | undefined;
@@ -79,6 +87,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PnmConfig {
     maxBodyBytes,
     offlineAfterMs,
     renewalGraceMs,
+    livekit,
     devCredentialsFile,
   };
 }

@@ -35,6 +35,9 @@ const byReason: Record<FailureReason, [Code, StatusCode]> = {
   [FailureReason.INTERNAL]: [Code.Internal, StatusCode.INTERNAL_SERVER_ERROR],
   [FailureReason.ROOM_SETTINGS_CONFLICT]: [Code.AlreadyExists, StatusCode.CONFLICT],
   [FailureReason.CONNECTION_TYPE_NOT_ALLOWED]: [Code.PermissionDenied, StatusCode.PERMISSION_DENIED],
+  [FailureReason.USER_REMOVED]: [Code.PermissionDenied, StatusCode.USER_NOT_ACTIVE],
+  [FailureReason.ROOM_ENDED]: [Code.FailedPrecondition, StatusCode.ROOM_NOT_ACTIVE],
+  [FailureReason.MEDIA_UNAVAILABLE]: [Code.Unavailable, StatusCode.INTERNAL_SERVER_ERROR],
 };
 
 /** The one error type pnm raises: a ConnectError whose ErrorDetail names the reason. */

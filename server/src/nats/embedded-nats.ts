@@ -27,6 +27,8 @@ export interface SpawnNatsServerOptions {
   httpPort?: number;
   serverName?: string;
   authTimeoutSeconds?: number;
+  /** See NatsServerConfigOptions: for bench/callout.ts only. */
+  benchmarkAnonymousUser?: string;
   startTimeoutMs?: number;
 }
 
@@ -151,6 +153,7 @@ export async function spawnNatsServer(options: SpawnNatsServerOptions): Promise<
       storeDir: dataDir,
       portsFileDir: dataDir,
       authTimeoutSeconds: options.authTimeoutSeconds,
+      benchmarkAnonymousUser: options.benchmarkAnonymousUser,
     });
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     // A ports file left by a crashed run must not be mistaken for this server's.

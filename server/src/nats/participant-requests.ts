@@ -2,6 +2,7 @@ import { create, fromBinary, toBinary, toJsonString } from "@bufbuild/protobuf";
 import type { ConsumerMessages, JetStreamClient } from "@nats-io/jetstream";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import {
+  MediaServerConnInfoSchema,
   NatsInitialDataSchema,
   type NatsMsgClientToServer,
   NatsMsgClientToServerEvent,
@@ -10,13 +11,14 @@ import {
 } from "@pnm/gen/pnm/v1/nats_msg_pb";
 import { RenewalFailureSchema } from "@pnm/gen/pnm/v1/renewal_pb";
 import { RoomMetadataSchema } from "@pnm/gen/pnm/v1/create_room_pb";
-import { FailureReason } from "@pnm/gen/pnm/v1/common_pb";
-import { failureInfo } from "../errors.js";
+import { ErrorDetailSchema, FailureReason } from "@pnm/gen/pnm/v1/common_pb";
+import { failureInfo, pnmError } from "../errors.js";
+import type { MediaTokenIssuer } from "../media/media-tokens.js";
 import type { Logger } from "../logger.js";
 import { parseRoomMetadata } from "../rooms/room-metadata.js";
 import type { Membership, ParticipantService } from "../services/participant-service.js";
 import type { TokenRenewal } from "../services/token-renewal.js";
-import type { ParticipantMessenger } from "./participant-messenger.js";
+import type { ParticipantMessenger, ServerMessage } from "./participant-messenger.js";
 import { workerConsumerName } from "./room-streams.js";
 import { natsSubjects } from "./subjects.js";
 
@@ -27,8 +29,8 @@ export interface ParticipantRequestsOptions {
   renewal: TokenRenewal;
   messenger: ParticipantMessenger;
   logger: Logger;
-  /** Handlers for further events (media tokens, …), by event. */
-  extraHandlers?: Partial<Record<NatsMsgClientToServerEvent, RequestHandler>>;
+  /** Unset: media requests are refused as unavailable. */
+  media?: MediaTokenIssuer;
 }
 
 export interface ParticipantRequestContext {
@@ -99,7 +101,19 @@ export async function startParticipantRequests(options: ParticipantRequestsOptio
     [NatsMsgClientToServerEvent.PING]: async ({ roomId, userId }) => {
       await messenger.toUser(roomId, userId, { event: NatsMsgServerToClientEvent.PONG, msg: String(Date.now()) });
     },
-    ...options.extraHandlers,
+    [NatsMsgClientToServerEvent.REQ_MEDIA_SERVER_DATA]: async ({ roomId, userId, admitted }) => {
+      let answer: ServerMessage;
+      try {
+        const member = await admitted();
+        if (member.user.waitingForApproval) throw pnmError(FailureReason.USER_WAITING_FOR_APPROVAL, "user is waiting for approval");
+        if (!options.media) throw pnmError(FailureReason.MEDIA_UNAVAILABLE, "no media server is configured");
+        const info = await options.media.issue(member);
+        answer = { event: NatsMsgServerToClientEvent.RES_MEDIA_SERVER_DATA, msg: toJsonString(MediaServerConnInfoSchema, info, { useProtoFieldName: true }) };
+      } catch (err) {
+        answer = { event: NatsMsgServerToClientEvent.RES_MEDIA_SERVER_DATA, binMsg: errorDetail(err) };
+      }
+      await messenger.toUser(roomId, userId, answer);
+    },
   };
 
   async function handle(subject: string, data: Uint8Array): Promise<void> {
@@ -138,4 +152,10 @@ export async function startParticipantRequests(options: ParticipantRequestsOptio
       await messages.close();
     },
   };
+}
+
+/** A refusal as the typed detail pnm puts in bin_msg; internal errors keep their text to the log. */
+function errorDetail(err: unknown): Uint8Array {
+  const { reason, statusCode } = failureInfo(err);
+  return toBinary(ErrorDetailSchema, create(ErrorDetailSchema, { reason, statusCode }));
 }

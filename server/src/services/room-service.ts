@@ -214,7 +214,7 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
         holders = current?.value.holders ?? {};
         return { ...(current?.value ?? emptySeats()), holders: {}, closed: true };
       });
-      await options.sessions.end(request.roomId, Object.entries(holders), "room ended");
+      await options.sessions.end(request.roomId, Object.entries(holders), { reason: FailureReason.ROOM_ENDED, message: "room ended" });
       return create(EndRoomResponseSchema, success);
     },
 
@@ -233,7 +233,10 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
         return { ...value, holders, revoked: { ...value.revoked, [request.userId]: request.blockUser ? 0 : now() } };
       });
       await store.users.delete(key);
-      if (seat) await options.sessions.end(room.roomId, [[request.userId, seat]], request.msg || (request.blockUser ? "blocked" : "removed"));
+      if (seat) {
+        const reason = request.blockUser ? FailureReason.USER_BLOCKED : FailureReason.USER_REMOVED;
+        await options.sessions.end(room.roomId, [[request.userId, seat]], { reason, message: request.msg || (request.blockUser ? "blocked" : "removed") });
+      }
       return create(RemoveParticipantResponseSchema, success);
     },
   };

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { startPnmServer, type PnmServer } from "../../src/app.js";
 import type { PnmConfig } from "../../src/config.js";
-import { silentLogger } from "../../src/logger.js";
+import { type Logger, silentLogger } from "../../src/logger.js";
 import { spawnNatsServer, type EmbeddedNatsServer } from "../../src/nats/embedded-nats.js";
 import { createNatsKeys, type NatsKeys } from "../../src/nats/nats-keys.js";
 import { connectAsServer } from "../../src/nats/server-connection.js";
@@ -68,9 +68,9 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(nats: TestNats, config: PnmConfig = testConfig(nats)): Promise<TestServer> {
+export async function startTestServer(nats: TestNats, config: PnmConfig = testConfig(nats), logger: Logger = silentLogger): Promise<TestServer> {
   const nc = await nats.connect();
   const systemNc = await nats.connectSystem();
-  const server = await startPnmServer({ config, nc, systemNc, keys: nats.keys, logger: silentLogger });
+  const server = await startPnmServer({ config, nc, systemNc, keys: nats.keys, logger });
   return { server, config, nc, close: () => server.close() };
 }

@@ -61,11 +61,12 @@ export async function request(
   throw new Error(`no answer of event ${expect}`);
 }
 
+/** Polls until `probe` gives a truthy value. */
 export async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, ms = 5_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await probe();
-    if (value !== undefined && value !== false) return value;
+    if (value) return value;
     if (Date.now() > deadline) throw new Error("condition not met in time");
     await new Promise((r) => setTimeout(r, 25));
   }

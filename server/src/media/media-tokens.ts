@@ -1,0 +1,58 @@
+import { create } from "@bufbuild/protobuf";
+import { AccessToken, type VideoGrant } from "livekit-server-sdk";
+import { ClientType } from "@pnm/gen/pnm/v1/common_pb";
+import { type MediaServerConnInfo, MediaServerConnInfoSchema } from "@pnm/gen/pnm/v1/nats_msg_pb";
+import { parseRoomMetadata } from "../rooms/room-metadata.js";
+import type { Membership } from "../services/participant-service.js";
+
+export interface LiveKitOptions {
+  url: string;
+  apiKey: string;
+  apiSecret: string;
+}
+
+export interface MediaTokenIssuerOptions {
+  livekit: LiveKitOptions;
+  tokenValidityMs: number;
+}
+
+export interface MediaTokenIssuer {
+  /** LiveKit credentials for an admitted participant, with the grants upstream gives. */
+  issue(member: Membership): Promise<MediaServerConnInfo>;
+}
+
+export function createMediaTokenIssuer(options: MediaTokenIssuerOptions): MediaTokenIssuer {
+  const { livekit } = options;
+  const ttl = Math.floor(options.tokenValidityMs / 1000);
+
+  function token(identity: string, name: string, grant: VideoGrant, attributes?: Record<string, string>): Promise<string> {
+    const at = new AccessToken(livekit.apiKey, livekit.apiSecret, { identity, name, ttl, attributes });
+    at.addGrant(grant);
+    return at.toJwt();
+  }
+
+  return {
+    async issue({ room, user }) {
+      const hybrid = user.clientType === ClientType.HYBRID_WEB;
+      const grant: VideoGrant = {
+        roomJoin: true,
+        room: room.roomId,
+        roomAdmin: user.isAdmin,
+        // Upstream never hides web users from LiveKit; only native twins of hybrid clients publish.
+        hidden: false,
+        canPublish: !hybrid,
+        canSubscribe: true,
+      };
+      const e2ee = parseRoomMetadata(room.metadataJson).roomFeatures?.endToEndEncryptionFeatures;
+      return create(MediaServerConnInfoSchema, {
+        url: livekit.url,
+        token: await token(user.userId, user.name, grant),
+        // Set from the room, so the client can rely on it (upstream never sets it).
+        enabledE2ee: Boolean(e2ee?.isEnabled),
+        nativeToken: hybrid
+          ? await token(`${user.userId}-native`, user.name, { ...grant, canPublish: true, canSubscribe: false }, { original_user_id: user.userId })
+          : "",
+      });
+    },
+  };
+}

@@ -1,0 +1,152 @@
+import { fromBinary, fromJsonString } from "@bufbuild/protobuf";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { TokenVerifier } from "livekit-server-sdk";
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  BlockedError,
+  createParticipantClient,
+  JoinRefusedError,
+  joinSession,
+  type ParticipantSession,
+  RemovedError,
+  RoomEndedError,
+  type RoomServiceClient,
+  type SessionError,
+} from "@pnm/client";
+import { nodeWebSocket } from "@pnm/client/node";
+import { ClientType, ErrorDetailSchema, FailureReason } from "@pnm/gen/pnm/v1/common_pb";
+import { MediaServerConnInfoSchema, NatsMsgClientToServerEvent, NatsMsgServerToClientEvent } from "@pnm/gen/pnm/v1/nats_msg_pb";
+import { signedClient } from "../support/clients.js";
+import { startTestNats, startTestServer, testConfig, type TestNats, type TestServer } from "../support/harness.js";
+import { issueToken, request } from "../support/participants.js";
+import { decodeJwtPayload } from "../support/tokens.js";
+
+const livekit = { url: "ws://127.0.0.1:7880", apiKey: "lk-test", apiSecret: randomBytes(32).toString("base64url") };
+let nats: TestNats;
+let pnm: TestServer;
+let rooms: RoomServiceClient;
+let observer: NatsConnection;
+
+beforeAll(async () => {
+  nats = await startTestNats();
+  pnm = await startTestServer(nats, testConfig(nats, { livekit, tokenValidityMs: 90_000 }));
+  rooms = signedClient(pnm.server.url, pnm.config.apiKey, pnm.config.apiSecret, "connect");
+  observer = await nats.connect();
+});
+afterAll(async () => {
+  await pnm?.close();
+  await nats?.stop();
+});
+
+let counter = 0;
+async function room(features = {}) {
+  const roomId = `life-${++counter}`;
+  await rooms.createRoom({ roomId, metadata: { roomTitle: "L", roomFeatures: features } });
+  return roomId;
+}
+const join = async (roomId: string, userId: string, renewal?: { at: number; jitter: number }) =>
+  joinSession({ baseUrl: pnm.server.url, token: await issueToken(rooms, roomId, userId), webSocket: nodeWebSocket, renewal });
+const endedWith = (session: ParticipantSession) => new Promise<SessionError>((resolve) => session.on("ended", resolve));
+
+describe("session lifecycle", () => {
+  it.each([
+    ["removal", (roomId: string) => rooms.removeParticipant({ roomId, userId: "ivan" }), RemovedError, FailureReason.USER_REMOVED],
+    ["blocking", (roomId: string) => rooms.removeParticipant({ roomId, userId: "ivan", blockUser: true }), BlockedError, FailureReason.USER_BLOCKED],
+    ["room end", (roomId: string) => rooms.endRoom({ roomId }), RoomEndedError, FailureReason.ROOM_ENDED],
+  ] as const)("reports %s as a typed error and clears the key", async (_name, act, ErrorClass, reason) => {
+    const roomId = await room({ endToEndEncryptionFeatures: { isEnabled: true } });
+    const session = await join(roomId, "ivan");
+    const ended = endedWith(session);
+    await act(roomId);
+    const error = await ended;
+    expect(error).toBeInstanceOf(ErrorClass);
+    expect(error.reason).toBe(reason);
+    expect(() => session.liveKitPassphrase()).toThrow();
+    await expect(session.sendChat("after the end")).rejects.toThrow();
+  });
+
+  it("renews its token before expiry and uses the new one for API calls", async () => {
+    const roomId = await room();
+    // Renew at 1 % of the 90 s lifetime: within a second.
+    const session = await join(roomId, "judy", { at: 0.01, jitter: 0 });
+    const first = session.token();
+    const renewed = await new Promise<string>((resolve) => session.on("renewed", resolve));
+    expect(renewed).not.toBe(first);
+    expect(session.token()).toBe(renewed);
+    expect(decodeJwtPayload(renewed).jti).not.toBe(decodeJwtPayload(first).jti);
+    const api = createParticipantClient({ baseUrl: pnm.server.url, token: () => session.token() });
+    await expect(api.verifyToken({})).rejects.toThrow(/already online/);
+    await session.leave();
+  });
+
+  it("refuses to join a room that is full", async () => {
+    const roomId = `life-${++counter}`;
+    await rooms.createRoom({ roomId, maxParticipants: 1, metadata: { roomTitle: "full", roomFeatures: {} } });
+    const first = await join(roomId, "kim");
+    const refusal = await join(roomId, "lee").catch((e: unknown) => e);
+    expect(refusal).toBeInstanceOf(JoinRefusedError);
+    expect((refusal as JoinRefusedError).reason).toBe(FailureReason.ROOM_FULL);
+    await first.leave();
+  });
+});
+
+describe("LiveKit media tokens", () => {
+  const mediaRequest = (roomId: string, userId: string) =>
+    request(observer, roomId, userId, NatsMsgClientToServerEvent.REQ_MEDIA_SERVER_DATA, "", NatsMsgServerToClientEvent.RES_MEDIA_SERVER_DATA);
+  const refusal = (answer: Awaited<ReturnType<typeof mediaRequest>>) => (answer.msg ? undefined : fromBinary(ErrorDetailSchema, answer.binMsg).reason);
+
+  it("gives an admin the admin grant, and a hybrid client a subscribe-only token plus a native publisher", async () => {
+    const roomId = await room();
+    await rooms.getJoinToken({ roomId, userInfo: { name: "Host", userId: "host", isAdmin: true, clientType: ClientType.HYBRID_WEB } });
+    const answer = await mediaRequest(roomId, "host");
+    const info = fromJsonString(MediaServerConnInfoSchema, answer.msg);
+    const verifier = new TokenVerifier(livekit.apiKey, livekit.apiSecret);
+    expect((await verifier.verify(info.token)).video).toMatchObject({ room: roomId, roomAdmin: true, canPublish: false, canSubscribe: true });
+    const native = await verifier.verify(info.nativeToken);
+    expect(native.sub).toBe("host-native");
+    expect(native.attributes).toEqual({ original_user_id: "host" });
+    expect(native.video).toMatchObject({ canPublish: true, canSubscribe: false });
+    expect(info.enabledE2ee).toBe(false);
+  });
+
+  it("refuses a user waiting for approval", async () => {
+    const roomId = await room({ waitingRoomFeatures: { isActive: true } });
+    await issueToken(rooms, roomId, "waiting");
+    expect(refusal(await mediaRequest(roomId, "waiting"))).toBe(FailureReason.USER_WAITING_FOR_APPROVAL);
+  });
+
+  it("refuses a blocked user", async () => {
+    const roomId = await room();
+    await issueToken(rooms, roomId, "blocked");
+    await rooms.removeParticipant({ roomId, userId: "blocked", blockUser: true });
+    expect(refusal(await mediaRequest(roomId, "blocked"))).toBe(FailureReason.USER_BLOCKED);
+  });
+
+  it("refuses anyone once the room has ended", async () => {
+    const roomId = await room();
+    await issueToken(rooms, roomId, "late");
+    expect(refusal(await mediaRequest(roomId, "late"))).toBeUndefined();
+    await rooms.endRoom({ roomId });
+    expect(refusal(await mediaRequest(roomId, "late"))).toBe(FailureReason.ROOM_NOT_ACTIVE);
+  });
+
+  it("answers unavailable on a server without LiveKit, and the session joins without media", async () => {
+    const ownNats = await startTestNats();
+    const bare = await startTestServer(ownNats);
+    try {
+      const bareRooms = signedClient(bare.server.url, bare.config.apiKey, bare.config.apiSecret, "connect");
+      await bareRooms.createRoom({ roomId: "no-media", metadata: { roomTitle: "n", roomFeatures: {} } });
+      const session = await joinSession({ baseUrl: bare.server.url, token: await issueToken(bareRooms, "no-media", "solo"), webSocket: nodeWebSocket });
+      expect(session.media).toBeUndefined();
+      await session.leave();
+      const ownObserver = await ownNats.connect();
+      await issueToken(bareRooms, "no-media", "other");
+      const answer = await request(ownObserver, "no-media", "other", NatsMsgClientToServerEvent.REQ_MEDIA_SERVER_DATA, "", NatsMsgServerToClientEvent.RES_MEDIA_SERVER_DATA);
+      expect(refusal(answer)).toBe(FailureReason.MEDIA_UNAVAILABLE);
+    } finally {
+      await bare.close();
+      await ownNats.stop();
+    }
+  });
+});
