@@ -4,6 +4,7 @@ import { createApiSignatureVerifier } from "./auth/api-signature.js";
 import type { PnmConfig } from "./config.js";
 import type { NatsKeys } from "./nats/nats-keys.js";
 import { createConnectRoutes, type NodeHandler } from "./http/connect-routes.js";
+import { withCors } from "./http/cors.js";
 import { listenDualProtocol } from "./http/listener.js";
 import { createRestRoutes } from "./http/rest-routes.js";
 import { consoleLogger, type Logger } from "./logger.js";
@@ -61,6 +62,9 @@ export async function startPnmServer(options: PnmServerOptions): Promise<PnmServ
   await Promise.all([nc.flush(), options.systemNc.flush()]);
   const routeOptions = { rooms, participants, signature, maxBodyBytes: config.maxBodyBytes, logger };
   const routes = new Map([...createConnectRoutes(routeOptions), ...createRestRoutes(routeOptions)]);
+  for (const path of ["/pnm.v1.ParticipantService/VerifyToken", "/api/verifyToken"]) {
+    routes.set(path, withCors({ allowedOrigins: config.corsOrigins }, routes.get(path)!));
+  }
 
   const handler: NodeHandler = (req, res) => {
     const path = (req.url ?? "").split("?", 1)[0]!;

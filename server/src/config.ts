@@ -20,6 +20,8 @@ export interface PnmConfig {
   offlineAfterMs: number;
   /** How long after expiry a token may still be renewed over NATS. */
   renewalGraceMs: number;
+  /** Browser origins allowed to call participant routes (CORS). */
+  corsOrigins: string[];
   /** LiveKit for media; unset means media requests are refused. */
   livekit?: { url: string; apiKey: string; apiSecret: string };
   /** Where the dev credentials came from, when they were generated. */
@@ -81,7 +83,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PnmConfig {
     apiKey,
     apiSecret,
     natsUrl: env.PNM_NATS_URL || undefined,
-    natsWsUrls: (env.PNM_NATS_WS_URLS ?? "").split(",").map((u) => u.trim()).filter(Boolean),
+    natsWsUrls: list(env.PNM_NATS_WS_URLS),
+    corsOrigins: list(env.PNM_CORS_ORIGINS),
     tokenValidityMs,
     dataDir,
     maxBodyBytes,
@@ -90,6 +93,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PnmConfig {
     livekit,
     devCredentialsFile,
   };
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? "").split(",").map((item) => item.trim()).filter(Boolean);
 }
 
 function loadOrCreateDevCredentials(file: string): { apiKey: string; apiSecret: string } {

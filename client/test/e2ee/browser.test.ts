@@ -1,28 +1,11 @@
-import { existsSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeyDerivation } from "@pnm/gen/pnm/v1/create_room_pb";
 import { createRoomKey, type RoomKeyOptions } from "../../src/e2ee/index.js";
+import { openBrowserPage, type BrowserPage } from "../support/browser-page.js";
 import { bundleForBrowser, bundleGlobal } from "./browser-bundle.js";
 import { loadVectorFile } from "./vector-file.js";
 import { expectedOutcome, fromHex, toHex, type E2eeVector, type Outcome } from "./vector-runner.js";
-
-const chromiumPath = "/usr/bin/chromium";
-const chromiumArgs = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
-
-// The test command installs Debian's chromium; without it this suite fails
-// rather than skipping, so a green run always includes the browser.
-if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing: run apt-get install -y chromium`);
 
 const vectors = loadVectorFile().vectors;
 const roomKeyOptions: RoomKeyOptions = {
@@ -33,15 +16,6 @@ const roomKeyOptions: RoomKeyOptions = {
 
 // Page-side code is serialised by playwright, so it may reach the bundle only
 // through the global it defines.
-// about:blank is not a secure context, so crypto.subtle would be missing
-// there; a loopback http origin is one, like the https origin of a real client.
-async function servePage(script: string): Promise<Server> {
-  const html = `<!doctype html><meta charset="utf-8"><script>${script}</script>`;
-  const server = createServer((_req, res) => res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(html));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return server;
-}
-
 type BrowserBundle = {
   runVector(vector: E2eeVector): Promise<Outcome>;
   toHex(bytes: Uint8Array): string;
@@ -50,21 +24,15 @@ type BrowserBundle = {
 };
 
 describe("e2ee in headless Chromium", () => {
-  let server: Server;
-  let browser: Browser;
+  let browser: BrowserPage;
   let page: Page;
 
   beforeAll(async () => {
-    server = await servePage(await bundleForBrowser());
-    browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs, headless: true });
-    page = await browser.newPage();
-    await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    browser = await openBrowserPage(await bundleForBrowser());
+    page = browser.page;
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    server?.close();
-  });
+  afterAll(() => browser?.close());
 
   it("has WebCrypto in a secure context", async () => {
     expect(await page.evaluate(() => globalThis.isSecureContext && typeof crypto.subtle?.deriveBits === "function", null)).toBe(true);

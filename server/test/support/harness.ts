@@ -52,6 +52,7 @@ export function testConfig(nats: TestNats, overrides: Partial<PnmConfig> = {}): 
     apiSecret: randomBytes(32).toString("base64url"),
     natsUrl: nats.server.url,
     natsWsUrls: [nats.server.wsUrl],
+    corsOrigins: [],
     tokenValidityMs: 600_000,
     dataDir: mkdtempSync(join(tmpdir(), "pnm-test-")),
     maxBodyBytes: 64 * 1024,
