@@ -31,7 +31,7 @@ const nats = await spawnNatsServer({ keys });
 const nc = await connectAsServer({ url: nats.url, user: keys.serverUser });
 const apiKey = "bench";
 const apiSecret = randomBytes(32).toString("base64url");
-const config = { host: "127.0.0.1", httpPort: 0, apiKey, apiSecret, natsWsUrls: [], tokenValidityMs: 600_000, dataDir: "", maxBodyBytes: 65_536 };
+const config = { host: "127.0.0.1", httpPort: 0, apiKey, apiSecret, natsWsUrls: [], corsOrigins: [], tokenValidityMs: 600_000, dataDir: "", maxBodyBytes: 65_536 };
 const store = await createRoomStore({ nc });
 const tokens = createAccessTokenCodec(config);
 const rooms = createRoomService({ store, tokens, tokenValidityMs: 600_000, sessions: { end: async () => {} } });

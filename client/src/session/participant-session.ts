@@ -22,6 +22,7 @@ import { createParticipantClient } from "../participant-client.js";
 import type { TransportOptions } from "../transport.js";
 import { readTokenTimes, renewalDelayMs, type RenewalScheduleOptions } from "./renewal-schedule.js";
 import { openServerChannel, type ServerChannel } from "./server-channel.js";
+import { openSessionConnection, type SessionConnection } from "./session-connection.js";
 import {
   JoinRefusedError,
   sessionEndedError,
@@ -79,6 +80,7 @@ export interface ParticipantSession {
 }
 
 const chatIdBytes = 10;
+type PeerChannel = "chat" | "whiteboard" | "data";
 
 /**
  * Runs the secure session flow: verify the token, ask for the passphrase when
@@ -109,29 +111,19 @@ export async function joinSession(options: ParticipantSessionOptions): Promise<P
     typedPassphrase = await options.promptForKey();
   }
 
-  // 3. NATS over WebSocket, authenticated by the (renewable) token.
-  const nc: NatsConnection = await connectParticipant({
-    servers: verified.natsWsUrls,
-    token: () => currentToken,
-    inboxPrefix: verified.natsInboxPrefix!,
-    webSocket: options.webSocket,
-  }).catch((err: unknown) => {
-    throw new JoinRefusedError(FailureReason.UNSPECIFIED, "NATS refused the connection", { cause: err });
-  });
-
   let ended = false;
+  let ready = false;
   let key: RoomKey | undefined;
   let renewTimer: ReturnType<typeof setTimeout> | undefined;
-  const subscriptions: Subscription[] = [];
   let channel: ServerChannel | undefined;
+  let connection: SessionConnection | undefined;
+  const e2ee = { enabled: false, chat: false, whiteboard: false };
 
   async function shutdown(): Promise<void> {
     ended = true;
     clearTimeout(renewTimer);
     key?.clear();
-    channel?.close();
-    subscriptions.forEach((s) => s.unsubscribe());
-    await nc.close().catch(() => undefined);
+    await connection?.close();
   }
 
   function onUnsolicited(message: NatsMsgServerToClient): void {
@@ -140,18 +132,72 @@ export async function joinSession(options: ParticipantSessionOptions): Promise<P
     void shutdown().then(() => emit("ended", sessionEndedError(reason, message.msg)));
   }
 
-  try {
-    channel = await openServerChannel({ nc, subjects, roomId, userId, onUnsolicited });
+  const encrypts = (channelName: PeerChannel) =>
+    Boolean(key) && (channelName === "chat" ? e2ee.chat : channelName === "whiteboard" ? e2ee.whiteboard : true);
+  const open = async (channelName: PeerChannel, bytes: Uint8Array) => (encrypts(channelName) ? key!.decrypt(bytes) : bytes);
 
+  function listen(nc: NatsConnection, subject: string, channelName: PeerChannel): Subscription {
+    return nc.subscribe(subject, {
+      callback: (err, m) => {
+        // Until the key is imported nothing can be read; messages before that are not for this session.
+        if (err || ended || !ready) return;
+        void open(channelName, m.data)
+          .then((plain) => {
+            if (channelName === "chat") {
+              const chat = fromBinary(ChatMessageSchema, plain);
+              if (chat.fromUserId !== userId) emit("chat", chat);
+            } else {
+              const data = fromBinary(DataChannelMessageSchema, plain);
+              if (data.fromUserId !== userId) emit(channelName, data);
+            }
+          })
+          .catch((e: unknown) => emit("error", e instanceof DecryptionError ? e : new DecryptionError("message could not be read", { cause: e })));
+      },
+    });
+  }
+
+  // 3. NATS over WebSocket, authenticated by the (renewable) token; replaced when it drops.
+  try {
+    connection = await openSessionConnection({
+      connect: () =>
+        connectParticipant({
+          servers: verified.natsWsUrls,
+          token: () => currentToken,
+          inboxPrefix: verified.natsInboxPrefix!,
+          webSocket: options.webSocket,
+          reconnect: false,
+        }),
+      async attach(nc) {
+        channel = await openServerChannel({ nc, subjects, roomId, userId, onUnsolicited });
+        const subscriptions = [
+          listen(nc, `${subjects.chat}.${roomId}`, "chat"),
+          listen(nc, `${subjects.whiteboard}.${roomId}`, "whiteboard"),
+          listen(nc, `${subjects.dataChannel}.${roomId}`, "data"),
+        ];
+        await nc.flush();
+        return () => {
+          channel?.close();
+          subscriptions.forEach((s) => s.unsubscribe());
+        };
+      },
+      onGiveUp: (err) => {
+        if (!ended) void shutdown().then(() => emit("ended", new SessionError(FailureReason.UNSPECIFIED, "lost the connection to NATS", { cause: err })));
+      },
+    });
+  } catch (err) {
+    throw new JoinRefusedError(FailureReason.UNSPECIFIED, "NATS refused the connection", { cause: err });
+  }
+
+  try {
     // 4. Initial data.
-    const initialAnswer = await channel.request(NatsMsgClientToServerEvent.REQ_INITIAL_DATA, "", NatsMsgServerToClientEvent.RES_INITIAL_DATA);
+    const initialAnswer = await channel!.request(NatsMsgClientToServerEvent.REQ_INITIAL_DATA, "", NatsMsgServerToClientEvent.RES_INITIAL_DATA);
     const initialData = fromJsonString(NatsInitialDataSchema, initialAnswer.msg, { ignoreUnknownFields: true });
     const roomSid = initialData.room!.roomSid;
     const metadata = fromJsonString(RoomMetadataSchema, initialData.room!.metadata, { ignoreUnknownFields: true });
     const e2eeFeatures = metadata.roomFeatures?.endToEndEncryptionFeatures;
 
     // 5. Key import: the server's key or the typed passphrase, with the room's scheme.
-    const e2ee = { enabled: Boolean(e2eeFeatures?.isEnabled), chat: false, whiteboard: false };
+    e2ee.enabled = Boolean(e2eeFeatures?.isEnabled);
     if (e2eeFeatures?.isEnabled) {
       const passphrase = e2eeFeatures.enabledSelfInsertEncryptionKey ? typedPassphrase : e2eeFeatures.encryptionKey;
       if (!passphrase) throw new JoinRefusedError(FailureReason.INVALID_ARGUMENT, "the room uses E2EE but no key is available");
@@ -163,7 +209,7 @@ export async function joinSession(options: ParticipantSessionOptions): Promise<P
     typedPassphrase = undefined;
 
     // 6. Media token.
-    const mediaAnswer = await channel.request(NatsMsgClientToServerEvent.REQ_MEDIA_SERVER_DATA, "", NatsMsgServerToClientEvent.RES_MEDIA_SERVER_DATA);
+    const mediaAnswer = await channel!.request(NatsMsgClientToServerEvent.REQ_MEDIA_SERVER_DATA, "", NatsMsgServerToClientEvent.RES_MEDIA_SERVER_DATA);
     let media: MediaServerConnInfo | undefined;
     if (mediaAnswer.msg) {
       media = fromJsonString(MediaServerConnInfoSchema, mediaAnswer.msg, { ignoreUnknownFields: true });
@@ -172,36 +218,9 @@ export async function joinSession(options: ParticipantSessionOptions): Promise<P
       if (reason !== FailureReason.MEDIA_UNAVAILABLE) throw new JoinRefusedError(reason, "media token refused");
     }
 
-    // 7. Encrypted peer messages.
-    const encrypts = (channelName: "chat" | "whiteboard" | "data") =>
-      Boolean(key) && (channelName === "chat" ? e2ee.chat : channelName === "whiteboard" ? e2ee.whiteboard : true);
-    const seal = async (channelName: "chat" | "whiteboard" | "data", bytes: Uint8Array) => (encrypts(channelName) ? key!.encrypt(bytes) : bytes);
-    const open = async (channelName: "chat" | "whiteboard" | "data", bytes: Uint8Array) => (encrypts(channelName) ? key!.decrypt(bytes) : bytes);
-
-    function listen(subject: string, channelName: "chat" | "whiteboard" | "data"): void {
-      subscriptions.push(
-        nc.subscribe(subject, {
-          callback: (err, m) => {
-            if (err || ended) return;
-            void open(channelName, m.data)
-              .then((plain) => {
-                if (channelName === "chat") {
-                  const chat = fromBinary(ChatMessageSchema, plain);
-                  if (chat.fromUserId !== userId) emit("chat", chat);
-                } else {
-                  const data = fromBinary(DataChannelMessageSchema, plain);
-                  if (data.fromUserId !== userId) emit(channelName, data);
-                }
-              })
-              .catch((e: unknown) => emit("error", e instanceof DecryptionError ? e : new DecryptionError("message could not be read", { cause: e })));
-          },
-        }),
-      );
-    }
-    listen(`${subjects.chat}.${roomId}`, "chat");
-    listen(`${subjects.whiteboard}.${roomId}`, "whiteboard");
-    listen(`${subjects.dataChannel}.${roomId}`, "data");
-    await nc.flush();
+    // 7. Encrypted peer messages: the subscriptions are in place; from now on they are read.
+    ready = true;
+    const seal = async (channelName: PeerChannel, bytes: Uint8Array) => (encrypts(channelName) ? key!.encrypt(bytes) : bytes);
 
     async function renewToken(): Promise<string> {
       const answer = await channel!.request(NatsMsgClientToServerEvent.REQ_RENEW_PNM_TOKEN, currentToken, NatsMsgServerToClientEvent.RESP_RENEW_PNM_TOKEN);
@@ -229,9 +248,9 @@ export async function joinSession(options: ParticipantSessionOptions): Promise<P
     scheduleRenewal();
 
     const localUser = initialData.localUser!;
-    const publish = async (subject: string, channelName: "chat" | "whiteboard" | "data", bytes: Uint8Array) => {
+    const publish = async (subject: string, channelName: PeerChannel, bytes: Uint8Array) => {
       if (ended) throw new SessionError(FailureReason.UNSPECIFIED, "the session has ended");
-      nc.publish(subject, await seal(channelName, bytes));
+      connection!.current().publish(subject, await seal(channelName, bytes));
     };
     const dataMessage = (init: MessageInitShape<typeof DataChannelMessageSchema>) =>
       toBinary(DataChannelMessageSchema, create(DataChannelMessageSchema, { ...init, fromUserId: userId, sentAt: String(Date.now()) }));

@@ -19,7 +19,8 @@ import { ClientType, ErrorDetailSchema, FailureReason } from "@pnm/gen/pnm/v1/co
 import { MediaServerConnInfoSchema, NatsMsgClientToServerEvent, NatsMsgServerToClientEvent } from "@pnm/gen/pnm/v1/nats_msg_pb";
 import { signedClient } from "../support/clients.js";
 import { startTestNats, startTestServer, testConfig, type TestNats, type TestServer } from "../support/harness.js";
-import { issueToken, request } from "../support/participants.js";
+import { issueToken, request, waitFor } from "../support/participants.js";
+import { createRoomStore } from "../../src/store/room-store.js";
 import { decodeJwtPayload } from "../support/tokens.js";
 
 const livekit = { url: "ws://127.0.0.1:7880", apiKey: "lk-test", apiSecret: randomBytes(32).toString("base64url") };
@@ -78,6 +79,30 @@ describe("session lifecycle", () => {
     const api = createParticipantClient({ baseUrl: pnm.server.url, token: () => session.token() });
     await expect(api.verifyToken({})).rejects.toThrow(/already online/);
     await session.leave();
+  });
+
+  it("reconnects to NATS with the renewed token when its connection drops", async () => {
+    const roomId = await room();
+    const session = await join(roomId, "mona", { at: 0.01, jitter: 0 });
+    const renewed = await new Promise<string>((resolve) => session.on("renewed", resolve));
+    const seats = await createRoomStore({ nc: observer });
+    const before = (await seats.seats.get(roomId))!.value.holders.mona!;
+    // As when the NATS user JWT of the old token expires: the server drops the connection.
+    const system = await nats.connectSystem();
+    await system.request(`$SYS.REQ.SERVER.${before.serverId}.KICK`, JSON.stringify({ cid: before.cid }));
+    const after = await waitFor(async () => {
+      const seat = (await seats.seats.get(roomId))?.value.holders.mona;
+      return seat && seat.cid !== before.cid && seat.state === "connected" ? seat : undefined;
+    });
+    expect(after.cid).not.toBe(before.cid);
+    const peer = await join(roomId, "nina");
+    const got: string[] = [];
+    session.on("chat", (m) => void got.push(m.message));
+    await peer.sendChat("still there?");
+    await waitFor(() => got.length);
+    expect(got).toEqual(["still there?"]);
+    expect(session.token()).toBe(renewed);
+    await Promise.all([session.leave(), peer.leave()]);
   });
 
   it("refuses to join a room that is full", async () => {
