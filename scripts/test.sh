@@ -40,6 +40,16 @@ check "gen/ matches proto/ (buf generate)" gen_is_fresh
 check "buf breaking against the previous commit" breaking_since_previous_commit
 check "TypeScript (tsc --noEmit)" npx tsc -p tsconfig.json
 
+# Conformance: every vector, and every case against our own server over all transports.
+bash conformance/run-ci.sh > "$results/conformance.log" 2>&1
+conformance_status=$?
+grep -E '^(pnm-conformance|FAIL|[0-9]+ passed, [0-9]+ failed$)' "$results/conformance.log" | sed 's/^/   [conformance] /'
+while read -r cp cf; do passed=$((passed + cp)); failed=$((failed + cf)); done \
+  < <(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$results/conformance.log")
+if [ "$conformance_status" -ne 0 ] && ! grep -qE '^[0-9]+ passed, [1-9][0-9]* failed$' "$results/conformance.log"; then
+  failed=$((failed + 1)); echo "FAIL conformance run"; tail -20 "$results/conformance.log"
+fi
+
 npx vitest run --reporter=default --reporter=json --outputFile="$results/vitest.json"
 read -r vp vf < <(node -e '
   const r = require(process.argv[1]);

@@ -7,6 +7,7 @@ import { ParticipantService as ParticipantServiceDesc } from "@pnm/gen/pnm/v1/pa
 import { RoomService as RoomServiceDesc } from "@pnm/gen/pnm/v1/room_service_pb";
 import { ErrorDetailSchema, FailureReason } from "@pnm/gen/pnm/v1/common_pb";
 import type { ApiSignatureVerifier, BodySignatureCheck } from "../auth/api-signature.js";
+import { guardBody, requestDecodeCheck } from "./request-body-guard.js";
 import { pnmError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { type ParticipantService, tokenFromAuthorization } from "../services/participant-service.js";
@@ -27,9 +28,9 @@ export interface ConnectRoutesOptions {
 }
 
 /**
- * Connect, gRPC-web and gRPC for both services. RoomService bodies are signed:
- * the signature is computed over the bytes as they stream into Connect, and a
- * mismatch fails the stream, so Connect answers `unauthenticated` in the
+ * Connect, gRPC-web and gRPC for both services. Every body passes the body
+ * guard on its way into Connect; RoomService bodies are also signed. A
+ * refusal fails the body stream, so Connect answers with the pnm error in the
  * caller's protocol and the handler never runs (Connect reads a unary body
  * whole before it decodes it).
  */
@@ -47,7 +48,8 @@ export function createConnectRoutes(options: ConnectRoutesOptions): Map<string, 
     }
   };
   const router = createConnectRouter({
-    readMaxBytes: options.maxBodyBytes,
+    // The body guard enforces maxBodyBytes with a pnm error; Connect's own limit only backs it up.
+    readMaxBytes: options.maxBodyBytes * 2,
     interceptors: [hideInternalErrors],
     jsonOptions: { ignoreUnknownFields: true },
   });
@@ -71,30 +73,28 @@ export function createConnectRoutes(options: ConnectRoutesOptions): Map<string, 
 
   function serve(handler: UniversalHandler, signed: boolean, req: NodeRequest, res: NodeResponse): void {
     const uReq = universalRequestFromNodeRequest(req as IncomingMessage, res as ServerResponse, undefined, undefined);
+    const header = (name: string) => headerValue(req, name);
+    let signature: BodySignatureCheck | Error | undefined;
     if (signed) {
-      let check: BodySignatureCheck | ConnectError;
       try {
-        check = options.signature.begin((name) => headerValue(req, name));
+        signature = options.signature.begin(header);
       } catch (err) {
-        check = err as ConnectError;
+        signature = err as Error;
       }
-      uReq.body = verifyWhileReading(uReq.body as AsyncIterable<Uint8Array>, check);
     }
+    const announced = header("content-length");
+    uReq.body = guardBody(uReq.body as AsyncIterable<Uint8Array>, {
+      limit: options.maxBodyBytes,
+      announcedLength: announced === undefined ? undefined : Number(announced),
+      signature,
+      decodeCheck: requestDecodeCheck(handler.method.input, header, options.maxBodyBytes),
+    });
     handler(uReq)
       .then((uRes) => universalResponseToNodeResponse(uRes, res as ServerResponse))
       .catch((err: unknown) => {
         if (ConnectError.from(err).code !== Code.Aborted) options.logger.error("response could not be written", err);
       });
   }
-}
-
-async function* verifyWhileReading(body: AsyncIterable<Uint8Array>, check: BodySignatureCheck | ConnectError): AsyncIterable<Uint8Array> {
-  if (check instanceof ConnectError) throw check;
-  for await (const chunk of body) {
-    check.update(chunk);
-    yield chunk;
-  }
-  check.finish();
 }
 
 export function headerValue(req: NodeRequest, name: string): string | undefined {

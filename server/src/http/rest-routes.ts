@@ -12,13 +12,13 @@ import { GetJoinTokenRequestSchema, GetJoinTokenResponseSchema } from "@pnm/gen/
 import { RemoveParticipantRequestSchema, RemoveParticipantResponseSchema } from "@pnm/gen/pnm/v1/participants_pb";
 import { VerifyTokenRequestSchema, VerifyTokenResponseSchema } from "@pnm/gen/pnm/v1/verify_token_pb";
 import { Code } from "@connectrpc/connect";
-import type { ApiSignatureVerifier } from "../auth/api-signature.js";
+import type { ApiSignatureVerifier, BodySignatureCheck } from "../auth/api-signature.js";
 import { failureInfo, type FailureInfo, pnmError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { type ParticipantService, tokenFromAuthorization } from "../services/participant-service.js";
 import type { RoomService } from "../services/room-service.js";
 import { headerValue, type NodeHandler, type NodeRequest, type NodeResponse } from "./connect-routes.js";
-import { readBody } from "./read-body.js";
+import { guardBody } from "./request-body-guard.js";
 import { fromUpstreamJson, statusCodeName, toUpstreamJson } from "./upstream-json.js";
 
 export interface RestRoutesOptions {
@@ -54,9 +54,8 @@ export function createRestRoutes(options: RestRoutesOptions): Map<string, NodeHa
       void (async () => {
         try {
           if (req.method !== "POST") return sendMethodNotAllowed(res);
-          const check = options.signature.begin((name) => headerValue(req, name));
-          const body = await readBody(req, options.maxBodyBytes, (chunk) => check.update(chunk));
-          check.finish();
+          const signature = options.signature.begin((name) => headerValue(req, name));
+          const body = await readGuarded(req, options.maxBodyBytes, signature);
           const request = decode(() => fromUpstreamJson(requestSchema, JSON.parse(body.toString("utf8"))));
           sendJson(res, 200, toUpstreamJson(responseSchema, await call(request)));
         } catch (err) {
@@ -75,7 +74,7 @@ export function createRestRoutes(options: RestRoutesOptions): Map<string, NodeHa
       try {
         if (req.method !== "POST") return sendMethodNotAllowed(res);
         const token = tokenFromAuthorization(headerValue(req, "authorization"));
-        const body = await readBody(req, options.maxBodyBytes);
+        const body = await readGuarded(req, options.maxBodyBytes);
         const request = decode(() => fromBinary(VerifyTokenRequestSchema, body));
         const answer = await participants.verifyToken(request, token);
         send(res, req, 200, "application/protobuf", toBinary(VerifyTokenResponseSchema, answer));
@@ -104,6 +103,16 @@ export function createRestRoutes(options: RestRoutesOptions): Map<string, NodeHa
     ["/auth/room/removeParticipant", signedJson(RemoveParticipantRequestSchema, RemoveParticipantResponseSchema, (r) => rooms.removeParticipant(r))],
     ["/api/verifyToken", verifyToken],
   ]);
+}
+
+/** The whole body, through the same guard as the RPC routes (limit first, then the signature). */
+async function readGuarded(req: NodeRequest, limit: number, signature?: BodySignatureCheck): Promise<Buffer> {
+  const announced = headerValue(req, "content-length");
+  let body = Buffer.alloc(0);
+  for await (const whole of guardBody(req as AsyncIterable<Uint8Array>, { limit, announcedLength: announced === undefined ? undefined : Number(announced), signature })) {
+    body = Buffer.from(whole);
+  }
+  return body;
 }
 
 function decode<T>(parse: () => T): T {

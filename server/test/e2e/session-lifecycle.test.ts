@@ -81,10 +81,11 @@ describe("session lifecycle", () => {
     await session.leave();
   });
 
-  it("reconnects to NATS with the renewed token when its connection drops", async () => {
+  it("reconnects to NATS when its connection drops, after a renewal", async () => {
     const roomId = await room();
     const session = await join(roomId, "mona", { at: 0.01, jitter: 0 });
-    const renewed = await new Promise<string>((resolve) => session.on("renewed", resolve));
+    const first = session.token();
+    await new Promise<string>((resolve) => session.on("renewed", resolve));
     const seats = await createRoomStore({ nc: observer });
     const before = (await seats.seats.get(roomId))!.value.holders.mona!;
     // As when the NATS user JWT of the old token expires: the server drops the connection.
@@ -101,7 +102,7 @@ describe("session lifecycle", () => {
     await peer.sendChat("still there?");
     await waitFor(() => got.length);
     expect(got).toEqual(["still there?"]);
-    expect(session.token()).toBe(renewed);
+    expect(session.token()).not.toBe(first);
     await Promise.all([session.leave(), peer.leave()]);
   });
 

@@ -1,0 +1,31 @@
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
+import { DefinitionError } from "./errors.js";
+import { isTransport, type Transport } from "./profiles.js";
+
+/** What the server under test supports, as Connect's conformance features config: cases expand over these transports only. */
+export interface Features {
+  name: string;
+  transports: Transport[];
+}
+
+export function loadFeatures(file: string): Features {
+  let doc: unknown;
+  try {
+    doc = parse(readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new DefinitionError(file, `cannot read features: ${(err as Error).message}`, { cause: err });
+  }
+  const record = doc as { name?: unknown; transports?: unknown } | null;
+  if (!record || typeof record !== "object" || typeof record.name !== "string" || !Array.isArray(record.transports)) {
+    throw new DefinitionError(file, "features need a name and a list of transports");
+  }
+  for (const key of Object.keys(record)) if (key !== "name" && key !== "transports") throw new DefinitionError(file, `unknown key "${key}"`);
+  const list: Transport[] = [];
+  for (const t of record.transports) {
+    if (!isTransport(t)) throw new DefinitionError(file, `unknown transport "${String(t)}"`);
+    list.push(t);
+  }
+  if (list.length === 0) throw new DefinitionError(file, "features list no transport");
+  return { name: record.name, transports: list };
+}

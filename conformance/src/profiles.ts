@@ -1,0 +1,24 @@
+/** How the harness reaches a server. `rest` is upstream plugNmeet's HTTP API; the others are Connect's protocols. */
+export const transports = ["rest", "connect-json", "connect-proto", "grpc-web", "grpc"] as const;
+export type Transport = (typeof transports)[number];
+
+/**
+ * Which guarantees a run checks. `upstream` is what upstream plugNmeet also
+ * guarantees, so it can be pointed at an upstream-compatible server; `pnm`
+ * adds pnm's stricter guarantees and pnm-only wire details.
+ */
+export const profiles = ["upstream", "pnm"] as const;
+export type Profile = (typeof profiles)[number];
+
+/** Whether a case written for `caseProfile` runs in a run of `runProfile`. */
+export function profileIncludes(runProfile: Profile, caseProfile: Profile): boolean {
+  return runProfile === "pnm" || caseProfile === "upstream";
+}
+
+export function isTransport(value: unknown): value is Transport {
+  return (transports as readonly unknown[]).includes(value);
+}
+
+export function isProfile(value: unknown): value is Profile {
+  return (profiles as readonly unknown[]).includes(value);
+}

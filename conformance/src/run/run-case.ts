@@ -1,0 +1,74 @@
+import type { JsonValue } from "@bufbuild/protobuf";
+import type { CaseDefinition, Step } from "../cases/case-types.js";
+import { describeError, StepError } from "../errors.js";
+import { operations } from "../operations.js";
+import type { Profile, Transport } from "../profiles.js";
+import type { JsonObject } from "../tokens/jwt.js";
+import type { WireRequest } from "../wire/call-types.js";
+import type { Wire } from "../wire/wire.js";
+import { checkOutcome } from "./check-outcome.js";
+import { resolveToken } from "./resolve-token.js";
+import { createScope } from "./variables.js";
+
+/** One case on one transport: what the runner schedules. */
+export interface ExpandedCase {
+  /** `<case name>/transport:<transport>` */
+  name: string;
+  definition: CaseDefinition;
+  transport: Transport;
+  /** Position in the run, part of the case's fresh room ids. */
+  index: number;
+}
+
+export interface CaseContext {
+  wire: Wire;
+  profile: Profile;
+  runId: string;
+  apiKey: string;
+  apiSecret: string;
+}
+
+/** Runs the steps in order and stops at the first that does not meet its expectation; returns why, or undefined when all did. */
+export async function runCase(expanded: ExpandedCase, context: CaseContext): Promise<string | undefined> {
+  const scope = createScope({
+    runId: context.runId,
+    caseIndex: expanded.index,
+    given: { api_key: context.apiKey },
+    nowSeconds: () => Math.floor(Date.now() / 1000),
+  });
+  for (const [i, step] of expanded.definition.steps.entries()) {
+    const where = `step ${i + 1} (${step.call})`;
+    try {
+      const op = operations.get(step.call)!;
+      const token = resolveToken(step.token, scope, context.apiSecret);
+      const request: WireRequest = {
+        json: scope.resolve(step.request) as JsonObject,
+        rawJson: step.raw?.json === undefined ? undefined : String(scope.resolve(step.raw.json)),
+        rawProto: step.raw?.protoHex === undefined ? undefined : Buffer.from(step.raw.protoHex, "hex"),
+        auth: step.auth,
+        token: token.value,
+        tokenInQuery: token.inQuery,
+      };
+      const expect = { ...step.expect, fields: step.expect.fields && (scope.resolve(step.expect.fields) as JsonObject) };
+      const outcome = await context.wire.call(expanded.transport, op, request);
+      const problems = checkOutcome(op, expect, outcome, context.profile);
+      if (problems.length > 0) return `${where}: ${problems.join("; ")}`;
+      save(step, outcome.body, scope.set);
+    } catch (err) {
+      if (err instanceof StepError) return `${where}: case error: ${err.message}`;
+      return `${where}: harness error: ${describeError(err)}`;
+    }
+  }
+  return undefined;
+}
+
+function save(step: Step, body: JsonObject | undefined, set: (name: string, value: JsonValue) => void): void {
+  for (const [name, path] of Object.entries(step.save)) {
+    let value: JsonValue | undefined = body;
+    for (const key of path.split(".")) {
+      value = value !== null && typeof value === "object" && !Array.isArray(value) ? value[key] : undefined;
+    }
+    if (value === undefined || value === null) throw new StepError(`cannot save ${name}: the answer has no ${path}`);
+    set(name, value);
+  }
+}
