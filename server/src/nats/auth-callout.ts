@@ -1,10 +1,10 @@
 import { encodeAuthorizationResponse, encodeUser, type AuthorizationRequest } from "@nats-io/jwt";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
-import { fromCurveSeed } from "@nats-io/nkeys";
 import { FailureReason } from "@pnm/gen/pnm/v1/common_pb";
 import { failureInfo, pnmError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { ConnectionAdmission } from "./admission.js";
+import { createCurveBox } from "./curve-box.js";
 import { createNativeSigner, verifyNatsJwt } from "./native-signer.js";
 import type { NatsKeys } from "./nats-keys.js";
 import { participantPermissions, participantUserName } from "./permissions.js";
@@ -41,7 +41,7 @@ function isComplete(request: Partial<AuthorizationRequest>): request is Authoriz
 
 export function startAuthCallout(options: AuthCalloutOptions): AuthCalloutService {
   const { nc, keys, admission, logger } = options;
-  const xkey = fromCurveSeed(encoder.encode(keys.xkey.seed));
+  const xkey = createCurveBox(keys.xkey.seed);
   const issuer = createNativeSigner(keys.issuer.seed);
   const account = options.account ?? "PNM";
 

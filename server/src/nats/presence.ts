@@ -63,6 +63,7 @@ export function startPresenceTracker(options: PresenceOptions): PresenceTracker 
   async function goOffline(roomId: string, userId: string, cid: number, serverId: string): Promise<void> {
     let freed = false;
     await store.modify(store.seats, roomId, (current) => {
+      freed = false; // a retried compare-and-set decides again
       const seat = current?.value.holders[userId];
       if (!current || !seat || seat.cid !== cid || seat.serverId !== serverId || seat.state !== "disconnected") return undefined;
       const { [userId]: _gone, ...holders } = current.value.holders;

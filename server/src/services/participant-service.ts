@@ -61,11 +61,16 @@ export function createParticipantService(options: ParticipantServiceOptions): Pa
   }
 
   async function admitMember(roomId: string, userId: string, roomSid?: string): Promise<Membership> {
-    const room = (await store.rooms.get(roomId))?.value;
+    // One round trip for all three reads: this is on every NATS connect's path.
+    const [roomEntry, user, block] = await Promise.all([
+      store.rooms.get(roomId),
+      store.users.get(userKey(roomId, userId)),
+      store.blocklist.get(userKey(roomId, userId)),
+    ]);
+    const room = roomEntry?.value;
     if (!room) throw pnmError(FailureReason.ROOM_NOT_FOUND, "room not found");
     // A token of an ended instance stays refused when the room id is used again.
     if (!isRoomActive(room) || (roomSid !== undefined && room.sid !== roomSid)) throw pnmError(FailureReason.ROOM_NOT_ACTIVE, "room is not active");
-    const [user, block] = await Promise.all([store.users.get(userKey(roomId, userId)), store.blocklist.get(userKey(roomId, userId))]);
     if (block) throw pnmError(FailureReason.USER_BLOCKED, "user is blocked from this room");
     if (!user || user.value.roomSid !== room.sid) throw pnmError(FailureReason.USER_NOT_FOUND, "user was not issued a token for this room");
     return { room, user: user.value };

@@ -11,7 +11,8 @@ export interface RoomStore {
   /**
    * Applies `change` to the key's latest value with compare-and-set, retrying
    * when another writer (here or on another instance) got there first.
-   * `change` returns undefined to leave the value as it is.
+   * `change` returns undefined to leave the value as it is, and must not
+   * mutate the value it is given. Resolves to the value after the change.
    */
   modify<T>(kv: JsonKv<T>, key: string, change: (current: Versioned<T> | undefined) => T | undefined): Promise<T | undefined>;
 }
@@ -33,24 +34,73 @@ export async function createRoomStore({ nc, prefix = "pnm" }: RoomStoreOptions):
     open<BlockRecord>("blocklist"),
     open<SeatsRecord>("seats"),
   ]);
+  const queues = new Map<JsonKv<unknown>, Map<string, Waiter[]>>();
+
+  // All changes to one key that arrive while a write of that key is in flight
+  // go into the next write together: each applies in turn to the latest value,
+  // as if they had run in that order, and the batch is written with the usual
+  // revision check, so a write by another instance fails it and the whole
+  // batch runs again on fresh data. A change that throws refuses only its own
+  // caller. Without this, fifty connects to one room race each other's
+  // compare-and-set and most of them give up.
+  async function commit(kv: JsonKv<unknown>, key: string, batch: Waiter[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      let current: Versioned<unknown> | undefined;
+      try {
+        current = await kv.get(key);
+      } catch (error) {
+        return batch.forEach((waiter) => waiter.reject(error));
+      }
+      let value = current?.value;
+      let changed = false;
+      const outcomes = batch.map((waiter) => {
+        try {
+          const next = waiter.change(value === undefined ? undefined : { value, revision: current!.revision });
+          if (next !== undefined) [value, changed] = [next, true];
+          return { value };
+        } catch (error) {
+          return { error };
+        }
+      });
+      try {
+        if (changed) {
+          if (current) await kv.update(key, value, current.revision);
+          else await kv.create(key, value);
+        }
+        return outcomes.forEach((outcome, i) => ("error" in outcome ? batch[i]!.reject(outcome.error) : batch[i]!.resolve(outcome.value)));
+      } catch (error) {
+        if (!isRevisionConflict(error) || attempt >= 50) return batch.forEach((waiter) => waiter.reject(error));
+      }
+    }
+  }
+
+  async function drain(kv: JsonKv<unknown>, key: string, queue: Waiter[]): Promise<void> {
+    while (queue.length > 0) await commit(kv, key, queue.splice(0));
+    queues.get(kv)!.delete(key);
+  }
+
   return {
     rooms,
     users,
     blocklist,
     seats,
-    async modify(kv, key, change) {
-      for (let attempt = 0; ; attempt++) {
-        const current = await kv.get(key);
-        const next = change(current);
-        if (next === undefined) return current?.value;
-        try {
-          if (current) await kv.update(key, next, current.revision);
-          else await kv.create(key, next);
-          return next;
-        } catch (err) {
-          if (!isRevisionConflict(err) || attempt >= 50) throw err;
-        }
-      }
+    modify<T>(kv: JsonKv<T>, key: string, change: (current: Versioned<T> | undefined) => T | undefined): Promise<T | undefined> {
+      const untyped = kv as JsonKv<unknown>;
+      const keys = queues.get(untyped) ?? queues.set(untyped, new Map()).get(untyped)!;
+      return new Promise<T | undefined>((resolve, reject) => {
+        const waiter: Waiter = { change: change as Waiter["change"], resolve: resolve as Waiter["resolve"], reject };
+        const queued = keys.get(key);
+        if (queued) return void queued.push(waiter);
+        const queue = [waiter];
+        keys.set(key, queue);
+        void drain(untyped, key, queue);
+      });
     },
   };
+}
+
+interface Waiter {
+  change: (current: Versioned<unknown> | undefined) => unknown;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
 }

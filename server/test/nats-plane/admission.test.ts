@@ -63,6 +63,14 @@ describe("admission at the auth callout", () => {
     await Promise.all([again, second.nc, ...admitted.slice(2).map((a) => a.nc)].map((nc) => nc?.close()));
   });
 
+  it("admits all of 50 simultaneous connects to a room without a limit", async () => {
+    await rooms.createRoom({ roomId: "open", metadata: { roomTitle: "O", roomFeatures: {} } });
+    const tokens = await Promise.all(Array.from({ length: 50 }, (_, i) => issueToken(rooms, "open", `o${i}`)));
+    const attempts = await Promise.all(tokens.map((token, i) => tryConnect("open", `o${i}`, token)));
+    expect(attempts.filter((a) => a.error).map((a) => String(a.error))).toEqual([]);
+    await Promise.all(attempts.map((a) => a.nc?.close()));
+  });
+
   it("holds a client that skips VerifyToken to every rule", async () => {
     await rooms.createRoom({ roomId: "rules", maxParticipants: 1, metadata: { roomTitle: "R", roomFeatures: { waitingRoomFeatures: { isActive: true } } } });
     const admin = await rooms.getJoinToken({ roomId: "rules", userInfo: { name: "Admin", userId: "admin", isAdmin: true } });

@@ -1,0 +1,78 @@
+import { randomBytes } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { createRoomServiceClient } from "@pnm/client";
+import { startPnmServer, type PnmServer } from "../server/src/app.js";
+import { loadConfig, type PnmConfig } from "../server/src/config.js";
+import { silentLogger } from "../server/src/logger.js";
+import { spawnNatsServer, type EmbeddedNatsServer } from "../server/src/nats/embedded-nats.js";
+import { createNatsKeys, type NatsKeys } from "../server/src/nats/nats-keys.js";
+import { connectAsServer } from "../server/src/nats/server-connection.js";
+import type { Participant } from "./connect-clients.js";
+
+export interface BenchDeployment {
+  nats: EmbeddedNatsServer;
+  keys: NatsKeys;
+  config: PnmConfig;
+  /** The pnm server's and the system user's connections. */
+  nc: NatsConnection;
+  systemNc: NatsConnection;
+  server: PnmServer;
+  /** Stops the pnm server (HTTP, callout, presence); once, however often it is called. */
+  closeServer(): Promise<void>;
+  /** One room without a participant limit, and a join token for each of its users. */
+  participants: Participant[];
+  close(): Promise<void>;
+}
+
+/**
+ * A fresh nats-server (with the benchmark's anonymous user, so plain connects
+ * skip the callout) and a pnm server in this process, as in
+ * server/test/support/harness.ts, with the room and its tokens made up front:
+ * issuing tokens is not what the benchmarks measure.
+ */
+export async function startBenchDeployment(users: number): Promise<BenchDeployment> {
+  const keys = createNatsKeys();
+  const nats = await spawnNatsServer({ keys, benchmarkAnonymousUser: "bench-anonymous" });
+  const nc = await connectAsServer({ url: nats.url, user: keys.serverUser, name: "pnm-bench" });
+  const systemNc = await connectAsServer({ url: nats.url, user: keys.systemUser, name: "pnm-bench-system" });
+  const apiKey = "bench";
+  const apiSecret = randomBytes(32).toString("base64url");
+  // loadConfig gives every other setting its production default (offline after 5 s, and so on).
+  const config: PnmConfig = {
+    ...loadConfig({ PNM_API_KEY: apiKey, PNM_API_SECRET: apiSecret, PNM_DATA_DIR: join(tmpdir(), "pnm-bench-unused") }),
+    httpPort: 0,
+    natsUrl: nats.url,
+    natsWsUrls: [nats.wsUrl],
+  };
+  const server = await startPnmServer({ config, nc, systemNc, keys, logger: silentLogger });
+
+  const rooms = createRoomServiceClient({ baseUrl: server.url, apiKey, apiSecret });
+  const roomId = "bench";
+  await rooms.createRoom({ roomId, metadata: { roomTitle: "bench", roomFeatures: {} } });
+  const participants: Participant[] = [];
+  for (let first = 0; first < users; first += 50) {
+    const batch = Array.from({ length: Math.min(50, users - first) }, (_, i) => `user${first + i}`);
+    const answers = await Promise.all(batch.map((userId) => rooms.getJoinToken({ roomId, userInfo: { name: userId, userId } })));
+    answers.forEach(({ token }, i) => participants.push({ roomId, userId: batch[i], token: token! }));
+  }
+
+  let serverClosed: Promise<void> | undefined;
+  const closeServer = () => (serverClosed ??= server.close());
+  return {
+    nats,
+    keys,
+    config,
+    nc,
+    systemNc,
+    server,
+    participants,
+    closeServer,
+    async close() {
+      await closeServer();
+      await Promise.all([nc.close(), systemNc.close()]);
+      await nats.stop();
+    },
+  };
+}

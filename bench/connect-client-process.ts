@@ -1,0 +1,9 @@
+// Child process of bench/connect-load.ts: runs each job it is sent and sends the report back.
+import { runConnects, type ConnectJob } from "./connect-clients.js";
+
+process.on("message", (job: ConnectJob) => {
+  runConnects(job).then(
+    (report) => process.send!({ report }),
+    (error: unknown) => process.send!({ error: String(error) }),
+  );
+});
