@@ -1,20 +1,11 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ErrorDetailSchema, FailureReason } from "@pnm/gen/pnm/v1/common_pb";
 import { rawClient, rpcProtocols } from "./support/clients.js";
-import { startTestNats, startTestServer, type TestNats, type TestServer } from "./support/harness.js";
+import { useTestDeployment } from "./support/harness.js";
 import { hmacHex, postRaw } from "./support/rest.js";
 
-let nats: TestNats;
-let pnm: TestServer;
-beforeAll(async () => {
-  nats = await startTestNats();
-  pnm = await startTestServer(nats);
-});
-afterAll(async () => {
-  await pnm?.close();
-  await nats?.stop();
-});
+const deployment = useTestDeployment();
 
 const body = '{"room_id":"auth-room"}';
 const rpcBody = '{"roomId":"auth-room"}';
@@ -32,9 +23,9 @@ const rows = (key: string, secret: string) => [
 
 describe("API authentication on upstream's REST routes", () => {
   it.each(rows("k", "s").map((r) => r.name))("refuses %s with 401 and upstream's body", async (name) => {
-    const row = rows(pnm.config.apiKey, pnm.config.apiSecret).find((r) => r.name === name)!;
+    const row = rows(deployment.pnm.config.apiKey, deployment.pnm.config.apiSecret).find((r) => r.name === name)!;
     for (const path of ["/auth/room/create", "/auth/room/getJoinToken", "/auth/room/isRoomActive", "/auth/room/endRoom"]) {
-      const answer = await postRaw(pnm.server.url, path, body, row.headers(hmacHex(pnm.config.apiSecret, body)));
+      const answer = await postRaw(deployment.pnm.server.url, path, body, row.headers(hmacHex(deployment.pnm.config.apiSecret, body)));
       expect(answer.status, path).toBe(401);
       expect(answer.body).toEqual({ status: false, msg: row.msg, status_code: row.statusCode });
       expect(answer.headers.get("pnm-failure-reason")).toBe(FailureReason[row.reason]);
@@ -42,7 +33,7 @@ describe("API authentication on upstream's REST routes", () => {
   });
 
   it("answers a protobuf request's auth failure in binary, as upstream", async () => {
-    const res = await fetch(`${pnm.server.url}/auth/room/isRoomActive`, { method: "POST", body, headers: { "content-type": "application/protobuf" } });
+    const res = await fetch(`${deployment.pnm.server.url}/auth/room/isRoomActive`, { method: "POST", body, headers: { "content-type": "application/protobuf" } });
     expect(res.status).toBe(401);
     expect(res.headers.get("content-type")).toBe("application/protobuf");
     const bytes = new Uint8Array(await res.arrayBuffer());
@@ -50,7 +41,7 @@ describe("API authentication on upstream's REST routes", () => {
   });
 
   it("accepts a correct signature", async () => {
-    const answer = await postRaw(pnm.server.url, "/auth/room/isRoomActive", body, { "API-KEY": pnm.config.apiKey, "HASH-SIGNATURE": hmacHex(pnm.config.apiSecret, body) });
+    const answer = await postRaw(deployment.pnm.server.url, "/auth/room/isRoomActive", body, { "API-KEY": deployment.pnm.config.apiKey, "HASH-SIGNATURE": hmacHex(deployment.pnm.config.apiSecret, body) });
     expect(answer.status).toBe(200);
     expect(answer.body).toEqual({ status: true, msg: "room is not active", status_code: "SUCCESS", is_active: false });
   });
@@ -58,9 +49,9 @@ describe("API authentication on upstream's REST routes", () => {
 
 describe.each(rpcProtocols)("API authentication over %s", (protocol) => {
   it.each(rows("k", "s").map((r) => r.name))("refuses %s as unauthenticated, before any handler runs", async (name) => {
-    const row = rows(pnm.config.apiKey, pnm.config.apiSecret).find((r) => r.name === name)!;
+    const row = rows(deployment.pnm.config.apiKey, deployment.pnm.config.apiSecret).find((r) => r.name === name)!;
     // For RPC the signature covers the wire bytes, which the raw client cannot know; any fixed signature is wrong.
-    const client = rawClient(pnm.server.url, protocol, row.headers(hmacHex(pnm.config.apiSecret, rpcBody)));
+    const client = rawClient(deployment.pnm.server.url, protocol, row.headers(hmacHex(deployment.pnm.config.apiSecret, rpcBody)));
     const roomId = `never-created-${protocol}-${rows("k", "s").findIndex((r) => r.name === name)}`;
     const err = await client
       .createRoom({ roomId, metadata: { roomTitle: "t", roomFeatures: {} } })
@@ -69,9 +60,9 @@ describe.each(rpcProtocols)("API authentication over %s", (protocol) => {
     expect(err?.rawMessage).toBe(row.msg);
     expect(err?.findDetails(ErrorDetailSchema)[0]?.reason).toBe(row.reason);
     // Nothing was written: the room does not exist.
-    const probe = await postRaw(pnm.server.url, "/auth/room/isRoomActive", JSON.stringify({ room_id: roomId }), {
-      "API-KEY": pnm.config.apiKey,
-      "HASH-SIGNATURE": hmacHex(pnm.config.apiSecret, JSON.stringify({ room_id: roomId })),
+    const probe = await postRaw(deployment.pnm.server.url, "/auth/room/isRoomActive", JSON.stringify({ room_id: roomId }), {
+      "API-KEY": deployment.pnm.config.apiKey,
+      "HASH-SIGNATURE": hmacHex(deployment.pnm.config.apiSecret, JSON.stringify({ room_id: roomId })),
     });
     expect(probe.body.is_active).toBe(false);
   });

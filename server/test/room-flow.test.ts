@@ -1,28 +1,19 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { PlugNmeet } from "plugnmeet-sdk-js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ErrorDetailSchema, FailureReason, StatusCode } from "@pnm/gen/pnm/v1/common_pb";
 import type { Protocol } from "@pnm/client";
 import { signedClient } from "./support/clients.js";
-import { startTestNats, startTestServer, testConfig, type TestNats, type TestServer } from "./support/harness.js";
+import { startTestServer, testConfig, useTestDeployment } from "./support/harness.js";
 import { postSigned } from "./support/rest.js";
 
-let nats: TestNats;
-let pnm: TestServer;
-beforeAll(async () => {
-  nats = await startTestNats();
-  pnm = await startTestServer(nats);
-});
-afterAll(async () => {
-  await pnm?.close();
-  await nats?.stop();
-});
+const deployment = useTestDeployment();
 
 const decodeJwt = (token: string) => JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()) as Record<string, unknown>;
 
 describe("published plugnmeet-sdk-js 1.4.1, unchanged", () => {
   it("creates a room, issues a join token, checks and ends the room", async () => {
-    const sdk = new PlugNmeet(pnm.server.url, pnm.config.apiKey, pnm.config.apiSecret);
+    const sdk = new PlugNmeet(deployment.pnm.server.url, deployment.pnm.config.apiKey, deployment.pnm.config.apiSecret);
     const created = await sdk.createRoom({
       room_id: "sdk-room",
       max_participants: 10,
@@ -35,7 +26,7 @@ describe("published plugnmeet-sdk-js 1.4.1, unchanged", () => {
     const joined = await sdk.getJoinToken({ room_id: "sdk-room", user_info: { name: "Alice", user_id: "alice", is_admin: true, is_hidden: false } } as Parameters<PlugNmeet["getJoinToken"]>[0]);
     expect(joined.status).toBe(true);
     const claims = decodeJwt(joined.token!);
-    expect(claims).toMatchObject({ iss: pnm.config.apiKey, sub: "alice", user_id: "alice", room_id: "sdk-room", name: "Alice", is_admin: true });
+    expect(claims).toMatchObject({ iss: deployment.pnm.config.apiKey, sub: "alice", user_id: "alice", room_id: "sdk-room", name: "Alice", is_admin: true });
     expect((claims.exp as number) - (claims.nbf as number)).toBe(600);
 
     expect(await sdk.isRoomActive({ room_id: "sdk-room" })).toMatchObject({ status: true, is_active: true });
@@ -44,9 +35,9 @@ describe("published plugnmeet-sdk-js 1.4.1, unchanged", () => {
   });
 
   it("sees upstream's shape for refusals", async () => {
-    const wrong = new PlugNmeet(pnm.server.url, pnm.config.apiKey, `${pnm.config.apiSecret}x`);
+    const wrong = new PlugNmeet(deployment.pnm.server.url, deployment.pnm.config.apiKey, `${deployment.pnm.config.apiSecret}x`);
     expect(await wrong.isRoomActive({ room_id: "sdk-room" })).toMatchObject({ status: false, msg: "Failed to verify provided authentication details." });
-    const sdk = new PlugNmeet(pnm.server.url, pnm.config.apiKey, pnm.config.apiSecret);
+    const sdk = new PlugNmeet(deployment.pnm.server.url, deployment.pnm.config.apiKey, deployment.pnm.config.apiSecret);
     expect(await sdk.endRoom({ room_id: "never-there" })).toMatchObject({ status: false, msg: "room not found" });
   });
 });
@@ -58,7 +49,7 @@ describe.each(protocolCodecs)(
   (protocol, binary) => {
     const roomId = `rpc-${protocol}-${binary ? "bin" : "json"}`;
     it("runs create, join token, is-active and end", async () => {
-      const client = signedClient(pnm.server.url, pnm.config.apiKey, pnm.config.apiSecret, protocol, binary);
+      const client = signedClient(deployment.pnm.server.url, deployment.pnm.config.apiKey, deployment.pnm.config.apiSecret, protocol, binary);
       const created = await client.createRoom({ roomId, metadata: { roomTitle: "RPC", roomFeatures: { allowWebcams: false } } });
       expect(created).toMatchObject({ status: true, statusCode: StatusCode.SUCCESS, roomInfo: { roomId, isRunning: 1 } });
       expect(JSON.parse(created.roomInfo!.metadata).room_features.allow_webcams).toBe(false);
@@ -87,14 +78,14 @@ describe.each(protocolCodecs)(
 
 describe("rooms live in NATS", () => {
   it("survive a server restart, and a second instance sees them", async () => {
-    const config = testConfig(nats);
-    const first = await startTestServer(nats, config);
+    const config = testConfig(deployment.nats);
+    const first = await startTestServer(deployment.nats, config);
     const created = await postSigned(first.server.url, "/auth/room/create", { room_id: "durable", metadata: { room_title: "D", room_features: {} } }, config.apiKey, config.apiSecret);
     expect(created.body.status).toBe(true);
-    const second = await startTestServer(nats, config);
+    const second = await startTestServer(deployment.nats, config);
     expect((await postSigned(second.server.url, "/auth/room/isRoomActive", { room_id: "durable" }, config.apiKey, config.apiSecret)).body.is_active).toBe(true);
     await first.close();
-    const restarted = await startTestServer(nats, config);
+    const restarted = await startTestServer(deployment.nats, config);
     const again = await postSigned(restarted.server.url, "/auth/room/create", { room_id: "durable", metadata: { room_title: "D", room_features: {} } }, config.apiKey, config.apiSecret);
     expect((again.body.room_info as Record<string, unknown>).sid).toBe((created.body.room_info as Record<string, unknown>).sid);
     await second.close();
@@ -104,7 +95,7 @@ describe("rooms live in NATS", () => {
 
 describe("concurrent creates of one room", () => {
   it("produce one room instance", async () => {
-    const client = signedClient(pnm.server.url, pnm.config.apiKey, pnm.config.apiSecret, "connect");
+    const client = signedClient(deployment.pnm.server.url, deployment.pnm.config.apiKey, deployment.pnm.config.apiSecret, "connect");
     const answers = await Promise.all(Array.from({ length: 10 }, () => client.createRoom({ roomId: "raced", metadata: { roomTitle: "R", roomFeatures: {} } })));
     expect(new Set(answers.map((a) => a.roomInfo?.sid)).size).toBe(1);
   });

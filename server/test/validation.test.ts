@@ -1,22 +1,13 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ErrorDetailSchema, FailureReason } from "@pnm/gen/pnm/v1/common_pb";
 import { signedClient } from "./support/clients.js";
-import { startTestNats, startTestServer, type TestNats, type TestServer } from "./support/harness.js";
+import { useTestDeployment } from "./support/harness.js";
 import { hmacHex, postRaw, postSigned } from "./support/rest.js";
 
-let nats: TestNats;
-let pnm: TestServer;
-beforeAll(async () => {
-  nats = await startTestNats();
-  pnm = await startTestServer(nats);
-});
-afterAll(async () => {
-  await pnm?.close();
-  await nats?.stop();
-});
+const deployment = useTestDeployment();
 
-const rest = (path: string, payload: unknown) => postSigned(pnm.server.url, path, payload, pnm.config.apiKey, pnm.config.apiSecret);
+const rest = (path: string, payload: unknown) => postSigned(deployment.pnm.server.url, path, payload, deployment.pnm.config.apiKey, deployment.pnm.config.apiSecret);
 const isActive = async (roomId: string) => (await rest("/auth/room/isRoomActive", { room_id: roomId })).body.is_active;
 const room = (roomId: string, metadata: Record<string, unknown> = {}) => ({ room_id: roomId, metadata: { room_title: "T", room_features: {}, ...metadata } });
 
@@ -54,7 +45,7 @@ describe("contract validation (protovalidate)", () => {
   });
 
   it("reports violations as typed details over RPC", async () => {
-    const client = signedClient(pnm.server.url, pnm.config.apiKey, pnm.config.apiSecret, "grpc");
+    const client = signedClient(deployment.pnm.server.url, deployment.pnm.config.apiKey, deployment.pnm.config.apiSecret, "grpc");
     const err = await client.createRoom({ roomId: "bad id", metadata: { roomTitle: "" } }).catch((e: unknown) => ConnectError.from(e));
     expect((err as ConnectError).code).toBe(Code.InvalidArgument);
     expect((err as ConnectError).findDetails(ErrorDetailSchema)[0]?.reason).toBe(FailureReason.INVALID_ARGUMENT);
@@ -83,7 +74,7 @@ describe("explicit presence", () => {
 });
 
 describe("bad bodies", () => {
-  const signedRaw = (path: string, body: string) => postRaw(pnm.server.url, path, body, { "API-KEY": pnm.config.apiKey, "HASH-SIGNATURE": hmacHex(pnm.config.apiSecret, body) });
+  const signedRaw = (path: string, body: string) => postRaw(deployment.pnm.server.url, path, body, { "API-KEY": deployment.pnm.config.apiKey, "HASH-SIGNATURE": hmacHex(deployment.pnm.config.apiSecret, body) });
 
   it.each([
     ["not JSON", "{room_id: oops"],
@@ -103,7 +94,7 @@ describe("bad bodies", () => {
     const answer = await signedRaw("/auth/room/create", big);
     expect(answer.status).toBe(413);
     expect(answer.body).toMatchObject({ status: false });
-    const client = signedClient(pnm.server.url, pnm.config.apiKey, pnm.config.apiSecret, "connect");
+    const client = signedClient(deployment.pnm.server.url, deployment.pnm.config.apiKey, deployment.pnm.config.apiSecret, "connect");
     const err = await client
       .createRoom({ roomId: "big", metadata: { roomTitle: "T", welcomeMessage: "x".repeat(200 * 1024) } })
       .catch((e: unknown) => ConnectError.from(e));
@@ -112,8 +103,8 @@ describe("bad bodies", () => {
   });
 
   it("answers unknown routes with 404 and wrong methods with 405", async () => {
-    expect((await fetch(`${pnm.server.url}/auth/room/nothing`, { method: "POST" })).status).toBe(404);
-    expect((await fetch(`${pnm.server.url}/auth/room/create`)).status).toBe(405);
-    expect((await fetch(`${pnm.server.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${deployment.pnm.server.url}/auth/room/nothing`, { method: "POST" })).status).toBe(404);
+    expect((await fetch(`${deployment.pnm.server.url}/auth/room/create`)).status).toBe(405);
+    expect((await fetch(`${deployment.pnm.server.url}/healthz`)).status).toBe(200);
   });
 });

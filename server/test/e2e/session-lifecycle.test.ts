@@ -2,7 +2,7 @@ import { fromBinary, fromJsonString } from "@bufbuild/protobuf";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { TokenVerifier } from "livekit-server-sdk";
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   BlockedError,
   createParticipantClient,
@@ -11,50 +11,39 @@ import {
   type ParticipantSession,
   RemovedError,
   RoomEndedError,
-  type RoomServiceClient,
   type SessionError,
 } from "@pnm/client";
 import { nodeWebSocket } from "@pnm/client/node";
 import { ClientType, ErrorDetailSchema, FailureReason } from "@pnm/gen/pnm/v1/common_pb";
 import { MediaServerConnInfoSchema, NatsMsgClientToServerEvent, NatsMsgServerToClientEvent } from "@pnm/gen/pnm/v1/nats_msg_pb";
 import { signedClient } from "../support/clients.js";
-import { startTestNats, startTestServer, testConfig, type TestNats, type TestServer } from "../support/harness.js";
+import { startTestNats, startTestServer, testConfig, useTestDeployment } from "../support/harness.js";
 import { issueToken, request, waitFor } from "../support/participants.js";
 import { createRoomStore } from "../../src/store/room-store.js";
 import { decodeJwtPayload } from "../support/tokens.js";
 
 const livekit = { url: "ws://127.0.0.1:7880", apiKey: "lk-test", apiSecret: randomBytes(32).toString("base64url") };
-let nats: TestNats;
-let pnm: TestServer;
-let rooms: RoomServiceClient;
+const deployment = useTestDeployment((nats) => testConfig(nats, { livekit, tokenValidityMs: 90_000 }));
 let observer: NatsConnection;
-
 beforeAll(async () => {
-  nats = await startTestNats();
-  pnm = await startTestServer(nats, testConfig(nats, { livekit, tokenValidityMs: 90_000 }));
-  rooms = signedClient(pnm.server.url, pnm.config.apiKey, pnm.config.apiSecret, "connect");
-  observer = await nats.connect();
-});
-afterAll(async () => {
-  await pnm?.close();
-  await nats?.stop();
+  observer = await deployment.nats.connect();
 });
 
 let counter = 0;
 async function room(features = {}) {
   const roomId = `life-${++counter}`;
-  await rooms.createRoom({ roomId, metadata: { roomTitle: "L", roomFeatures: features } });
+  await deployment.rooms.createRoom({ roomId, metadata: { roomTitle: "L", roomFeatures: features } });
   return roomId;
 }
 const join = async (roomId: string, userId: string, renewal?: { at: number; jitter: number }) =>
-  joinSession({ baseUrl: pnm.server.url, token: await issueToken(rooms, roomId, userId), webSocket: nodeWebSocket, renewal });
+  joinSession({ baseUrl: deployment.pnm.server.url, token: await issueToken(deployment.rooms, roomId, userId), webSocket: nodeWebSocket, renewal });
 const endedWith = (session: ParticipantSession) => new Promise<SessionError>((resolve) => session.on("ended", resolve));
 
 describe("session lifecycle", () => {
   it.each([
-    ["removal", (roomId: string) => rooms.removeParticipant({ roomId, userId: "ivan" }), RemovedError, FailureReason.USER_REMOVED],
-    ["blocking", (roomId: string) => rooms.removeParticipant({ roomId, userId: "ivan", blockUser: true }), BlockedError, FailureReason.USER_BLOCKED],
-    ["room end", (roomId: string) => rooms.endRoom({ roomId }), RoomEndedError, FailureReason.ROOM_ENDED],
+    ["removal", (roomId: string) => deployment.rooms.removeParticipant({ roomId, userId: "ivan" }), RemovedError, FailureReason.USER_REMOVED],
+    ["blocking", (roomId: string) => deployment.rooms.removeParticipant({ roomId, userId: "ivan", blockUser: true }), BlockedError, FailureReason.USER_BLOCKED],
+    ["room end", (roomId: string) => deployment.rooms.endRoom({ roomId }), RoomEndedError, FailureReason.ROOM_ENDED],
   ] as const)("reports %s as a typed error and clears the key", async (_name, act, ErrorClass, reason) => {
     const roomId = await room({ endToEndEncryptionFeatures: { isEnabled: true } });
     const session = await join(roomId, "ivan");
@@ -76,7 +65,7 @@ describe("session lifecycle", () => {
     expect(renewed).not.toBe(first);
     expect(session.token()).toBe(renewed);
     expect(decodeJwtPayload(renewed).jti).not.toBe(decodeJwtPayload(first).jti);
-    const api = createParticipantClient({ baseUrl: pnm.server.url, token: () => session.token() });
+    const api = createParticipantClient({ baseUrl: deployment.pnm.server.url, token: () => session.token() });
     await expect(api.verifyToken({})).rejects.toThrow(/already online/);
     await session.leave();
   });
@@ -89,7 +78,7 @@ describe("session lifecycle", () => {
     const seats = await createRoomStore({ nc: observer });
     const before = (await seats.seats.get(roomId))!.value.holders.mona!;
     // As when the NATS user JWT of the old token expires: the server drops the connection.
-    const system = await nats.connectSystem();
+    const system = await deployment.nats.connectSystem();
     await system.request(`$SYS.REQ.SERVER.${before.serverId}.KICK`, JSON.stringify({ cid: before.cid }));
     const after = await waitFor(async () => {
       const seat = (await seats.seats.get(roomId))?.value.holders.mona;
@@ -108,7 +97,7 @@ describe("session lifecycle", () => {
 
   it("refuses to join a room that is full", async () => {
     const roomId = `life-${++counter}`;
-    await rooms.createRoom({ roomId, maxParticipants: 1, metadata: { roomTitle: "full", roomFeatures: {} } });
+    await deployment.rooms.createRoom({ roomId, maxParticipants: 1, metadata: { roomTitle: "full", roomFeatures: {} } });
     const first = await join(roomId, "kim");
     const refusal = await join(roomId, "lee").catch((e: unknown) => e);
     expect(refusal).toBeInstanceOf(JoinRefusedError);
@@ -124,7 +113,7 @@ describe("LiveKit media tokens", () => {
 
   it("gives an admin the admin grant, and a hybrid client a subscribe-only token plus a native publisher", async () => {
     const roomId = await room();
-    await rooms.getJoinToken({ roomId, userInfo: { name: "Host", userId: "host", isAdmin: true, clientType: ClientType.HYBRID_WEB } });
+    await deployment.rooms.getJoinToken({ roomId, userInfo: { name: "Host", userId: "host", isAdmin: true, clientType: ClientType.HYBRID_WEB } });
     const answer = await mediaRequest(roomId, "host");
     const info = fromJsonString(MediaServerConnInfoSchema, answer.msg);
     const verifier = new TokenVerifier(livekit.apiKey, livekit.apiSecret);
@@ -138,22 +127,22 @@ describe("LiveKit media tokens", () => {
 
   it("refuses a user waiting for approval", async () => {
     const roomId = await room({ waitingRoomFeatures: { isActive: true } });
-    await issueToken(rooms, roomId, "waiting");
+    await issueToken(deployment.rooms, roomId, "waiting");
     expect(refusal(await mediaRequest(roomId, "waiting"))).toBe(FailureReason.USER_WAITING_FOR_APPROVAL);
   });
 
   it("refuses a blocked user", async () => {
     const roomId = await room();
-    await issueToken(rooms, roomId, "blocked");
-    await rooms.removeParticipant({ roomId, userId: "blocked", blockUser: true });
+    await issueToken(deployment.rooms, roomId, "blocked");
+    await deployment.rooms.removeParticipant({ roomId, userId: "blocked", blockUser: true });
     expect(refusal(await mediaRequest(roomId, "blocked"))).toBe(FailureReason.USER_BLOCKED);
   });
 
   it("refuses anyone once the room has ended", async () => {
     const roomId = await room();
-    await issueToken(rooms, roomId, "late");
+    await issueToken(deployment.rooms, roomId, "late");
     expect(refusal(await mediaRequest(roomId, "late"))).toBeUndefined();
-    await rooms.endRoom({ roomId });
+    await deployment.rooms.endRoom({ roomId });
     expect(refusal(await mediaRequest(roomId, "late"))).toBe(FailureReason.ROOM_NOT_ACTIVE);
   });
 

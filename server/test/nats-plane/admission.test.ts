@@ -1,4 +1,3 @@
-import type { NatsConnection } from "@nats-io/nats-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RoomServiceClient } from "@pnm/client";
 import { createRoomStore, type RoomStore, userKey } from "../../src/store/room-store.js";

@@ -1,23 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RoomServiceClient } from "@pnm/client";
+import { beforeAll, describe, expect, it } from "vitest";
 import { createRoomStore, type RoomStore, userKey } from "../../src/store/room-store.js";
-import { signedClient } from "../support/clients.js";
-import { startTestNats, startTestServer, type TestNats, type TestServer } from "../support/harness.js";
+import { useTestDeployment } from "../support/harness.js";
 import { connectAs, issueToken, waitFor } from "../support/participants.js";
 
-let nats: TestNats;
-let pnm: TestServer;
-let rooms: RoomServiceClient;
+const deployment = useTestDeployment(); // offline 300 ms after a disconnect
 let store: RoomStore;
 beforeAll(async () => {
-  nats = await startTestNats();
-  pnm = await startTestServer(nats); // offline 300 ms after a disconnect
-  rooms = signedClient(pnm.server.url, pnm.config.apiKey, pnm.config.apiSecret, "connect");
-  store = await createRoomStore({ nc: await nats.connect() });
-});
-afterAll(async () => {
-  await pnm?.close();
-  await nats?.stop();
+  store = await createRoomStore({ nc: await deployment.nats.connect() });
 });
 
 const statusOf = async (roomId: string, userId: string) => (await store.users.get(userKey(roomId, userId)))?.value.status;
@@ -25,33 +14,33 @@ const seatOf = async (roomId: string, userId: string) => (await store.seats.get(
 
 describe("presence", () => {
   it("follows a user from added to online, disconnected and offline, and frees the seat", async () => {
-    await rooms.createRoom({ roomId: "presence", maxParticipants: 1, metadata: { roomTitle: "P", roomFeatures: {} } });
-    const token = await issueToken(rooms, "presence", "olga");
+    await deployment.rooms.createRoom({ roomId: "presence", maxParticipants: 1, metadata: { roomTitle: "P", roomFeatures: {} } });
+    const token = await issueToken(deployment.rooms, "presence", "olga");
     expect(await statusOf("presence", "olga")).toBe("added");
 
-    const nc = await connectAs(nats, "presence", "olga", token);
+    const nc = await connectAs(deployment.nats, "presence", "olga", token);
     await waitFor(async () => (await statusOf("presence", "olga")) === "online");
     expect((await seatOf("presence", "olga"))?.state).toBe("connected");
 
     await nc.close();
     await waitFor(async () => (await statusOf("presence", "olga")) === "disconnected");
-    const other = await issueToken(rooms, "presence", "paul");
+    const other = await issueToken(deployment.rooms, "presence", "paul");
     // The seat is kept for a reconnect while the user is only disconnected.
-    await expect(connectAs(nats, "presence", "paul", other)).rejects.toThrow(/Authorization Violation/);
+    await expect(connectAs(deployment.nats, "presence", "paul", other)).rejects.toThrow(/Authorization Violation/);
 
     await waitFor(async () => (await statusOf("presence", "olga")) === "offline");
     expect(await seatOf("presence", "olga")).toBeUndefined();
-    const paul = await connectAs(nats, "presence", "paul", other);
+    const paul = await connectAs(deployment.nats, "presence", "paul", other);
     await paul.close();
   });
 
   it("keeps the seat of a user who reconnects within the window", async () => {
-    await rooms.createRoom({ roomId: "presence-back", metadata: { roomTitle: "P", roomFeatures: {} } });
-    const token = await issueToken(rooms, "presence-back", "quinn");
-    const first = await connectAs(nats, "presence-back", "quinn", token);
+    await deployment.rooms.createRoom({ roomId: "presence-back", metadata: { roomTitle: "P", roomFeatures: {} } });
+    const token = await issueToken(deployment.rooms, "presence-back", "quinn");
+    const first = await connectAs(deployment.nats, "presence-back", "quinn", token);
     await waitFor(async () => (await statusOf("presence-back", "quinn")) === "online");
     await first.close();
-    const again = await connectAs(nats, "presence-back", "quinn", token);
+    const again = await connectAs(deployment.nats, "presence-back", "quinn", token);
     await waitFor(async () => (await seatOf("presence-back", "quinn"))?.state === "connected");
     await new Promise((resolve) => setTimeout(resolve, 600));
     expect(await statusOf("presence-back", "quinn")).toBe("online");

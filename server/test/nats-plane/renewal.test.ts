@@ -1,37 +1,26 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RoomServiceClient } from "@pnm/client";
+import { beforeAll, describe, expect, it } from "vitest";
 import { FailureReason } from "@pnm/gen/pnm/v1/common_pb";
 import { NatsInitialDataSchema, NatsMsgClientToServerEvent, NatsMsgServerToClientEvent } from "@pnm/gen/pnm/v1/nats_msg_pb";
 import { RenewalFailureSchema } from "@pnm/gen/pnm/v1/renewal_pb";
 import { createAccessTokenCodec } from "../../src/auth/access-token.js";
-import { signedClient } from "../support/clients.js";
-import { startTestNats, startTestServer, type TestNats, type TestServer } from "../support/harness.js";
+import { useTestDeployment } from "../support/harness.js";
 import { connectAs, issueToken, request } from "../support/participants.js";
 import { decodeJwtPayload, forgeJwt } from "../support/tokens.js";
 
-let nats: TestNats;
-let pnm: TestServer;
-let rooms: RoomServiceClient;
+const deployment = useTestDeployment(); // renewal grace: 30 s
 let observer: NatsConnection;
 beforeAll(async () => {
-  nats = await startTestNats();
-  pnm = await startTestServer(nats); // renewal grace: 30 s
-  rooms = signedClient(pnm.server.url, pnm.config.apiKey, pnm.config.apiSecret, "connect");
-  observer = await nats.connect();
-});
-afterAll(async () => {
-  await pnm?.close();
-  await nats?.stop();
+  observer = await deployment.nats.connect();
 });
 
 let counter = 0;
 async function participant(userId = "frank", features = {}) {
   const roomId = `renew-${++counter}`;
-  await rooms.createRoom({ roomId, metadata: { roomTitle: "R", roomFeatures: features } });
-  const token = await issueToken(rooms, roomId, userId);
-  const nc = await connectAs(nats, roomId, userId, token);
+  await deployment.rooms.createRoom({ roomId, metadata: { roomTitle: "R", roomFeatures: features } });
+  const token = await issueToken(deployment.rooms, roomId, userId);
+  const nc = await connectAs(deployment.nats, roomId, userId, token);
   return { roomId, userId, token, nc };
 }
 
@@ -41,14 +30,14 @@ const renew = (p: { nc: NatsConnection; roomId: string; userId: string }, token:
 const failure = (answer: Awaited<ReturnType<typeof renew>>) => (answer.msg ? undefined : fromBinary(RenewalFailureSchema, answer.binMsg).reason);
 const shifted = (token: string, seconds: number) => {
   const claims = decodeJwtPayload(token);
-  return forgeJwt({ alg: "HS256", typ: "JWT" }, { ...claims, nbf: (claims.nbf as number) + seconds, exp: (claims.exp as number) + seconds }, pnm.config.apiSecret);
+  return forgeJwt({ alg: "HS256", typ: "JWT" }, { ...claims, nbf: (claims.nbf as number) + seconds, exp: (claims.exp as number) + seconds }, deployment.pnm.config.apiSecret);
 };
 
 describe("token renewal over NATS", () => {
   it("renews a valid token with a fresh one for the same identity", async () => {
     const p = await participant();
     const answer = await renew(p, p.token);
-    const renewed = createAccessTokenCodec(pnm.config).verify(answer.msg);
+    const renewed = createAccessTokenCodec(deployment.pnm.config).verify(answer.msg);
     expect(renewed).toMatchObject({ sub: p.userId, room_id: p.roomId, token_kind: "access" });
     expect(renewed.jti).not.toBe(decodeJwtPayload(p.token).jti);
     await p.nc.close();
@@ -59,7 +48,7 @@ describe("token renewal over NATS", () => {
     const expired = shifted(p.token, -600 - 70); // expired 70 s ago, past the 60 s leeway, within 30 s grace on top
     const answer = await renew(p, expired);
     expect(failure(answer)).toBeUndefined();
-    expect(createAccessTokenCodec(pnm.config).verify(answer.msg).sub).toBe(p.userId);
+    expect(createAccessTokenCodec(deployment.pnm.config).verify(answer.msg).sub).toBe(p.userId);
     await p.nc.close();
   });
 
@@ -71,7 +60,7 @@ describe("token renewal over NATS", () => {
 
   it("refuses a token of another user or room than the connection", async () => {
     const p = await participant();
-    const otherUser = await issueToken(rooms, p.roomId, "grace");
+    const otherUser = await issueToken(deployment.rooms, p.roomId, "grace");
     expect(failure(await renew(p, otherUser))).toBe(FailureReason.TOKEN_CLAIMS_INVALID);
     const q = await participant("frank");
     expect(failure(await renew(p, q.token))).toBe(FailureReason.TOKEN_CLAIMS_INVALID);
@@ -80,7 +69,7 @@ describe("token renewal over NATS", () => {
 
   it("refuses a blocked user (a request left in flight when the block closed the connection)", async () => {
     const p = await participant();
-    await rooms.removeParticipant({ roomId: p.roomId, userId: p.userId, blockUser: true });
+    await deployment.rooms.removeParticipant({ roomId: p.roomId, userId: p.userId, blockUser: true });
     // The user's own connection is gone; the request arrives as it would have from it.
     const answer = await request(observer, p.roomId, p.userId, NatsMsgClientToServerEvent.REQ_RENEW_PNM_TOKEN, p.token, NatsMsgServerToClientEvent.RESP_RENEW_PNM_TOKEN);
     expect(failure(answer)).toBe(FailureReason.USER_BLOCKED);
@@ -88,7 +77,7 @@ describe("token renewal over NATS", () => {
 
   it("re-reads role fields from current state rather than copying the old claims", async () => {
     const p = await participant();
-    await rooms.getJoinToken({ roomId: p.roomId, userInfo: { name: "Frank Admin", userId: p.userId, isAdmin: true } });
+    await deployment.rooms.getJoinToken({ roomId: p.roomId, userInfo: { name: "Frank Admin", userId: p.userId, isAdmin: true } });
     const renewed = decodeJwtPayload((await renew(p, p.token)).msg);
     expect(renewed).toMatchObject({ is_admin: true, name: "Frank Admin" });
     await p.nc.close();
@@ -104,7 +93,7 @@ describe("initial data", () => {
     expect(initial.localUser?.userId).toBe("gina");
     const key = JSON.parse(initial.room!.metadata).room_features.end_to_end_encryption_features.encryption_key as string;
     expect(key).toMatch(/^[0-9A-Za-z]{32}$/);
-    const listing = await rooms.createRoom({ roomId: p.roomId, metadata: { roomTitle: "R", roomFeatures: { endToEndEncryptionFeatures: { isEnabled: true } } } });
+    const listing = await deployment.rooms.createRoom({ roomId: p.roomId, metadata: { roomTitle: "R", roomFeatures: { endToEndEncryptionFeatures: { isEnabled: true } } } });
     expect(listing.roomInfo?.metadata).not.toContain(key);
     await p.nc.close();
   });
