@@ -32,6 +32,18 @@ describe("API authentication on upstream's REST routes", () => {
     }
   });
 
+  it("refuses a multipart request without Room-Id (upstream's fourth row), and signs a multipart body whole", async () => {
+    const { apiKey, apiSecret } = deployment.pnm.config;
+    const multipart = { "content-type": "multipart/form-data; boundary=x" };
+    const missing = await postRaw(deployment.pnm.server.url, "/auth/room/create", body, { ...multipart, "API-KEY": apiKey, "HASH-SIGNATURE": hmacHex(apiSecret, body) });
+    expect(missing.status).toBe(401);
+    expect(missing.body).toEqual({ status: false, msg: "Missing Room-Id header for multipart request.", status_code: "MISSING_REQUIRED_PARAMETER" });
+    // Upstream would accept the HMAC of the Room-Id alone; pnm wants the body's.
+    const roomIdOnly = await postRaw(deployment.pnm.server.url, "/auth/room/create", body, { ...multipart, "Room-Id": "auth-room", "API-KEY": apiKey, "HASH-SIGNATURE": hmacHex(apiSecret, "auth-room") });
+    expect(roomIdOnly.status).toBe(401);
+    expect(roomIdOnly.body.status_code).toBe("INVALID_TOKEN_OR_SIGNATURE");
+  });
+
   it("answers a protobuf request's auth failure in binary, as upstream", async () => {
     const res = await fetch(`${deployment.pnm.server.url}/auth/room/isRoomActive`, { method: "POST", body, headers: { "content-type": "application/protobuf" } });
     expect(res.status).toBe(401);

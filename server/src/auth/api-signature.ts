@@ -38,6 +38,11 @@ export function createApiSignatureVerifier(options: ApiSignatureOptions): ApiSig
       }
       const signature = header("hash-signature") ?? "";
       if (!signature) throw pnmError(FailureReason.SIGNATURE_MISSING, "Missing HASH-SIGNATURE header.");
+      // Upstream signs only the Room-Id header of multipart uploads; pnm keeps its
+      // refusal of a missing Room-Id but signs the whole body like any other.
+      if ((header("content-type") ?? "").includes("multipart/form-data") && !header("room-id")) {
+        throw pnmError(FailureReason.SIGNATURE_MISSING, "Missing Room-Id header for multipart request.");
+      }
       const hmac: Hmac = createHmac("sha256", secret);
       return {
         update: (chunk) => void hmac.update(chunk),
