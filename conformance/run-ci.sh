@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # CI entry of the conformance harness: the test vectors, then every case
-# against pnm's own server (started by the harness) over all transports.
-# Extra arguments go to the case run, e.g. --report conformance-report.json.
+# against pnm's own server (started by the harness with generated LiveKit
+# credentials) over all transports, NATS plane included, then the media cases
+# against a second server started without LiveKit. Extra arguments go to the
+# main case run, e.g. --report conformance-report.json.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 cli=(node "$root/conformance/bin/pnm-conformance.js")
+server="node --import tsx server/src/main.ts"
+known=conformance/known-failing/pnm-server.txt
 status=0
 "${cli[@]}" vectors || status=1
-"${cli[@]}" --spawn "node --import tsx server/src/main.ts" \
-  --known-failing conformance/known-failing/pnm-server.txt "$@" || status=1
+"${cli[@]}" --spawn "$server" --known-failing "$known" "$@" || status=1
+"${cli[@]}" --spawn "$server" --no-livekit --filter media/ --known-failing "$known" || status=1
 exit "$status"

@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { UsageError } from "./errors.js";
+import type { LiveKitCredentials } from "./livekit.js";
 import { isProfile, type Profile } from "./profiles.js";
 
 export const usage = `Usage:
@@ -15,11 +16,23 @@ Server:
   --url URL              a running server (with --api-key and --api-secret)
   --spawn "COMMAND"      start the server with this shell command, on a free port with
                          fresh credentials (env PNM_HOST, PNM_HTTP_PORT, PNM_API_KEY,
-                         PNM_API_SECRET, PNM_DATA_DIR), wait for GET /healthz, stop it after
+                         PNM_API_SECRET, PNM_DATA_DIR, and generated PNM_LIVEKIT_URL,
+                         PNM_LIVEKIT_API_KEY, PNM_LIVEKIT_API_SECRET), wait for GET /healthz,
+                         stop it after
+
+NATS plane and media (cases that need them run only when the features file says nats: true):
+  --nats-url URL         the WebSocket URL participants connect to (default: the first
+                         nats_ws_urls entry of the server's VerifyToken answer)
+  --livekit-api-key KEY  with --livekit-api-secret: the LiveKit credentials of the server at
+  --livekit-api-secret S --url, so that media tokens are verified; without them only media
+                         refusals are checked
+  --no-livekit           the server has no media server (with --spawn: start it without one),
+                         so media requests must be refused as unavailable
 
 Options:
   --profile upstream|pnm what to check: upstream's guarantees only, or pnm's too (default pnm)
-  --features FILE        the transports the server offers (default features/<profile>.yaml)
+  --features FILE        the transports the server offers, and nats: true when it offers
+                         the NATS plane (default features/<profile>.yaml)
   --cases DIR            case directory (default: the cases that ship with the harness)
   --filter TEXT          only cases whose name contains TEXT (repeatable)
   --known-failing FILE   case names expected to fail, one per line; * and ** patterns
@@ -41,7 +54,10 @@ export type CliCommand =
   | { command: "help" }
   | ({
       command: "cases";
-      server: { url: string; apiKey: string; apiSecret: string } | { spawn: string };
+      server:
+        | { url: string; apiKey: string; apiSecret: string; liveKit?: LiveKitCredentials | "absent" }
+        | { spawn: string; liveKit: boolean };
+      natsUrl?: string;
       profile: Profile;
       features: string;
       casesDir: string;
@@ -63,6 +79,10 @@ export function parseCommandLine(args: string[]): CliCommand {
         "api-key": { type: "string" },
         "api-secret": { type: "string" },
         spawn: { type: "string" },
+        "nats-url": { type: "string" },
+        "livekit-api-key": { type: "string" },
+        "livekit-api-secret": { type: "string" },
+        "no-livekit": { type: "boolean" },
         profile: { type: "string" },
         features: { type: "string" },
         cases: { type: "string" },
@@ -103,21 +123,29 @@ export function parseCommandLine(args: string[]): CliCommand {
   if (!isProfile(profile)) throw new UsageError(`--profile must be upstream or pnm, not "${profile}"`);
   const concurrency = Number(values.concurrency ?? 8);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError("--concurrency must be a positive integer");
+  const { "livekit-api-key": liveKitKey, "livekit-api-secret": liveKitSecret, "no-livekit": noLiveKit } = values;
+  if ((liveKitKey === undefined) !== (liveKitSecret === undefined)) throw new UsageError("give --livekit-api-key and --livekit-api-secret together");
+  if (noLiveKit && liveKitKey !== undefined) throw new UsageError("--no-livekit excludes --livekit-api-key and --livekit-api-secret");
   let server: Extract<CliCommand, { command: "cases" }>["server"];
   if (values.spawn !== undefined) {
     if (values.url !== undefined) throw new UsageError("give --url or --spawn, not both");
     if (values["api-key"] !== undefined || values["api-secret"] !== undefined) {
       throw new UsageError("--spawn generates the server's credentials; --api-key and --api-secret go with --url");
     }
-    server = { spawn: values.spawn };
+    if (liveKitKey !== undefined) throw new UsageError("--spawn generates the LiveKit credentials; --livekit-api-key and --livekit-api-secret go with --url");
+    server = { spawn: values.spawn, liveKit: !noLiveKit };
   } else {
     const { url, "api-key": apiKey, "api-secret": apiSecret } = values;
     if (!url || !apiKey || !apiSecret) throw new UsageError("give --url with --api-key and --api-secret, or --spawn");
-    server = { url, apiKey, apiSecret };
+    const liveKit = noLiveKit ? "absent" : liveKitKey !== undefined ? { apiKey: liveKitKey, apiSecret: liveKitSecret! } : undefined;
+    server = { url, apiKey, apiSecret, liveKit };
   }
+  const natsUrl = values["nats-url"];
+  if (natsUrl !== undefined && !/^wss?:\/\/./.test(natsUrl)) throw new UsageError(`--nats-url must be a ws:// or wss:// URL, not "${natsUrl}"`);
   return {
     command: "cases",
     server,
+    natsUrl,
     profile,
     features: values.features ?? packageDir(`features/${profile}.yaml`),
     casesDir: values.cases ?? packageDir("cases"),

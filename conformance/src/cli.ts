@@ -6,7 +6,7 @@ import { loadFeatures } from "./features.js";
 import { type KnownFailing, loadKnownFailing } from "./known-failing.js";
 import { failureLine, type ReportHeader, summaryLines, tally, writeReport } from "./report.js";
 import { checkRoomKeySet } from "./room-key.js";
-import { type CaseResult, expandCases, runCases, type ServerTarget } from "./run/runner.js";
+import { availableRequirements, type CaseResult, expandCases, runCases, type ServerTarget, unmetRequirements } from "./run/runner.js";
 import { spawnServer, type SpawnedServer } from "./spawn-server.js";
 import { builtInVectorFiles, runVectorFiles } from "./vectors/run-vectors.js";
 
@@ -49,13 +49,18 @@ async function runCasesCommand(command: Extract<CliCommand, { command: "cases" }
   let spawned: SpawnedServer | undefined;
   let target: ServerTarget;
   if ("spawn" in command.server) {
-    spawned = await spawnServer({ command: command.server.spawn });
-    target = spawned;
+    spawned = await spawnServer({ command: command.server.spawn, liveKit: command.server.liveKit });
+    target = { ...spawned, natsUrl: command.natsUrl };
   } else {
-    target = { baseUrl: command.server.url.replace(/\/+$/, ""), apiKey: command.server.apiKey, apiSecret: command.server.apiSecret };
+    const { url, apiKey, apiSecret, liveKit } = command.server;
+    target = { baseUrl: url.replace(/\/+$/, ""), apiKey, apiSecret, liveKit, natsUrl: command.natsUrl };
   }
-  const names = expandCases(cases, command.profile, features, command.filters).map((c) => c.name);
+  const available = availableRequirements(features, target);
+  const names = expandCases(cases, command.profile, features, command.filters, available).map((c) => c.name);
   print(`pnm-conformance: ${names.length} cases, profile ${command.profile}, transports ${features.transports.join(", ")}, server ${target.baseUrl}`);
+  for (const [requirement, count] of unmetRequirements(cases, command.profile, features, command.filters, available)) {
+    print(`note: ${count} cases need ${requirementText[requirement]} and are left out`);
+  }
   let results: CaseResult[];
   try {
     results = await runCases({
@@ -80,6 +85,12 @@ async function runCasesCommand(command: Extract<CliCommand, { command: "cases" }
   };
   return finish(results, header, command.report, knownFailing, names, print);
 }
+
+const requirementText = {
+  nats: "the NATS plane (nats: true in the features file)",
+  livekit: "the server's LiveKit credentials (--livekit-api-key and --livekit-api-secret, or --spawn)",
+  "no-livekit": "a server without a media server (--no-livekit)",
+} as const;
 
 async function runVectorsCommand(command: Extract<CliCommand, { command: "vectors" }>, print: (line: string) => void): Promise<number> {
   const knownFailing = command.knownFailing ? loadKnownFailing(command.knownFailing) : undefined;

@@ -27,6 +27,8 @@ const all: Operation[] = [
   operation(RoomService.method.getJoinToken, "/auth/room/getJoinToken", "signature"),
   operation(RoomService.method.isRoomActive, "/auth/room/isRoomActive", "signature"),
   operation(RoomService.method.endRoom, "/auth/room/endRoom", "signature"),
+  // pnm's route; upstream removes participants only through /api/removeParticipant with an admin's token.
+  operation(RoomService.method.removeParticipant, "/auth/room/removeParticipant", "signature"),
   operation(ParticipantService.method.verifyToken, "/api/verifyToken", "token"),
 ];
 

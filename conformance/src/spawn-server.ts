@@ -10,11 +10,19 @@ import type { ServerTarget } from "./run/runner.js";
 export interface SpawnOptions {
   /** Shell command that starts the server; it reads its settings from the environment (README.md, "--spawn"). */
   command: string;
+  /** Give the server generated LiveKit credentials (PNM_LIVEKIT_URL, _API_KEY, _API_SECRET); default true. */
+  liveKit?: boolean;
 }
 
 export interface SpawnedServer extends ServerTarget {
   stop(): Promise<void>;
 }
+
+/**
+ * Where the spawned server sends participants for media. Nothing listens there:
+ * the harness checks the tokens the server issues, not a media connection.
+ */
+export const spawnedLiveKitUrl = "ws://127.0.0.1:7880";
 
 const outputLimit = 64 * 1024;
 // A first start may install nats-server.
@@ -32,6 +40,8 @@ export async function spawnServer(options: SpawnOptions): Promise<SpawnedServer>
   const apiSecret = randomBytes(32).toString("base64url");
   const dataDir = mkdtempSync(join(tmpdir(), "pnm-conformance-"));
   const baseUrl = `http://127.0.0.1:${port}`;
+  const liveKit =
+    options.liveKit === false ? undefined : { apiKey: `lk-conformance-${randomBytes(4).toString("hex")}`, apiSecret: randomBytes(32).toString("base64url") };
   const child = spawn("/bin/sh", ["-c", options.command], {
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
@@ -42,6 +52,9 @@ export async function spawnServer(options: SpawnOptions): Promise<SpawnedServer>
       PNM_API_KEY: apiKey,
       PNM_API_SECRET: apiSecret,
       PNM_DATA_DIR: dataDir,
+      ...(liveKit
+        ? { PNM_LIVEKIT_URL: spawnedLiveKitUrl, PNM_LIVEKIT_API_KEY: liveKit.apiKey, PNM_LIVEKIT_API_SECRET: liveKit.apiSecret }
+        : { PNM_LIVEKIT_URL: "", PNM_LIVEKIT_API_KEY: "", PNM_LIVEKIT_API_SECRET: "" }),
     },
   });
   let output = "";
@@ -62,7 +75,7 @@ export async function spawnServer(options: SpawnOptions): Promise<SpawnedServer>
     await stop();
     throw new ServerStartError(`${(err as Error).message}\n--- server output ---\n${output}`, output, { cause: err });
   }
-  return { baseUrl, apiKey, apiSecret, stop };
+  return { baseUrl, apiKey, apiSecret, liveKit: liveKit ?? "absent", stop };
 }
 
 async function waitUntilReady(baseUrl: string, exited: Promise<number | null>, timeoutMs: number): Promise<void> {

@@ -94,6 +94,39 @@ describe("pnm-conformance", () => {
     expect(lines.at(-1)).toBe("5 passed, 0 failed");
   }, 90_000);
 
+  it("drives the NATS plane of a spawned server, with generated LiveKit credentials", async () => {
+    const { status, lines } = await run("--spawn", "node --import tsx server/src/main.ts", "--filter", "nats/token-admitted/", "--filter", "media/participant-token/");
+    expect(status).toBe(0);
+    expect(lines.at(-1)).toBe("2 passed, 0 failed");
+  }, 90_000);
+
+  it("without LiveKit credentials runs only the media refusals, and --no-livekit the unavailable case", async () => {
+    const unknown = await run(...serverArgs, "--filter", "media/");
+    expect(unknown.status).toBe(0);
+    expect(unknown.lines).toContain(
+      "note: 4 cases need the server's LiveKit credentials (--livekit-api-key and --livekit-api-secret, or --spawn) and are left out",
+    );
+    expect(unknown.lines.at(-1)).toBe("1 passed, 0 failed");
+    const none = await run(...serverArgs, "--no-livekit", "--filter", "media/");
+    expect(none.lines.at(-1)).toBe("2 passed, 0 failed");
+  }, 60_000);
+
+  it("connects participants to the WebSocket URL given with --nats-url", async () => {
+    const given = await run(...serverArgs, "--nats-url", nats.server.wsUrl, "--filter", "nats/token-admitted/");
+    expect(given.lines.at(-1)).toBe("1 passed, 0 failed");
+    const wrong = await run(...serverArgs, "--nats-url", "ws://127.0.0.1:9", "--filter", "nats/token-admitted/");
+    expect(wrong.status).toBe(1);
+    expect(wrong.lines.find((l) => l.startsWith("FAIL"))).toMatch(/^FAIL nats\/token-admitted\/transport:rest: step 3 \(connect\): harness error: cannot connect to ws:\/\/127\.0\.0\.1:9/);
+  }, 60_000);
+
+  it("leaves the NATS cases out for a server whose features do not offer the plane", async () => {
+    const features = file("no-nats.yaml", "name: api-only\ntransports: [connect-json]\n");
+    const { status, lines } = await run(...serverArgs, "--features", features, "--filter", "nats/");
+    expect(status).toBe(0);
+    expect(lines[1]).toMatch(/^note: \d+ cases need the NATS plane \(nats: true in the features file\) and are left out$/);
+    expect(lines.at(-1)).toBe("0 passed, 0 failed");
+  });
+
   it("reports a server that does not start, with its output", async () => {
     const { status, lines } = await run("--spawn", "echo starting; exit 3");
     expect(status).toBe(2);
@@ -123,6 +156,10 @@ describe("pnm-conformance", () => {
     [["--spawn", "true", "--api-key", "k"], /--spawn generates the server's credentials/],
     [["--url", "http://x", "--api-key", "k", "--api-secret", "s", "--profile", "strict"], /--profile must be upstream or pnm/],
     [["vectors", "--url", "http://x"], /--url does not apply to "vectors"/],
+    [["--url", "http://x", "--api-key", "k", "--api-secret", "s", "--livekit-api-key", "lk"], /give --livekit-api-key and --livekit-api-secret together/],
+    [["--spawn", "true", "--livekit-api-key", "lk", "--livekit-api-secret", "ls"], /--spawn generates the LiveKit credentials/],
+    [["--url", "http://x", "--api-key", "k", "--api-secret", "s", "--no-livekit", "--livekit-api-key", "lk", "--livekit-api-secret", "ls"], /--no-livekit excludes/],
+    [["--url", "http://x", "--api-key", "k", "--api-secret", "s", "--nats-url", "http://x:4222"], /--nats-url must be a ws:\/\/ or wss:\/\/ URL/],
     [["launch"], /unknown command "launch"/],
   ])("refuses %j with the usage text and status 2", async (args, message) => {
     const { status, lines } = await run(...args);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseKnownFailing } from "../src/known-failing.js";
+import { verifyLiveKitTokens } from "../src/livekit.js";
 import { match } from "../src/run/matchers.js";
 import { createScope } from "../src/run/variables.js";
 import { signCompact } from "../src/tokens/jwt.js";
@@ -28,6 +29,31 @@ describe("matchers", () => {
     expect(match({ $json: { a: [1] } }, '{"a":[1],"b":2}')).toEqual([]);
     expect(match({ $jwt: { sub: "bob" } }, token)).toEqual(['answer(claims).sub: expected "bob", got "alice"']);
     expect(match({ $nope: 1 }, 1)).toEqual(["answer: unknown matcher $nope"]);
+  });
+
+  it("match LiveKit tokens only as verified beforehand", () => {
+    const token = signCompact({ alg: "HS256" }, { sub: "alice" }, "secret", "HS256");
+    expect(match({ $livekit: { sub: "alice" } }, token)).toEqual(["answer: cannot verify a LiveKit token: the run knows no LiveKit API key and secret"]);
+    const liveKit = new Map([[token, { claims: { sub: "alice", video: { roomAdmin: false } } }]]);
+    expect(match({ $livekit: { sub: "alice", video: { roomAdmin: true } } }, token, "", { liveKit })).toEqual(["answer(livekit).video.roomAdmin: expected true, got false"]);
+    expect(match({ $livekit: { sub: "alice" } }, token, "", { liveKit: new Map([[token, { error: "signature verification failed" }]]) })).toEqual([
+      "answer: LiveKit does not accept the token: signature verification failed",
+    ]);
+  });
+});
+
+describe("LiveKit token verification", () => {
+  it("accepts what the LiveKit secret signed, and refuses a token of another secret", async () => {
+    const { AccessToken } = await import("livekit-server-sdk");
+    const mint = (secret: string) => {
+      const at = new AccessToken("lk-key", secret, { identity: "alice", ttl: 60 });
+      at.addGrant({ roomJoin: true, room: "r1", canPublish: true });
+      return at.toJwt();
+    };
+    const [good, bad] = await Promise.all([mint("s".repeat(32)), mint("t".repeat(32))]);
+    const verified = await verifyLiveKitTokens({ token: good, nested: { native_token: bad } }, { apiKey: "lk-key", apiSecret: "s".repeat(32) });
+    expect(match({ token: { $livekit: { sub: "alice", video: { room: "r1", canPublish: true } } } }, { token: good }, "", { liveKit: verified })).toEqual([]);
+    expect(verified.get(bad)).toMatchObject({ error: expect.stringMatching(/signature/) });
   });
 });
 

@@ -8,18 +8,19 @@ import { withCors } from "./http/cors.js";
 import { listenDualProtocol } from "./http/listener.js";
 import { createRestRoutes } from "./http/rest-routes.js";
 import { consoleLogger, type Logger } from "./logger.js";
-import { createParticipantService } from "./services/participant-service.js";
+import { createParticipantService, type ParticipantService } from "./services/participant-service.js";
 import { createRoomService } from "./services/room-service.js";
 import { createRoomStore } from "./store/room-store.js";
 import { createConnectionAdmission } from "./nats/admission.js";
 import { startAuthCallout } from "./nats/auth-callout.js";
-import { createKicker } from "./nats/kicker.js";
+import { createKicker, type Kicker } from "./nats/kicker.js";
+import { participantPermissions } from "./nats/permissions.js";
 import { createParticipantMessenger } from "./nats/participant-messenger.js";
 import { startParticipantRequests } from "./nats/participant-requests.js";
 import { startPresenceTracker } from "./nats/presence.js";
 import { ensureRoomStreams } from "./nats/room-streams.js";
 import { createSessionControl } from "./nats/session-control.js";
-import { createTokenRenewal } from "./services/token-renewal.js";
+import { createTokenRenewal, type TokenRenewal } from "./services/token-renewal.js";
 import { createMediaTokenIssuer } from "./media/media-tokens.js";
 
 export interface PnmServerOptions {
@@ -29,9 +30,25 @@ export interface PnmServerOptions {
   systemNc: NatsConnection;
   /** The deployment's NATS keys: the auth callout signs with them. */
   keys: NatsKeys;
+  /**
+   * Replaces parts of the composition, each handed pnm's own: for variants
+   * such as instrumentation, or the harness's planted-fault servers.
+   */
+  decorate?: PnmServerDecorators;
   /** Bucket prefix in NATS KV; instances that share state use the same one. */
   storePrefix?: string;
   logger?: Logger;
+}
+
+export interface PnmServerDecorators {
+  /** What closes NATS connections: duplicate sessions, removals, room ends. */
+  kicker?: (own: Kicker) => Kicker;
+  /** Token renewal over NATS. */
+  renewal?: (own: TokenRenewal) => TokenRenewal;
+  /** The participant checks the auth callout's admission runs (VerifyToken keeps pnm's own). */
+  admissionParticipants?: (own: ParticipantService) => ParticipantService;
+  /** The NATS permissions the auth callout grants. */
+  permissions?: (own: typeof participantPermissions) => typeof participantPermissions;
 }
 
 export interface PnmServer {
@@ -48,14 +65,16 @@ export async function startPnmServer(options: PnmServerOptions): Promise<PnmServ
   const tokens = createAccessTokenCodec(config);
   const signature = createApiSignatureVerifier(config);
   const timings = { pendingMs: 10_000, offlineAfterMs: config.offlineAfterMs };
-  const kicker = createKicker(options.systemNc, logger);
+  const decorate = options.decorate ?? {};
+  const use = <T>(own: T, decorator: ((own: T) => T) | undefined): T => (decorator ? decorator(own) : own);
+  const kicker = use(createKicker(options.systemNc, logger), decorate.kicker);
   const messenger = createParticipantMessenger(js);
   const sessions = createSessionControl(messenger, kicker, logger);
   const rooms = createRoomService({ store, tokens, tokenValidityMs: config.tokenValidityMs, sessions });
   const participants = createParticipantService({ store, tokens, natsWsUrls: () => config.natsWsUrls, timings });
-  const renewal = createTokenRenewal({ tokens, participants, tokenValidityMs: config.tokenValidityMs, graceMs: config.renewalGraceMs });
-  const admission = createConnectionAdmission({ store, participants, kicker, timings });
-  const callout = startAuthCallout({ nc, keys: options.keys, admission, logger });
+  const renewal = use(createTokenRenewal({ tokens, participants, tokenValidityMs: config.tokenValidityMs, graceMs: config.renewalGraceMs }), decorate.renewal);
+  const admission = createConnectionAdmission({ store, participants: use(participants, decorate.admissionParticipants), kicker, timings });
+  const callout = startAuthCallout({ nc, keys: options.keys, admission, logger, permissions: use(participantPermissions, decorate.permissions) });
   const presence = startPresenceTracker({ systemConnection: options.systemNc, store, timings, logger });
   const media = config.livekit && createMediaTokenIssuer({ livekit: config.livekit, tokenValidityMs: config.tokenValidityMs });
   const requests = await startParticipantRequests({ nc, js, participants, renewal, messenger, logger, media });

@@ -7,7 +7,7 @@ import { failureInfo } from "../src/errors.js";
 const apiKey = "pnm-test";
 const apiSecret = "a-test-secret-that-is-long-enough-1234";
 const codec = createAccessTokenCodec({ apiKey, apiSecret });
-const input = { userId: "u1", name: "Alice", roomId: "room01", roomSid: "sid-1", isAdmin: true, isHidden: false, clientType: 0 };
+const input = { userId: "u1", name: "Alice", roomId: "room01", roomSid: "sid-1", isAdmin: true, isHidden: false, clientType: 0, generation: 0 };
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
 function forge(header: object, payload: object, secret = apiSecret): string {

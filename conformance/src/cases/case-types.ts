@@ -15,12 +15,27 @@ export interface CaseDefinition {
   purpose: string;
   /** Transports the case runs over, before the features config narrows them; default all. */
   transports: Transport[];
+  /** What the server or the run must offer besides the transports; a case whose requirements are not met is not run. */
+  requires: Requirement[];
   steps: Step[];
   /** The file the case came from, for messages. */
   file: string;
 }
 
-export interface Step {
+/**
+ * `nats`: the features file says the server offers the NATS plane (participants'
+ * WebSocket connections). `livekit`: the run knows the server's LiveKit API key
+ * and secret, so it can verify media tokens. `no-livekit`: the run was told the
+ * server has no media server.
+ */
+export const requirements = ["nats", "livekit", "no-livekit"] as const;
+export type Requirement = (typeof requirements)[number];
+
+export type Step = CallStep | ParticipantStep;
+
+/** A call of the contract's API over the case's transport. */
+export interface CallStep {
+  kind: "call";
   /** `RoomService.CreateRoom`, `ParticipantService.VerifyToken`, … */
   call: string;
   request: JsonObject;
@@ -64,4 +79,74 @@ export interface Expectation {
   messageContains: string[];
   /** Partial match on the answer's upstream JSON shape (matchers in README.md). */
   fields?: JsonObject;
+}
+
+/**
+ * A step of the NATS plane, acting as a participant: a raw NATS connection over
+ * WebSocket (`connect`), or a whole session of pnm's client SDK (`join_session`).
+ * Participants are named in the case; their names are not variables.
+ */
+export type ParticipantStep =
+  | { kind: "connect"; participant: string; token: TokenSpec; inboxPrefix?: string; expect: "admitted" | "refused" }
+  | { kind: "connect-many"; prefix: string; count: number; room: string; admitted: number }
+  | { kind: "close"; participant: string }
+  | { kind: "connection"; participant: string; expect: "closed" | "open"; withinMs: number; reason?: ReasonName }
+  | { kind: "subscribe"; participant: string; subject: string; expect?: "accepted" | "refused" }
+  | {
+      kind: "publish";
+      participant: string;
+      subject: string;
+      /** Text, or a request envelope (NatsMsgClientToServer event value and msg). */
+      payload: string | { event: number; msg: string };
+      reply?: string;
+      expect?: "accepted" | "refused";
+    }
+  | { kind: "received"; participant: string; subject?: string; withinMs: number; expect: DeliveryExpectation }
+  | {
+      kind: "request";
+      participant: string;
+      /** A NatsMsgClientToServerEvent value. */
+      event: number;
+      /** The envelope's msg: a literal or a token derived from an issued one. */
+      msg?: TokenSpec;
+      worker: "core" | "js";
+      withinMs: number;
+      expect: AnswerExpectation;
+      save: Record<string, string>;
+    }
+  | { kind: "join-session"; participant: string; token: TokenSpec; passphrase?: string; expect: { joined: true } | { refused: ReasonName } }
+  | { kind: "send-chat"; participant: string; text: string }
+  | { kind: "leave"; participant: string };
+
+/** What a participant must (not) have received by the end of the wait. */
+export interface DeliveryExpectation {
+  /** Texts some message must contain (raw: the payload bytes; session: a decrypted chat message). */
+  contains: string[];
+  /** Texts no message may contain. */
+  notContains: string[];
+  /** No message at all. */
+  nothing: boolean;
+  atLeast?: number;
+  /** Raw connections: some message is a server envelope matching this. */
+  envelope?: AnswerExpectation;
+  /** Sessions: a message could not be decrypted (DecryptionError). */
+  decryptionError: boolean;
+}
+
+/** The server's answer to a request envelope (NatsMsgServerToClient on the participant's private subject). */
+export interface AnswerExpectation {
+  /** A NatsMsgServerToClientEvent value; the answer awaited. */
+  event: number;
+  /** No answer of this event arrives within the wait. */
+  none: boolean;
+  /** Matches the answer's msg as text. */
+  msg?: JsonValue;
+  /** The answer is a refusal: empty msg, bin_msg a RenewalFailure with this reason and the request's id. */
+  renewalFailure?: ReasonName;
+  /** The answer is a refusal: empty msg, bin_msg an ErrorDetail with this reason. */
+  errorDetail?: ReasonName;
+  /** msg is NatsInitialData as protojson; partial match. */
+  initialData?: JsonObject;
+  /** msg is MediaServerConnInfo as protojson; partial match (`$livekit` verifies a LiveKit token). */
+  media?: JsonObject;
 }

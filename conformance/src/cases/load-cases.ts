@@ -1,18 +1,33 @@
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
+import { NatsMsgClientToServerEvent, NatsMsgServerToClientEvent } from "@pnm/gen/pnm/v1/nats_msg_pb";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { DefinitionError } from "../errors.js";
-import { isReasonName } from "../failure-table.js";
+import { isReasonName, type ReasonName } from "../failure-table.js";
 import { operations } from "../operations.js";
 import { isProfile, isTransport, transports } from "../profiles.js";
 import type { AuthFault } from "../wire/call-types.js";
-import type { CaseDefinition, Expectation, Step, TokenSpec } from "./case-types.js";
+import {
+  type AnswerExpectation,
+  type CallStep,
+  type CaseDefinition,
+  type DeliveryExpectation,
+  type Expectation,
+  type ParticipantStep,
+  type Requirement,
+  requirements,
+  type Step,
+  type TokenSpec,
+} from "./case-types.js";
 
 const caseName = /^[a-z0-9]+(?:-[a-z0-9]+)*(?:\/[a-z0-9]+(?:-[a-z0-9]+)*)+$/;
 const apiKeyFaults: readonly string[] = ["missing", "empty", "wrong", "case-changed"];
 const signatureFaults: readonly string[] = ["missing", "empty", "upper-case", "other-secret", "truncated", "extra-digit", "not-hex", "other-body"];
 const signAlgorithms: readonly string[] = ["HS256", "HS384", "HS512", "none"];
+const participantName = /^[a-z][a-z0-9_]*$/;
+const participantKinds = ["connect", "connect_many", "close", "connection", "subscribe", "publish", "received", "send", "join_session", "send_chat", "leave"];
+const stepKinds = ["call", ...participantKinds];
 
 /** Every `*.yaml` in `dir`, in name order; case names must be unique across them. */
 export function loadCaseDirectory(dir: string): CaseDefinition[] {
@@ -47,7 +62,7 @@ export function parseCaseFile(file: string, text: string): CaseDefinition[] {
 }
 
 function readCase(r: Reader, value: unknown, where: string): CaseDefinition {
-  const c = r.object(value, where, ["name", "profile", "purpose", "transports", "steps"]);
+  const c = r.object(value, where, ["name", "profile", "purpose", "transports", "requires", "steps"]);
   const name = r.string(c.name, `${where}.name`);
   if (!caseName.test(name)) r.fail(`${where}.name "${name}" must look like group/kebab-case-name`);
   const at = `case ${name}`;
@@ -63,17 +78,35 @@ function readCase(r: Reader, value: unknown, where: string): CaseDefinition {
           return t;
         });
   if (caseTransports.length === 0) r.fail(`${at}: transports must not be empty`);
+  const needs =
+    c.requires === undefined
+      ? []
+      : r.list(c.requires, `${at}: requires`).map((q) => r.oneOf(q, `${at}: requires`, requirements) as Requirement);
+  if (needs.includes("livekit") && needs.includes("no-livekit")) r.fail(`${at}: requires livekit and no-livekit exclude each other`);
+  if ((needs.includes("livekit") || needs.includes("no-livekit")) && !needs.includes("nats")) r.fail(`${at}: media requirements go with nats`);
   const steps = r.list(c.steps, `${at}: steps`).map((s, i) => readStep(r, s, `${at}: steps[${i}]`));
   if (steps.length === 0) r.fail(`${at}: needs at least one step`);
-  return { name, profile, purpose, transports: caseTransports, steps, file: r.file };
+  if (steps.some((s) => s.kind !== "call") && !needs.includes("nats")) r.fail(`${at}: participant steps need requires: [nats]`);
+  if (steps.some((s) => s.kind === "join-session") && caseTransports.includes("rest")) {
+    r.fail(`${at}: join_session calls VerifyToken through the client SDK, which speaks the RPC protocols only; leave rest out of transports`);
+  }
+  return { name, profile, purpose, transports: caseTransports, requires: needs, steps, file: r.file };
 }
 
 function readStep(r: Reader, value: unknown, where: string): Step {
+  const record = r.object(value, where);
+  const kinds = stepKinds.filter((k) => k in record);
+  if (kinds.length !== 1) r.fail(`${where}: a step has exactly one of ${stepKinds.join(", ")}`);
+  return kinds[0] === "call" ? readCallStep(r, record, where) : readParticipantStep(r, record, kinds[0]!, where);
+}
+
+function readCallStep(r: Reader, value: unknown, where: string): CallStep {
   const s = r.object(value, where, ["call", "request", "raw", "auth", "token", "expect", "save"]);
   const call = r.string(s.call, `${where}.call`);
   const op = operations.get(call);
   if (!op) r.fail(`${where}.call: unknown operation "${call}"; known: ${[...operations.keys()].join(", ")}`);
-  const step: Step = {
+  const step: CallStep = {
+    kind: "call",
     call,
     request: s.request === undefined ? {} : (r.object(s.request, `${where}.request`) as JsonObject),
     auth: s.auth === undefined ? {} : readAuth(r, s.auth, `${where}.auth`),
@@ -90,6 +123,157 @@ function readStep(r: Reader, value: unknown, where: string): Step {
   if (op.auth === "token" && s.auth !== undefined) r.fail(`${where}: ${call} is token-authenticated; use token, not auth`);
   if (op.auth === "signature" && s.token !== undefined) r.fail(`${where}: ${call} is signed; use auth, not token`);
   return step;
+}
+
+function readParticipantStep(r: Reader, s: Record<string, unknown>, kind: string, where: string): ParticipantStep {
+  const name = (value: unknown, at: string) => {
+    const text = r.string(value, at);
+    if (!participantName.test(text)) r.fail(`${at}: a participant name is lower-case letters, digits and _, starting with a letter`);
+    return text;
+  };
+  const keys = (allowed: string[]) => r.object(s, where, [kind, ...allowed]);
+  const ms = (value: unknown, at: string, fallback: number) => (value === undefined ? fallback : r.positiveInteger(value, at));
+  switch (kind) {
+    case "connect": {
+      keys(["token", "inbox_prefix", "expect"]);
+      return {
+        kind,
+        participant: name(s.connect, `${where}.connect`),
+        token: readToken(r, s.token, `${where}.token`),
+        inboxPrefix: s.inbox_prefix === undefined ? undefined : r.string(s.inbox_prefix, `${where}.inbox_prefix`),
+        expect: r.oneOf(s.expect, `${where}.expect`, ["admitted", "refused"]) as "admitted" | "refused",
+      };
+    }
+    case "connect_many": {
+      keys(["count", "room", "expect"]);
+      const expect = r.object(s.expect, `${where}.expect`, ["admitted"]);
+      const count = r.positiveInteger(s.count, `${where}.count`);
+      const admitted = r.integer(expect.admitted, `${where}.expect.admitted`);
+      if (admitted > count) r.fail(`${where}: cannot admit more than count`);
+      return { kind: "connect-many", prefix: name(s.connect_many, `${where}.connect_many`), count, room: r.string(s.room, `${where}.room`), admitted };
+    }
+    case "close":
+    case "leave":
+      keys([]);
+      return { kind, participant: name(s[kind], `${where}.${kind}`) };
+    case "connection": {
+      keys(["expect", "within_ms", "reason"]);
+      const reason = s.reason === undefined ? undefined : r.string(s.reason, `${where}.reason`);
+      if (reason !== undefined && !isReasonName(reason)) r.fail(`${where}.reason: unknown FailureReason "${reason}"`);
+      const expect = r.oneOf(s.expect, `${where}.expect`, ["closed", "open"]) as "closed" | "open";
+      if (reason !== undefined && expect !== "closed") r.fail(`${where}: reason goes with expect: closed`);
+      return { kind, participant: name(s.connection, `${where}.connection`), expect, withinMs: ms(s.within_ms, `${where}.within_ms`, 2_000), reason };
+    }
+    case "subscribe":
+    case "publish": {
+      keys(kind === "publish" ? ["subject", "payload", "envelope", "reply", "expect"] : ["subject", "expect"]);
+      const expect = s.expect === undefined ? undefined : (r.oneOf(s.expect, `${where}.expect`, ["accepted", "refused"]) as "accepted" | "refused");
+      const common = { participant: name(s[kind], `${where}.${kind}`), subject: r.string(s.subject, `${where}.subject`), expect };
+      if (kind === "subscribe") return { kind, ...common };
+      const reply = s.reply === undefined ? undefined : r.string(s.reply, `${where}.reply`);
+      if ((s.payload === undefined) === (s.envelope === undefined)) r.fail(`${where}: give payload (text) or envelope, not both`);
+      if (s.payload !== undefined) return { kind, ...common, payload: r.string(s.payload, `${where}.payload`, true), reply };
+      const envelope = r.object(s.envelope, `${where}.envelope`, ["event", "msg"]);
+      const event = r.oneOf(envelope.event, `${where}.envelope.event`, enumNames(NatsMsgClientToServerEvent));
+      const msg = envelope.msg === undefined ? "" : r.string(envelope.msg, `${where}.envelope.msg`, true);
+      return { kind, ...common, payload: { event: NatsMsgClientToServerEvent[event as keyof typeof NatsMsgClientToServerEvent], msg }, reply };
+    }
+    case "received": {
+      keys(["subject", "within_ms", "expect"]);
+      return {
+        kind,
+        participant: name(s.received, `${where}.received`),
+        subject: s.subject === undefined ? undefined : r.string(s.subject, `${where}.subject`),
+        withinMs: ms(s.within_ms, `${where}.within_ms`, 1_000),
+        expect: readDelivery(r, s.expect, `${where}.expect`),
+      };
+    }
+    case "send": {
+      keys(["event", "msg", "worker", "within_ms", "expect", "save"]);
+      const event = r.oneOf(s.event, `${where}.event`, enumNames(NatsMsgClientToServerEvent));
+      const expect = readAnswer(r, s.expect, `${where}.expect`);
+      return {
+        kind: "request",
+        participant: name(s.send, `${where}.send`),
+        event: NatsMsgClientToServerEvent[event as keyof typeof NatsMsgClientToServerEvent],
+        msg: s.msg === undefined ? undefined : readToken(r, s.msg, `${where}.msg`),
+        worker: s.worker === undefined ? "core" : (r.oneOf(s.worker, `${where}.worker`, ["core", "js"]) as "core" | "js"),
+        withinMs: ms(s.within_ms, `${where}.within_ms`, expect.none ? 1_000 : 5_000),
+        expect,
+        save: s.save === undefined ? {} : r.stringMap(s.save, `${where}.save`),
+      };
+    }
+    case "join_session": {
+      keys(["token", "passphrase", "expect"]);
+      let expect: { joined: true } | { refused: ReasonName };
+      if (s.expect === "joined") expect = { joined: true };
+      else {
+        const refused = r.string(r.object(s.expect, `${where}.expect`, ["refused"]).refused, `${where}.expect.refused`);
+        if (!isReasonName(refused)) r.fail(`${where}.expect.refused: unknown FailureReason "${refused}"`);
+        expect = { refused };
+      }
+      return {
+        kind: "join-session",
+        participant: name(s.join_session, `${where}.join_session`),
+        token: readToken(r, s.token, `${where}.token`),
+        passphrase: s.passphrase === undefined ? undefined : r.string(s.passphrase, `${where}.passphrase`),
+        expect,
+      };
+    }
+    case "send_chat":
+      keys(["text"]);
+      return { kind: "send-chat", participant: name(s.send_chat, `${where}.send_chat`), text: r.string(s.text, `${where}.text`) };
+  }
+  return r.fail(`${where}: unknown step kind ${kind}`);
+}
+
+function readDelivery(r: Reader, value: unknown, where: string): DeliveryExpectation {
+  const e = r.object(value, where, ["contains", "not_contains", "nothing", "at_least", "envelope", "decryption_error"]);
+  const texts = (v: unknown, at: string) => (v === undefined ? [] : typeof v === "string" ? [r.string(v, at)] : r.list(v, at).map((t, i) => r.string(t, `${at}[${i}]`)));
+  const expect: DeliveryExpectation = {
+    contains: texts(e.contains, `${where}.contains`),
+    notContains: texts(e.not_contains, `${where}.not_contains`),
+    nothing: e.nothing === undefined ? false : r.boolean(e.nothing, `${where}.nothing`),
+    atLeast: e.at_least === undefined ? undefined : r.positiveInteger(e.at_least, `${where}.at_least`),
+    envelope: e.envelope === undefined ? undefined : readAnswer(r, e.envelope, `${where}.envelope`),
+    decryptionError: e.decryption_error === undefined ? false : r.boolean(e.decryption_error, `${where}.decryption_error`),
+  };
+  if (expect.envelope?.none) r.fail(`${where}.envelope: none belongs to send steps`);
+  const positive = expect.contains.length > 0 || expect.atLeast !== undefined || expect.envelope !== undefined || expect.decryptionError;
+  if (expect.nothing && (expect.contains.length > 0 || expect.atLeast !== undefined || expect.envelope !== undefined)) r.fail(`${where}: nothing excludes contains, at_least and envelope`);
+  if (!positive && !expect.nothing && expect.notContains.length === 0) r.fail(`${where}: state what must or must not arrive`);
+  return expect;
+}
+
+function readAnswer(r: Reader, value: unknown, where: string): AnswerExpectation {
+  const e = r.object(value, where, ["event", "none", "msg", "renewal_failure", "error_detail", "initial_data", "media"]);
+  const reason = (v: unknown, at: string) => {
+    if (v === undefined) return undefined;
+    const text = r.string(v, at);
+    if (!isReasonName(text)) r.fail(`${at}: unknown FailureReason "${text}"`);
+    return text;
+  };
+  const event = r.oneOf(e.event, `${where}.event`, enumNames(NatsMsgServerToClientEvent));
+  const answer: AnswerExpectation = {
+    event: NatsMsgServerToClientEvent[event as keyof typeof NatsMsgServerToClientEvent],
+    none: e.none === undefined ? false : r.boolean(e.none, `${where}.none`),
+    msg: e.msg as JsonValue | undefined,
+    renewalFailure: reason(e.renewal_failure, `${where}.renewal_failure`),
+    errorDetail: reason(e.error_detail, `${where}.error_detail`),
+    initialData: e.initial_data === undefined ? undefined : (r.object(e.initial_data, `${where}.initial_data`) as JsonObject),
+    media: e.media === undefined ? undefined : (r.object(e.media, `${where}.media`) as JsonObject),
+  };
+  const refusal = answer.renewalFailure !== undefined || answer.errorDetail !== undefined;
+  const success = answer.initialData !== undefined || answer.media !== undefined;
+  if (answer.renewalFailure !== undefined && answer.errorDetail !== undefined) r.fail(`${where}: renewal_failure and error_detail exclude each other`);
+  if (refusal && success) r.fail(`${where}: a refusal has no initial_data or media`);
+  if (answer.none && (refusal || success || answer.msg !== undefined)) r.fail(`${where}: none stands alone with event`);
+  return answer;
+}
+
+/** An enum's value names as protobuf-es writes them (without the type prefix), zero value included. */
+function enumNames(values: Record<string, string | number>): string[] {
+  return Object.keys(values).filter((k) => Number.isNaN(Number(k)));
 }
 
 function readAuth(r: Reader, value: unknown, where: string): AuthFault {
@@ -173,6 +357,17 @@ class Reader {
   string(value: unknown, where: string, allowEmpty = false): string {
     if (typeof value !== "string" || (!allowEmpty && value === "")) this.fail(`${where} must be a non-empty string`);
     return value;
+  }
+
+  integer(value: unknown, where: string): number {
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 0) this.fail(`${where} must be a whole number`);
+    return value;
+  }
+
+  positiveInteger(value: unknown, where: string): number {
+    const n = this.integer(value, where);
+    if (n < 1) this.fail(`${where} must be at least 1`);
+    return n;
   }
 
   boolean(value: unknown, where: string): boolean {

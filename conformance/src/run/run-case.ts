@@ -1,12 +1,16 @@
 import type { JsonValue } from "@bufbuild/protobuf";
-import type { CaseDefinition, Step } from "../cases/case-types.js";
+import type { CallStep, CaseDefinition } from "../cases/case-types.js";
 import { describeError, StepError } from "../errors.js";
+import type { LiveKitCredentials } from "../livekit.js";
 import { operations } from "../operations.js";
 import type { Profile, Transport } from "../profiles.js";
 import type { JsonObject } from "../tokens/jwt.js";
 import type { WireRequest } from "../wire/call-types.js";
 import type { Wire } from "../wire/wire.js";
 import { checkOutcome } from "./check-outcome.js";
+import type { NatsTarget } from "./nats-target.js";
+import { runParticipantStep } from "./participant-steps.js";
+import { closeParticipant, type Participant } from "./participants.js";
 import { resolveToken } from "./resolve-token.js";
 import { createScope } from "./variables.js";
 
@@ -24,45 +28,81 @@ export interface CaseContext {
   wire: Wire;
   profile: Profile;
   runId: string;
+  baseUrl: string;
   apiKey: string;
   apiSecret: string;
+  /** The NATS plane, for cases that require it: where it is, or why the harness could not find it. */
+  nats?: NatsTarget | { error: string };
+  /** The server's LiveKit credentials, when the run knows them. */
+  liveKit?: LiveKitCredentials;
 }
 
 /** Runs the steps in order and stops at the first that does not meet its expectation; returns why, or undefined when all did. */
 export async function runCase(expanded: ExpandedCase, context: CaseContext): Promise<string | undefined> {
+  const nats = context.nats;
+  const needsNats = expanded.definition.requires.includes("nats");
+  if (needsNats && (!nats || "error" in nats)) return `the case needs the NATS plane: ${nats && "error" in nats ? nats.error : "not offered"}`;
   const scope = createScope({
     runId: context.runId,
     caseIndex: expanded.index,
-    given: { api_key: context.apiKey },
+    given: { api_key: context.apiKey, ...(needsNats ? (nats as NatsTarget).subjects : {}) },
     nowSeconds: () => Math.floor(Date.now() / 1000),
   });
-  for (const [i, step] of expanded.definition.steps.entries()) {
-    const where = `step ${i + 1} (${step.call})`;
-    try {
-      const op = operations.get(step.call)!;
-      const token = resolveToken(step.token, scope, context.apiSecret);
-      const request: WireRequest = {
-        json: scope.resolve(step.request) as JsonObject,
-        rawJson: step.raw?.json === undefined ? undefined : String(scope.resolve(step.raw.json)),
-        rawProto: step.raw?.protoHex === undefined ? undefined : Buffer.from(step.raw.protoHex, "hex"),
-        auth: step.auth,
-        token: token.value,
-        tokenInQuery: token.inQuery,
-      };
-      const expect = { ...step.expect, fields: step.expect.fields && (scope.resolve(step.expect.fields) as JsonObject) };
-      const outcome = await context.wire.call(expanded.transport, op, request);
-      const problems = checkOutcome(op, expect, outcome, context.profile);
-      if (problems.length > 0) return `${where}: ${problems.join("; ")}`;
-      save(step, outcome.body, scope.set);
-    } catch (err) {
-      if (err instanceof StepError) return `${where}: case error: ${err.message}`;
-      return `${where}: harness error: ${describeError(err)}`;
+  const participants = new Map<string, Participant>();
+  try {
+    for (const [i, step] of expanded.definition.steps.entries()) {
+      const where = `step ${i + 1} (${step.kind === "call" ? step.call : stepLabel(step.kind)})`;
+      try {
+        const problems =
+          step.kind === "call"
+            ? await runCall(step, expanded, context, scope)
+            : await runParticipantStep(step, {
+                nats: nats as NatsTarget,
+                liveKit: context.liveKit,
+                scope,
+                apiSecret: context.apiSecret,
+                baseUrl: context.baseUrl,
+                transport: expanded.transport,
+                wire: context.wire,
+                profile: context.profile,
+                participants,
+              });
+        if (problems.length > 0) return `${where}: ${problems.join("; ")}`;
+      } catch (err) {
+        if (err instanceof StepError) return `${where}: case error: ${err.message}`;
+        return `${where}: harness error: ${describeError(err)}`;
+      }
     }
+    return undefined;
+  } finally {
+    await Promise.all([...participants.values()].map(closeParticipant));
   }
-  return undefined;
 }
 
-function save(step: Step, body: JsonObject | undefined, set: (name: string, value: JsonValue) => void): void {
+const stepLabels: Record<string, string> = { "connect-many": "connect_many", "join-session": "join_session", "send-chat": "send_chat", request: "send" };
+function stepLabel(kind: string): string {
+  return stepLabels[kind] ?? kind;
+}
+
+async function runCall(step: CallStep, expanded: ExpandedCase, context: CaseContext, scope: ReturnType<typeof createScope>): Promise<string[]> {
+  const op = operations.get(step.call)!;
+  const token = resolveToken(step.token, scope, context.apiSecret);
+  const request: WireRequest = {
+    json: scope.resolve(step.request) as JsonObject,
+    rawJson: step.raw?.json === undefined ? undefined : String(scope.resolve(step.raw.json)),
+    rawProto: step.raw?.protoHex === undefined ? undefined : Buffer.from(step.raw.protoHex, "hex"),
+    auth: step.auth,
+    token: token.value,
+    tokenInQuery: token.inQuery,
+  };
+  const expect = { ...step.expect, fields: step.expect.fields && (scope.resolve(step.expect.fields) as JsonObject) };
+  const outcome = await context.wire.call(expanded.transport, op, request);
+  const problems = checkOutcome(op, expect, outcome, context.profile);
+  if (problems.length === 0) save(step, outcome.body, scope.set);
+  return problems;
+}
+
+function save(step: CallStep, body: JsonObject | undefined, set: (name: string, value: JsonValue) => void): void {
   for (const [name, path] of Object.entries(step.save)) {
     let value: JsonValue | undefined = body;
     for (const key of path.split(".")) {

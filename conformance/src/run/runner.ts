@@ -1,15 +1,21 @@
 import { randomBytes } from "node:crypto";
-import type { CaseDefinition } from "../cases/case-types.js";
+import type { CaseDefinition, Requirement } from "../cases/case-types.js";
 import type { Features } from "../features.js";
 import type { KnownFailing } from "../known-failing.js";
+import type { LiveKitCredentials } from "../livekit.js";
 import { profileIncludes, type Profile } from "../profiles.js";
 import { createWire } from "../wire/wire.js";
+import { describeDiscoveryFailure, discoverNats, type NatsTarget } from "./nats-target.js";
 import { type ExpandedCase, runCase } from "./run-case.js";
 
 export interface ServerTarget {
   baseUrl: string;
   apiKey: string;
   apiSecret: string;
+  /** The WebSocket URL participants use; default: the first `nats_ws_urls` entry of VerifyToken's answer. */
+  natsUrl?: string;
+  /** The server's LiveKit credentials; `absent`: the server has no media server; undefined: unknown. */
+  liveKit?: LiveKitCredentials | "absent";
 }
 
 /** `known-failing`: listed and failed, as expected; `unexpected-pass`: listed but passed, which fails the run so the list stays true. */
@@ -35,11 +41,30 @@ export interface RunOptions {
   onResult?: (result: CaseResult) => void;
 }
 
-/** Every case of the profile, once per transport that both the case and the features allow. */
-export function expandCases(cases: CaseDefinition[], profile: Profile, features: Features, filters: string[] = []): ExpandedCase[] {
+/** What the features file and the run offer the cases' `requires`. */
+export function availableRequirements(features: Features, target?: Pick<ServerTarget, "liveKit">): Set<Requirement> {
+  const available = new Set<Requirement>();
+  if (features.nats) available.add("nats");
+  if (target?.liveKit === "absent") available.add("no-livekit");
+  else if (target?.liveKit) available.add("livekit");
+  return available;
+}
+
+/**
+ * Every case of the profile whose requirements are met, once per transport
+ * that both the case and the features allow.
+ */
+export function expandCases(
+  cases: CaseDefinition[],
+  profile: Profile,
+  features: Features,
+  filters: string[] = [],
+  available: ReadonlySet<Requirement> = availableRequirements(features),
+): ExpandedCase[] {
   const expanded: ExpandedCase[] = [];
   for (const definition of cases) {
     if (!profileIncludes(profile, definition.profile)) continue;
+    if (!definition.requires.every((r) => available.has(r))) continue;
     for (const transport of definition.transports) {
       if (!features.transports.includes(transport)) continue;
       const name = `${definition.name}/transport:${transport}`;
@@ -50,10 +75,43 @@ export function expandCases(cases: CaseDefinition[], profile: Profile, features:
   return expanded;
 }
 
+/** Expanded cases left out because a requirement is not met, counted by the first unmet requirement. */
+export function unmetRequirements(
+  cases: CaseDefinition[],
+  profile: Profile,
+  features: Features,
+  filters: string[],
+  available: ReadonlySet<Requirement>,
+): Map<Requirement, number> {
+  const all = new Set<Requirement>(["nats", "livekit", "no-livekit"]);
+  const skipped = new Map<Requirement, number>();
+  for (const c of expandCases(cases, profile, features, filters, all)) {
+    const missing = c.definition.requires.find((r) => !available.has(r));
+    if (missing) skipped.set(missing, (skipped.get(missing) ?? 0) + 1);
+  }
+  return skipped;
+}
+
 export async function runCases(options: RunOptions): Promise<CaseResult[]> {
-  const expanded = expandCases(options.cases, options.profile, options.features, options.filters);
-  const wire = createWire(options.target);
-  const context = { wire, profile: options.profile, runId: `c${randomBytes(4).toString("hex")}`, ...options.target };
+  const { target } = options;
+  const available = availableRequirements(options.features, target);
+  const expanded = expandCases(options.cases, options.profile, options.features, options.filters, available);
+  const wire = createWire(target);
+  const runId = `c${randomBytes(4).toString("hex")}`;
+  let nats: NatsTarget | { error: string } | undefined;
+  if (expanded.some((c) => c.definition.requires.includes("nats"))) {
+    nats = await discoverNats(wire, options.features.transports[0]!, runId, target.natsUrl).catch((err: unknown) => ({ error: describeDiscoveryFailure(err) }));
+  }
+  const context = {
+    wire,
+    profile: options.profile,
+    runId,
+    baseUrl: target.baseUrl,
+    apiKey: target.apiKey,
+    apiSecret: target.apiSecret,
+    nats,
+    liveKit: typeof target.liveKit === "object" ? target.liveKit : undefined,
+  };
   const results: CaseResult[] = new Array(expanded.length);
   let next = 0;
   const worker = async () => {

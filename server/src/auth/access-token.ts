@@ -23,6 +23,8 @@ export interface AccessTokenClaims {
   client_type?: number;
   /** The room instance the token was issued for; a re-created room's tokens differ. */
   room_sid: string;
+  /** The user's removal generation at issue, omitted when 0: a removal revokes every older token. */
+  gen?: number;
   token_kind: string;
   jti: string;
 }
@@ -35,6 +37,7 @@ export interface AccessTokenInput {
   isAdmin: boolean;
   isHidden: boolean;
   clientType: number;
+  generation: number;
 }
 
 export interface VerifyOptions {
@@ -76,6 +79,7 @@ export function createAccessTokenCodec(options: AccessTokenCodecOptions): Access
         ...(input.isHidden ? { is_hidden: true } : {}),
         ...(input.clientType ? { client_type: input.clientType } : {}),
         room_sid: input.roomSid,
+        ...(input.generation ? { gen: input.generation } : {}),
         token_kind: accessTokenKind,
         jti: randomBytes(12).toString("base64url"),
       };
@@ -114,7 +118,8 @@ export function createAccessTokenCodec(options: AccessTokenCodecOptions): Access
         !isNonEmptyString(claims.room_sid) ||
         (claims.user_id !== undefined && claims.user_id !== claims.sub) ||
         typeof claims.exp !== "number" ||
-        typeof claims.nbf !== "number"
+        typeof claims.nbf !== "number" ||
+        (claims.gen !== undefined && !Number.isInteger(claims.gen))
       ) {
         throw pnmError(FailureReason.TOKEN_CLAIMS_INVALID, "token claims are incomplete or inconsistent");
       }

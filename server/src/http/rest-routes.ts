@@ -36,6 +36,7 @@ const upstreamVerifyMessages: Partial<Record<FailureReason, string>> = {
   [FailureReason.ROOM_NOT_FOUND]: "notifications.room-not-active",
   [FailureReason.ROOM_NOT_ACTIVE]: "notifications.room-not-active",
   [FailureReason.USER_NOT_FOUND]: "notifications.user-info-not-found",
+  [FailureReason.USER_REMOVED]: "notifications.user-info-not-found",
   [FailureReason.USER_ALREADY_ONLINE]: "notifications.room-disconnected-duplicate-entry",
   [FailureReason.USER_BLOCKED]: "notifications.you-are-blocked",
   [FailureReason.ROOM_FULL]: "notifications.max-num-participates-exceeded",

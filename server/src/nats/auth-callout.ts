@@ -17,6 +17,8 @@ export interface AuthCalloutOptions {
   logger: Logger;
   /** Account the admitted users join. */
   account?: string;
+  /** Default: participantPermissions. */
+  permissions?: typeof participantPermissions;
 }
 
 export interface AuthCalloutService {
@@ -70,7 +72,7 @@ export function startAuthCallout(options: AuthCalloutOptions): AuthCalloutServic
         throw pnmError(FailureReason.CONNECTION_TYPE_NOT_ALLOWED, "participants connect over WebSocket only");
       }
       const { claims } = await admission.admit(request.connect_opts.auth_token, { cid: request.client_info.id!, serverId: request.server_id.id });
-      const permissions = participantPermissions(claims.room_id, claims.sub);
+      const permissions = (options.permissions ?? participantPermissions)(claims.room_id, claims.sub);
       const jwt = await encodeUser(
         participantUserName(claims.room_id, claims.sub),
         request.user_nkey,

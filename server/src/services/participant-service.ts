@@ -57,7 +57,11 @@ export function createParticipantService(options: ParticipantServiceOptions): Pa
   }
 
   async function admitClaims(claims: AccessTokenClaims): Promise<Admission> {
-    return { ...(await admitMember(claims.room_id, claims.sub, claims.room_sid)), claims };
+    const membership = await admitMember(claims.room_id, claims.sub, claims.room_sid);
+    if (membership.user.removedAt !== undefined || (claims.gen ?? 0) !== membership.user.generation) {
+      throw pnmError(FailureReason.USER_REMOVED, "user was removed from this room; this token is revoked");
+    }
+    return { ...membership, claims };
   }
 
   async function admitMember(roomId: string, userId: string, roomSid?: string): Promise<Membership> {

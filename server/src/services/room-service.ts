@@ -160,7 +160,7 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
       }
 
       const issuedAt = now();
-      await store.modify(store.users, userKey(room.roomId, userId), (current) => {
+      const user = await store.modify(store.users, userKey(room.roomId, userId), (current) => {
         const previous = current?.value.roomSid === room.sid ? current.value : undefined;
         return {
           userId,
@@ -173,6 +173,7 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
           waitingForApproval: metadata.waitForApproval,
           metadataJson: toJsonString(UserMetadataSchema, metadata, { useProtoFieldName: true }),
           issuedAt,
+          generation: previous?.generation ?? 0,
         } satisfies UserRecord;
       });
       const { token } = tokens.mint(
@@ -184,6 +185,7 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
           isAdmin: userInfo.isAdmin,
           isHidden: userInfo.isHidden,
           clientType: userInfo.clientType,
+          generation: user!.generation,
         },
         options.tokenValidityMs,
         issuedAt,
@@ -224,15 +226,18 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
       const key = userKey(room.roomId, request.userId);
       if (request.blockUser) await store.blocklist.put(key, { blockedAt: now() });
       else if ((await store.users.get(key))?.value.roomSid !== room.sid) throw pnmError(FailureReason.USER_NOT_FOUND, "user is not in this room");
+      const removedAt = now();
       // Revoked in the seats record first: an admission racing with this removal loses the compare-and-set.
       let seat: Seat | undefined;
       await store.modify(store.seats, room.roomId, (current) => {
         const value = current?.value ?? emptySeats();
         const { [request.userId]: removed, ...holders } = value.holders;
         seat = removed;
-        return { ...value, holders, revoked: { ...value.revoked, [request.userId]: request.blockUser ? 0 : now() } };
+        return { ...value, holders, revoked: { ...value.revoked, [request.userId]: request.blockUser ? 0 : removedAt } };
       });
-      await store.users.delete(key);
+      await store.modify(store.users, key, (current) =>
+        current?.value.roomSid === room.sid ? { ...current.value, generation: current.value.generation + 1, removedAt } : undefined,
+      );
       if (seat) {
         const reason = request.blockUser ? FailureReason.USER_BLOCKED : FailureReason.USER_REMOVED;
         await options.sessions.end(room.roomId, [[request.userId, seat]], { reason, message: request.msg || (request.blockUser ? "blocked" : "removed") });

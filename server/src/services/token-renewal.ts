@@ -41,6 +41,7 @@ export function createTokenRenewal(options: TokenRenewalOptions): TokenRenewal {
           isAdmin: user.isAdmin,
           isHidden: user.isHidden,
           clientType: user.clientType,
+          generation: user.generation,
         },
         options.tokenValidityMs,
         now(),

@@ -34,6 +34,14 @@ export interface UserRecord {
   metadataJson: string;
   /** Unix ms of the latest join token. */
   issuedAt: number;
+  /**
+   * Raised by every removal; access tokens carry the generation they were
+   * issued under, so a removed user's older tokens stay refused even after
+   * the user is invited again.
+   */
+  generation: number;
+  /** Set by a removal, cleared by the next join token. */
+  removedAt?: number;
 }
 
 export interface BlockRecord {

@@ -148,3 +148,19 @@ describe("disconnects", () => {
     expect((await tryConnect(roomId, "dave", token)).error).toBeDefined();
   });
 });
+
+describe("revocation by removal", () => {
+  it("keeps a removed user's older tokens refused after the user is invited again", async () => {
+    await rooms.createRoom({ roomId: "revoked", metadata: { roomTitle: "R", roomFeatures: {} } });
+    const old = await issueToken(rooms, "revoked", "rita");
+    const session = await connectAs(nats, "revoked", "rita", old);
+    await rooms.removeParticipant({ roomId: "revoked", userId: "rita" });
+    expect(await closesWithin(session, 1000)).toBe(true);
+    const fresh = await issueToken(rooms, "revoked", "rita");
+    expect((await tryConnect("revoked", "rita", old)).error).toBeDefined();
+    const { createParticipantClient } = await import("@pnm/client");
+    await expect(createParticipantClient({ baseUrl: first.server.url, token: () => old }).verifyToken({})).rejects.toThrow(/revoked/);
+    const again = await connectAs(nats, "revoked", "rita", fresh);
+    await again.close();
+  });
+});
