@@ -56,9 +56,11 @@ const unsigned: LoadResult[] = [];
 const signed: LoadResult[] = [];
 await runLoad({ url: unsignedServer.url + path, body, headers: json, connections, seconds: 1 }); // warm-up
 await runLoad({ url: signedServer.url + path, body, headers: signedHeaders, connections, seconds: 1 });
+// Alternate which side goes first, so drift in the machine's load favours neither.
 for (let round = 0; round < rounds; round++) {
-  unsigned.push(await runLoad({ url: unsignedServer.url + path, body, headers: json, connections, seconds }));
-  signed.push(await runLoad({ url: signedServer.url + path, body, headers: signedHeaders, connections, seconds }));
+  const runUnsigned = async () => unsigned.push(await runLoad({ url: unsignedServer.url + path, body, headers: json, connections, seconds }));
+  const runSigned = async () => signed.push(await runLoad({ url: signedServer.url + path, body, headers: signedHeaders, connections, seconds }));
+  for (const run of round % 2 === 0 ? [runUnsigned, runSigned] : [runSigned, runUnsigned]) await run();
 }
 const failures = [...unsigned, ...signed].reduce((n, r) => n + r.non2xx, 0);
 const mean = (rs: LoadResult[], f: (r: LoadResult) => number) => rs.reduce((s, r) => s + f(r), 0) / rs.length;
