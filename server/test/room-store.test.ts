@@ -46,3 +46,33 @@ describe("compare-and-set modify", () => {
     expect((await store.seats.get("quiet"))!.revision).toBe(before);
   });
 });
+
+describe("the last-known value", () => {
+  it("never loses another instance's write, whatever this instance saw last", async () => {
+    const [a, b] = [stores[0]!, stores[1]!];
+    await a.modify(a.seats, "stale", addHolder("from-a"));
+    await b.modify(b.seats, "stale", addHolder("from-b"));
+    // a last saw only its own write; its next change must still build on b's.
+    await a.modify(a.seats, "stale", addHolder("from-a-again"));
+    expect(Object.keys((await b.seats.get("stale"))!.value.holders).sort()).toEqual(["from-a", "from-a-again", "from-b"]);
+  });
+
+  it("re-reads before deciding that nothing needs writing", async () => {
+    const [a, b] = [stores[0]!, stores[1]!];
+    await a.modify(a.seats, "decide", addHolder("x"));
+    await b.modify(b.seats, "decide", (current) => ({ ...current!.value, closed: true }));
+    // On a's stale copy the room is open; the answer must come from the latest value.
+    const seen = await a.modify(a.seats, "decide", (current) => (current!.value.closed ? undefined : { ...current!.value, holders: {} }));
+    expect(seen!.closed).toBe(true);
+    expect(Object.keys((await a.seats.get("decide"))!.value.holders)).toEqual(["x"]);
+  });
+
+  it("does not skip a write because of a stale copy", async () => {
+    const [a, b] = [stores[0]!, stores[1]!];
+    await a.modify(a.seats, "reopened", (current) => ({ ...(current?.value ?? { holders: {}, revoked: {} }), closed: true }));
+    await b.modify(b.seats, "reopened", (current) => ({ ...current!.value, closed: false }));
+    // a's copy still says closed; the room is open again, so the holder must be added.
+    await a.modify(a.seats, "reopened", (current) => (current!.value.closed ? undefined : addHolder("y")(current)));
+    expect(Object.keys((await b.seats.get("reopened"))!.value.holders)).toEqual(["y"]);
+  });
+});

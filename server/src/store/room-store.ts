@@ -35,6 +35,7 @@ export async function createRoomStore({ nc, prefix = "pnm" }: RoomStoreOptions):
     open<SeatsRecord>("seats"),
   ]);
   const queues = new Map<JsonKv<unknown>, Map<string, Waiter[]>>();
+  const lastKnown = new Map<JsonKv<unknown>, Map<string, Versioned<unknown>>>();
 
   // All changes to one key that arrive while a write of that key is in flight
   // go into the next write together: each applies in turn to the latest value,
@@ -44,13 +45,20 @@ export async function createRoomStore({ nc, prefix = "pnm" }: RoomStoreOptions):
   // caller. Without this, fifty connects to one room race each other's
   // compare-and-set and most of them give up.
   async function commit(kv: JsonKv<unknown>, key: string, batch: Waiter[]): Promise<void> {
+    const known = lastKnown.get(kv) ?? lastKnown.set(kv, new Map()).get(kv)!;
     for (let attempt = 0; ; attempt++) {
-      let current: Versioned<unknown> | undefined;
+      // The first try starts from what this process last read or wrote, saving
+      // a get: a write at that revision succeeds only if it is still the
+      // latest, and a batch that would write nothing re-runs on a fresh get.
+      let current = attempt === 0 ? known.get(key) : undefined;
+      const unverified = current !== undefined;
       try {
-        current = await kv.get(key);
+        current ??= await kv.get(key);
       } catch (error) {
         return batch.forEach((waiter) => waiter.reject(error));
       }
+      if (current) remember(known, key, current);
+      else known.delete(key);
       let value = current?.value;
       let changed = false;
       const outcomes = batch.map((waiter) => {
@@ -62,13 +70,15 @@ export async function createRoomStore({ nc, prefix = "pnm" }: RoomStoreOptions):
           return { error };
         }
       });
+      if (!changed && unverified) continue;
       try {
         if (changed) {
-          if (current) await kv.update(key, value, current.revision);
-          else await kv.create(key, value);
+          const revision = current ? await kv.update(key, value, current.revision) : await kv.create(key, value);
+          remember(known, key, { value, revision });
         }
         return outcomes.forEach((outcome, i) => ("error" in outcome ? batch[i]!.reject(outcome.error) : batch[i]!.resolve(outcome.value)));
       } catch (error) {
+        known.delete(key);
         if (!isRevisionConflict(error) || attempt >= 50) return batch.forEach((waiter) => waiter.reject(error));
       }
     }
@@ -97,6 +107,13 @@ export async function createRoomStore({ nc, prefix = "pnm" }: RoomStoreOptions):
       });
     },
   };
+}
+
+// Only a cache of the last write: bounded, since a long-lived server touches ever more keys.
+const lastKnownLimit = 10_000;
+function remember(known: Map<string, Versioned<unknown>>, key: string, entry: Versioned<unknown>): void {
+  if (known.size >= lastKnownLimit && !known.has(key)) known.clear();
+  known.set(key, entry);
 }
 
 interface Waiter {
