@@ -3,18 +3,9 @@ import { describe, expect, it, vi } from "vitest";
 import { createAccount, createCurve, createOperator, createServer, createUser, fromSeed, NKeysError, type KeyPair } from "@nats-io/nkeys";
 import { decode, encodeAuthorizationResponse, encodeUser, type AuthorizationResponse, type User } from "@nats-io/jwt";
 import { createNativeSigner, NativeSignerError } from "../../src/nats/native-signer.js";
+import { rate } from "../support/rate.js";
 
 const text = new TextDecoder();
-
-function rate(durationMs: number, op: () => unknown): number {
-  const start = performance.now();
-  let count = 0;
-  while (performance.now() - start < durationMs) {
-    op();
-    count++;
-  }
-  return Math.round((count * 1000) / (performance.now() - start));
-}
 
 async function asyncRate(durationMs: number, op: () => Promise<unknown>): Promise<number> {
   const start = performance.now();

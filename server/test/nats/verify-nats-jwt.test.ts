@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createAccount, createServer, createUser } from "@nats-io/nkeys";
 import { Algorithms, decode, encode, encodeAuthorizationResponse, encodeUser, type ClaimsData, type KeyPair } from "@nats-io/jwt";
 import { NatsJwtError, verifyNatsJwt } from "../../src/nats/native-signer.js";
+import { rate } from "../support/rate.js";
 
 const audience = "nats-authorization-request";
 
@@ -43,16 +44,6 @@ function reencodePayload(token: string, edit: (claims: Record<string, unknown>) 
   const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
   edit(claims);
   return `${header}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.${signature}`;
-}
-
-function rate(durationMs: number, op: () => unknown): number {
-  const start = performance.now();
-  let count = 0;
-  while (performance.now() - start < durationMs) {
-    op();
-    count++;
-  }
-  return Math.round((count * 1000) / (performance.now() - start));
 }
 
 describe("verifyNatsJwt", () => {
