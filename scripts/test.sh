@@ -24,8 +24,8 @@ check() {
 
 gen_is_fresh() {
   local before="$results/gen-before"
-  cp -r gen "$before"
-  npx buf generate && diff -r "$before" gen
+  cp -r protocol/src "$before"
+  npx buf generate && diff -r "$before" protocol/src
 }
 breaking_since_previous_commit() {
   if git rev-parse -q --verify HEAD~1 >/dev/null; then
@@ -36,7 +36,7 @@ breaking_since_previous_commit() {
 }
 
 check "buf lint" npx buf lint
-check "gen/ matches proto/ (buf generate)" gen_is_fresh
+check "protocol/src matches proto/ (buf generate)" gen_is_fresh
 check "buf breaking against the previous commit" breaking_since_previous_commit
 check "TypeScript (tsc --noEmit)" npx tsc -p tsconfig.json
 

@@ -1,5 +1,5 @@
 import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
-import { ParticipantService } from "@pnm/gen/pnm/v1/participant_service_pb";
+import { ParticipantService } from "@pnm/protocol/pnm/v1/participant_service_pb";
 import { createPnmTransport, type TransportOptions } from "./transport.js";
 
 export interface ParticipantClientOptions extends TransportOptions {

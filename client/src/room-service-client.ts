@@ -1,5 +1,5 @@
 import { type Client, createClient } from "@connectrpc/connect";
-import { RoomService } from "@pnm/gen/pnm/v1/room_service_pb";
+import { RoomService } from "@pnm/protocol/pnm/v1/room_service_pb";
 import { createSigningHttpClient, type SigningOptions } from "./signing-http-client.js";
 import { createPnmTransport, type TransportOptions } from "./transport.js";
 

@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { FailureReason } from "@pnm/gen/pnm/v1/common_pb";
+import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 
 /** A FailureReason value name without its prefix, e.g. `SIGNATURE_INVALID`: what cases write. */
 export type ReasonName = Exclude<keyof typeof FailureReason, "UNSPECIFIED">;

@@ -1,6 +1,6 @@
 import type { DescMessage, DescMethod } from "@bufbuild/protobuf";
-import { ParticipantService } from "@pnm/gen/pnm/v1/participant_service_pb";
-import { RoomService } from "@pnm/gen/pnm/v1/room_service_pb";
+import { ParticipantService } from "@pnm/protocol/pnm/v1/participant_service_pb";
+import { RoomService } from "@pnm/protocol/pnm/v1/room_service_pb";
 
 /** One call of the contract, reachable over REST and over the RPC protocols. */
 export interface Operation {

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CreateRoomRequestSchema, CreateRoomResponseSchema, type RoomCreateFeatures } from "@pnm/gen/pnm/v1/create_room_pb";
-import { GetJoinTokenRequestSchema } from "@pnm/gen/pnm/v1/join_token_pb";
+import { CreateRoomRequestSchema, CreateRoomResponseSchema, type RoomCreateFeatures } from "@pnm/protocol/pnm/v1/create_room_pb";
+import { GetJoinTokenRequestSchema } from "@pnm/protocol/pnm/v1/join_token_pb";
 import { startTestNats, startTestServer, testConfig, type TestNats, type TestServer } from "../../server/test/support/harness.js";
 import type { ServerTarget } from "../src/run/runner.js";
 import { parseSegment, signCompact } from "../src/tokens/jwt.js";

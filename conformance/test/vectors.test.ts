@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { FailureReason } from "@pnm/gen/pnm/v1/common_pb";
+import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { createAccessTokenCodec } from "../../server/src/auth/access-token.js";
 import { createApiSignatureVerifier } from "../../server/src/auth/api-signature.js";
 import { failureInfo } from "../../server/src/errors.js";

@@ -4,7 +4,7 @@ import {
   ErrorDetailSchema,
   FailureReason,
   StatusCode,
-} from "@pnm/gen/pnm/v1/common_pb";
+} from "@pnm/protocol/pnm/v1/common_pb";
 
 const byReason: Record<FailureReason, [Code, StatusCode]> = {
   [FailureReason.UNSPECIFIED]: [Code.Unknown, StatusCode.UNSPECIFIED],

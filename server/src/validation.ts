@@ -1,6 +1,6 @@
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { createValidator, violationsToProto } from "@bufbuild/protovalidate";
-import { FailureReason } from "@pnm/gen/pnm/v1/common_pb";
+import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { pnmError } from "./errors.js";
 
 const validator = createValidator();

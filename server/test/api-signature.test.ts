@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FailureReason } from "@pnm/gen/pnm/v1/common_pb";
+import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { signBody } from "@pnm/client";
 import { createApiSignatureVerifier } from "../src/auth/api-signature.js";
 import { failureInfo } from "../src/errors.js";

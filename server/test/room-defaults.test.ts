@@ -1,6 +1,6 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { CreateRoomRequestSchema } from "@pnm/gen/pnm/v1/create_room_pb";
+import { CreateRoomRequestSchema } from "@pnm/protocol/pnm/v1/create_room_pb";
 import { fromUpstreamJson } from "../src/http/upstream-json.js";
 import { resolveRoomSettings } from "../src/rooms/room-defaults.js";
 import { generateE2eeKey } from "../src/rooms/e2ee-key.js";

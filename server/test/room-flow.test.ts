@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { PlugNmeet } from "plugnmeet-sdk-js";
 import { describe, expect, it } from "vitest";
-import { ErrorDetailSchema, FailureReason, StatusCode } from "@pnm/gen/pnm/v1/common_pb";
+import { ErrorDetailSchema, FailureReason, StatusCode } from "@pnm/protocol/pnm/v1/common_pb";
 import type { Protocol } from "@pnm/client";
 import { signedClient } from "./support/clients.js";
 import { startTestServer, testConfig, useTestDeployment } from "./support/harness.js";

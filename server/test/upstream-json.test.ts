@@ -1,8 +1,8 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { ClientType, StatusCode } from "@pnm/gen/pnm/v1/common_pb";
-import { CreateRoomResponseSchema, IsRoomActiveResponseSchema } from "@pnm/gen/pnm/v1/create_room_pb";
-import { GetJoinTokenRequestSchema } from "@pnm/gen/pnm/v1/join_token_pb";
+import { ClientType, StatusCode } from "@pnm/protocol/pnm/v1/common_pb";
+import { CreateRoomResponseSchema, IsRoomActiveResponseSchema } from "@pnm/protocol/pnm/v1/create_room_pb";
+import { GetJoinTokenRequestSchema } from "@pnm/protocol/pnm/v1/join_token_pb";
 import { fromUpstreamJson, toUpstreamJson } from "../src/http/upstream-json.js";
 
 describe("upstream protojson", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import * as real from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
-import * as subset from "@pnm/gen/buf/validate/validate_pb";
+import * as subset from "@pnm/protocol/buf/validate/validate_pb";
 
 // The contract's validate.proto is a hand-written subset; its numbers must be the real ones.
 describe("vendored protovalidate subset", () => {

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { ErrorDetailSchema, FailureReason } from "@pnm/gen/pnm/v1/common_pb";
+import { ErrorDetailSchema, FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { signedClient } from "./support/clients.js";
 import { useTestDeployment } from "./support/harness.js";
 import { hmacHex, postRaw, postSigned } from "./support/rest.js";

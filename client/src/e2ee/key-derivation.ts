@@ -1,4 +1,4 @@
-import { KeyDerivation } from "@pnm/gen/pnm/v1/create_room_pb";
+import { KeyDerivation } from "@pnm/protocol/pnm/v1/create_room_pb";
 import { KeyDerivationError } from "./errors.js";
 
 const encoder = new TextEncoder();

@@ -1,4 +1,4 @@
-import type { KeyDerivation } from "@pnm/gen/pnm/v1/create_room_pb";
+import type { KeyDerivation } from "@pnm/protocol/pnm/v1/create_room_pb";
 import { E2eeKeyMissingError } from "./errors.js";
 import { deriveMessageKey } from "./key-derivation.js";
 import { decryptMessage, encryptMessage } from "./message-cipher.js";

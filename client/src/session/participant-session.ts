@@ -1,9 +1,9 @@
 import { create, fromBinary, fromJsonString, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
-import { ErrorDetailSchema, FailureReason } from "@pnm/gen/pnm/v1/common_pb";
-import { type RoomMetadata, RoomMetadataSchema } from "@pnm/gen/pnm/v1/create_room_pb";
-import { type ChatMessage, ChatMessageSchema, type DataChannelMessage, DataChannelMessageSchema } from "@pnm/gen/pnm/v1/messages_pb";
+import { ErrorDetailSchema, FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
+import { type RoomMetadata, RoomMetadataSchema } from "@pnm/protocol/pnm/v1/create_room_pb";
+import { type ChatMessage, ChatMessageSchema, type DataChannelMessage, DataChannelMessageSchema } from "@pnm/protocol/pnm/v1/messages_pb";
 import {
   type MediaServerConnInfo,
   MediaServerConnInfoSchema,
@@ -12,9 +12,9 @@ import {
   NatsMsgClientToServerEvent,
   type NatsMsgServerToClient,
   NatsMsgServerToClientEvent,
-} from "@pnm/gen/pnm/v1/nats_msg_pb";
-import { RenewalFailureSchema } from "@pnm/gen/pnm/v1/renewal_pb";
-import type { VerifyTokenResponse } from "@pnm/gen/pnm/v1/verify_token_pb";
+} from "@pnm/protocol/pnm/v1/nats_msg_pb";
+import { RenewalFailureSchema } from "@pnm/protocol/pnm/v1/renewal_pb";
+import type { VerifyTokenResponse } from "@pnm/protocol/pnm/v1/verify_token_pb";
 import { DecryptionError } from "../e2ee/errors.js";
 import { createRoomKey, type RoomKey } from "../e2ee/room-key.js";
 import { connectParticipant, type WebSocketConstructor } from "../nats/participant-connection.js";

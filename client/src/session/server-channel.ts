@@ -6,8 +6,8 @@ import {
   type NatsMsgServerToClient,
   NatsMsgServerToClientEvent,
   NatsMsgServerToClientSchema,
-} from "@pnm/gen/pnm/v1/nats_msg_pb";
-import type { NatsSubjects } from "@pnm/gen/pnm/v1/verify_token_pb";
+} from "@pnm/protocol/pnm/v1/nats_msg_pb";
+import type { NatsSubjects } from "@pnm/protocol/pnm/v1/verify_token_pb";
 
 export interface ServerChannelOptions {
   nc: NatsConnection;

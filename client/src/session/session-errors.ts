@@ -1,4 +1,4 @@
-import { FailureReason } from "@pnm/gen/pnm/v1/common_pb";
+import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 
 /** Every error a participant session reports carries the contract's reason. */
 export class SessionError extends Error {

@@ -1,6 +1,6 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KeyDerivation } from "@pnm/gen/pnm/v1/create_room_pb";
+import { KeyDerivation } from "@pnm/protocol/pnm/v1/create_room_pb";
 import { createRoomKey, type RoomKeyOptions } from "../../src/e2ee/index.js";
 import { openBrowserPage, type BrowserPage } from "../support/browser-page.js";
 import { bundleForBrowser, bundleGlobal } from "./browser-bundle.js";

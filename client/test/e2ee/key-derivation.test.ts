@@ -1,6 +1,6 @@
 import { createHash, pbkdf2Sync, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { KeyDerivation } from "@pnm/gen/pnm/v1/create_room_pb";
+import { KeyDerivation } from "@pnm/protocol/pnm/v1/create_room_pb";
 import {
   KeyDerivationError,
   deriveKeyBytes,

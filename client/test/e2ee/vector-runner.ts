@@ -1,6 +1,6 @@
 // Runs conformance/vectors/e2ee.json against the e2ee module. Kept free of
 // node: imports so the browser test can bundle it unchanged.
-import { KeyDerivationSchema, type KeyDerivation } from "@pnm/gen/pnm/v1/create_room_pb";
+import { KeyDerivationSchema, type KeyDerivation } from "@pnm/protocol/pnm/v1/create_room_pb";
 import {
   DecryptionError,
   createRoomKey,

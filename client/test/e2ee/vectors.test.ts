@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { KeyDerivationSchema } from "@pnm/gen/pnm/v1/create_room_pb";
+import { KeyDerivationSchema } from "@pnm/protocol/pnm/v1/create_room_pb";
 import { loadVectorFile } from "./vector-file.js";
 import { expectedOutcome, fromHex, runVector, type E2eeVector } from "./vector-runner.js";
 

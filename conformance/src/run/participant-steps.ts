@@ -1,8 +1,8 @@
 import { create, type JsonObject, type JsonValue, toBinary } from "@bufbuild/protobuf";
 import { joinSession, type SessionError } from "@pnm/client";
 import { createNodeHttp2Client } from "@pnm/client/node";
-import { FailureReason } from "@pnm/gen/pnm/v1/common_pb";
-import { NatsMsgClientToServerEvent, NatsMsgClientToServerSchema, type NatsMsgServerToClient } from "@pnm/gen/pnm/v1/nats_msg_pb";
+import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
+import { NatsMsgClientToServerEvent, NatsMsgClientToServerSchema, type NatsMsgServerToClient } from "@pnm/protocol/pnm/v1/nats_msg_pb";
 import { randomUUID } from "node:crypto";
 import type { AnswerExpectation, DeliveryExpectation, ParticipantStep } from "../cases/case-types.js";
 import { StepError } from "../errors.js";

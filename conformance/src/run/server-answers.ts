@@ -1,7 +1,7 @@
 import { fromBinary, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
-import { ErrorDetailSchema, FailureReason } from "@pnm/gen/pnm/v1/common_pb";
-import { type NatsMsgServerToClient, NatsMsgServerToClientEvent, NatsMsgServerToClientSchema } from "@pnm/gen/pnm/v1/nats_msg_pb";
-import { RenewalFailureSchema } from "@pnm/gen/pnm/v1/renewal_pb";
+import { ErrorDetailSchema, FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
+import { type NatsMsgServerToClient, NatsMsgServerToClientEvent, NatsMsgServerToClientSchema } from "@pnm/protocol/pnm/v1/nats_msg_pb";
+import { RenewalFailureSchema } from "@pnm/protocol/pnm/v1/renewal_pb";
 import type { AnswerExpectation } from "../cases/case-types.js";
 import { type LiveKitCredentials, usesLiveKitMatcher, verifyLiveKitTokens } from "../livekit.js";
 import { match, type MatchContext } from "./matchers.js";

@@ -1,4 +1,4 @@
-import { KeyDerivationSchema, type KeyDerivation } from "@pnm/gen/pnm/v1/create_room_pb";
+import { KeyDerivationSchema, type KeyDerivation } from "@pnm/protocol/pnm/v1/create_room_pb";
 import {
   createRoomKey,
   DecryptionError,

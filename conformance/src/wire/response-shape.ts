@@ -1,5 +1,5 @@
 import { type DescEnum, type DescMessage, getOption, type JsonValue, type MessageShape, toJson } from "@bufbuild/protobuf";
-import { upstream_name } from "@pnm/gen/pnm/v1/common_pb";
+import { upstream_name } from "@pnm/protocol/pnm/v1/common_pb";
 import type { JsonObject } from "../tokens/jwt.js";
 
 /**

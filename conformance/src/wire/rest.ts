@@ -1,5 +1,5 @@
 import { fromBinary, fromJson, toBinary } from "@bufbuild/protobuf";
-import { VerifyTokenResponseSchema } from "@pnm/gen/pnm/v1/verify_token_pb";
+import { VerifyTokenResponseSchema } from "@pnm/protocol/pnm/v1/verify_token_pb";
 import { describeError, StepError } from "../errors.js";
 import type { Operation } from "../operations.js";
 import type { JsonObject } from "../tokens/jwt.js";

@@ -2,7 +2,7 @@ import { create, type DescMethodUnary, fromJson } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
 import type { UniversalClientFn } from "@connectrpc/connect/protocol";
 import { createPnmTransport, type Protocol } from "@pnm/client";
-import { ErrorDetailSchema, FailureReason, StatusCodeSchema } from "@pnm/gen/pnm/v1/common_pb";
+import { ErrorDetailSchema, FailureReason, StatusCodeSchema } from "@pnm/protocol/pnm/v1/common_pb";
 import { describeError, StepError } from "../errors.js";
 import type { Operation } from "../operations.js";
 import type { Transport } from "../profiles.js";

@@ -1,5 +1,5 @@
 import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from "node:crypto";
-import { FailureReason } from "@pnm/gen/pnm/v1/common_pb";
+import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { pnmError } from "../errors.js";
 
 /** Marks pnm access tokens; other token kinds signed with the same key fail. */

@@ -1,5 +1,5 @@
 import { createHash, createHmac, createSecretKey, timingSafeEqual, type Hmac } from "node:crypto";
-import { FailureReason } from "@pnm/gen/pnm/v1/common_pb";
+import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { pnmError } from "../errors.js";
 
 export interface ApiSignatureOptions {

@@ -1,6 +1,6 @@
 import { type DescMessage, fromBinary, fromJsonString } from "@bufbuild/protobuf";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
-import { FailureReason } from "@pnm/gen/pnm/v1/common_pb";
+import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import type { BodySignatureCheck } from "../auth/api-signature.js";
 import { pnmError } from "../errors.js";
 

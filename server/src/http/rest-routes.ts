@@ -1,5 +1,5 @@
 import { create, type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
-import { CommonResponseSchema, FailureReason } from "@pnm/gen/pnm/v1/common_pb";
+import { CommonResponseSchema, FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import {
   CreateRoomRequestSchema,
   CreateRoomResponseSchema,
@@ -7,10 +7,10 @@ import {
   EndRoomResponseSchema,
   IsRoomActiveRequestSchema,
   IsRoomActiveResponseSchema,
-} from "@pnm/gen/pnm/v1/create_room_pb";
-import { GetJoinTokenRequestSchema, GetJoinTokenResponseSchema } from "@pnm/gen/pnm/v1/join_token_pb";
-import { RemoveParticipantRequestSchema, RemoveParticipantResponseSchema } from "@pnm/gen/pnm/v1/participants_pb";
-import { VerifyTokenRequestSchema, VerifyTokenResponseSchema } from "@pnm/gen/pnm/v1/verify_token_pb";
+} from "@pnm/protocol/pnm/v1/create_room_pb";
+import { GetJoinTokenRequestSchema, GetJoinTokenResponseSchema } from "@pnm/protocol/pnm/v1/join_token_pb";
+import { RemoveParticipantRequestSchema, RemoveParticipantResponseSchema } from "@pnm/protocol/pnm/v1/participants_pb";
+import { VerifyTokenRequestSchema, VerifyTokenResponseSchema } from "@pnm/protocol/pnm/v1/verify_token_pb";
 import { Code } from "@connectrpc/connect";
 import type { ApiSignatureVerifier, BodySignatureCheck } from "../auth/api-signature.js";
 import { failureInfo, type FailureInfo, pnmError } from "../errors.js";

@@ -7,7 +7,7 @@ import {
   type MessageShape,
   toJson,
 } from "@bufbuild/protobuf";
-import { type StatusCode, StatusCodeSchema, upstream_name } from "@pnm/gen/pnm/v1/common_pb";
+import { type StatusCode, StatusCodeSchema, upstream_name } from "@pnm/protocol/pnm/v1/common_pb";
 
 /**
  * protojson as upstream's routes speak it. pnm's enum values carry the prefix

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { AccessToken, type VideoGrant } from "livekit-server-sdk";
-import { ClientType } from "@pnm/gen/pnm/v1/common_pb";
-import { type MediaServerConnInfo, MediaServerConnInfoSchema } from "@pnm/gen/pnm/v1/nats_msg_pb";
+import { ClientType } from "@pnm/protocol/pnm/v1/common_pb";
+import { type MediaServerConnInfo, MediaServerConnInfoSchema } from "@pnm/protocol/pnm/v1/nats_msg_pb";
 import { parseRoomMetadata } from "../rooms/room-metadata.js";
 import type { Membership } from "../services/participant-service.js";
 

@@ -1,4 +1,4 @@
-import { FailureReason } from "@pnm/gen/pnm/v1/common_pb";
+import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { pnmError } from "../errors.js";
 import { reserveSeat, emptySeats, type SeatTimings } from "../rooms/seats.js";
 import type { Admission, ParticipantService } from "../services/participant-service.js";

@@ -1,6 +1,6 @@
 import { encodeAuthorizationResponse, encodeUser, type AuthorizationRequest } from "@nats-io/jwt";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
-import { FailureReason } from "@pnm/gen/pnm/v1/common_pb";
+import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { failureInfo, pnmError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { ConnectionAdmission } from "./admission.js";

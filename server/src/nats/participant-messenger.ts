@@ -1,7 +1,7 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { randomUUID } from "node:crypto";
-import { type NatsMsgServerToClientEvent, NatsMsgServerToClientSchema } from "@pnm/gen/pnm/v1/nats_msg_pb";
+import { type NatsMsgServerToClientEvent, NatsMsgServerToClientSchema } from "@pnm/protocol/pnm/v1/nats_msg_pb";
 import { natsSubjects } from "./subjects.js";
 
 export interface ServerMessage {

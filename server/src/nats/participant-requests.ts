@@ -8,10 +8,10 @@ import {
   NatsMsgClientToServerEvent,
   NatsMsgClientToServerSchema,
   NatsMsgServerToClientEvent,
-} from "@pnm/gen/pnm/v1/nats_msg_pb";
-import { RenewalFailureSchema } from "@pnm/gen/pnm/v1/renewal_pb";
-import { RoomMetadataSchema } from "@pnm/gen/pnm/v1/create_room_pb";
-import { ErrorDetailSchema, FailureReason } from "@pnm/gen/pnm/v1/common_pb";
+} from "@pnm/protocol/pnm/v1/nats_msg_pb";
+import { RenewalFailureSchema } from "@pnm/protocol/pnm/v1/renewal_pb";
+import { RoomMetadataSchema } from "@pnm/protocol/pnm/v1/create_room_pb";
+import { ErrorDetailSchema, FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { failureInfo, pnmError } from "../errors.js";
 import type { MediaTokenIssuer } from "../media/media-tokens.js";
 import type { Logger } from "../logger.js";

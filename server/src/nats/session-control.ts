@@ -1,6 +1,6 @@
 import { create, toBinary } from "@bufbuild/protobuf";
-import { ErrorDetailSchema, type FailureReason } from "@pnm/gen/pnm/v1/common_pb";
-import { NatsMsgServerToClientEvent } from "@pnm/gen/pnm/v1/nats_msg_pb";
+import { ErrorDetailSchema, type FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
+import { NatsMsgServerToClientEvent } from "@pnm/protocol/pnm/v1/nats_msg_pb";
 import type { Logger } from "../logger.js";
 import type { Seat } from "../store/records.js";
 import type { Kicker } from "./kicker.js";

@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { NatsSubjectsSchema } from "@pnm/gen/pnm/v1/verify_token_pb";
+import { NatsSubjectsSchema } from "@pnm/protocol/pnm/v1/verify_token_pb";
 
 /** Upstream's default subject roots, which its web client expects. */
 export const natsSubjects = create(NatsSubjectsSchema, {

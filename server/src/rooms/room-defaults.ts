@@ -6,7 +6,7 @@ import {
   RoomCreateFeaturesSchema,
   type RoomMetadata,
   RoomMetadataSchema,
-} from "@pnm/gen/pnm/v1/create_room_pb";
+} from "@pnm/protocol/pnm/v1/create_room_pb";
 import { fillUnset } from "./fill-unset.js";
 
 /** Upstream's defaults for every toggle a caller leaves unset. */

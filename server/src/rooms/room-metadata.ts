@@ -1,5 +1,5 @@
 import { fromJsonString } from "@bufbuild/protobuf";
-import { type RoomMetadata, RoomMetadataSchema } from "@pnm/gen/pnm/v1/create_room_pb";
+import { type RoomMetadata, RoomMetadataSchema } from "@pnm/protocol/pnm/v1/create_room_pb";
 
 /** Reads metadata the server wrote itself. */
 export function parseRoomMetadata(json: string): RoomMetadata {

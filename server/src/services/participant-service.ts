@@ -1,10 +1,10 @@
 import { create } from "@bufbuild/protobuf";
-import { FailureReason } from "@pnm/gen/pnm/v1/common_pb";
+import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import {
   type VerifyTokenRequest,
   type VerifyTokenResponse,
   VerifyTokenResponseSchema,
-} from "@pnm/gen/pnm/v1/verify_token_pb";
+} from "@pnm/protocol/pnm/v1/verify_token_pb";
 import type { AccessTokenClaims, AccessTokenCodec } from "../auth/access-token.js";
 import { pnmError } from "../errors.js";
 import { parseRoomMetadata } from "../rooms/room-metadata.js";

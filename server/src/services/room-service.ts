@@ -1,6 +1,6 @@
 import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { createHash, randomUUID } from "node:crypto";
-import { FailureReason, StatusCode } from "@pnm/gen/pnm/v1/common_pb";
+import { FailureReason, StatusCode } from "@pnm/protocol/pnm/v1/common_pb";
 import {
   type CreateRoomRequest,
   CreateRoomRequestSchema,
@@ -16,7 +16,7 @@ import {
   IsRoomActiveResponseSchema,
   LockSettingsSchema,
   RoomMetadataSchema,
-} from "@pnm/gen/pnm/v1/create_room_pb";
+} from "@pnm/protocol/pnm/v1/create_room_pb";
 import {
   type GetJoinTokenRequest,
   GetJoinTokenRequestSchema,
@@ -24,13 +24,13 @@ import {
   GetJoinTokenResponseSchema,
   UserMetadataSchema,
   UserRaisedHandSchema,
-} from "@pnm/gen/pnm/v1/join_token_pb";
+} from "@pnm/protocol/pnm/v1/join_token_pb";
 import {
   type RemoveParticipantRequest,
   RemoveParticipantRequestSchema,
   type RemoveParticipantResponse,
   RemoveParticipantResponseSchema,
-} from "@pnm/gen/pnm/v1/participants_pb";
+} from "@pnm/protocol/pnm/v1/participants_pb";
 import type { AccessTokenCodec } from "../auth/access-token.js";
 import { pnmError } from "../errors.js";
 import { generateE2eeKey } from "../rooms/e2ee-key.js";

@@ -1,4 +1,4 @@
-import { FailureReason } from "@pnm/gen/pnm/v1/common_pb";
+import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import type { AccessTokenCodec } from "../auth/access-token.js";
 import { pnmError } from "../errors.js";
 import type { ParticipantService } from "./participant-service.js";

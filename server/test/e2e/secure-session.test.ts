@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyLiveKitKey, joinSession, type ParticipantSession, type RoomServiceClient } from "@pnm/client";
 import { nodeWebSocket } from "@pnm/client/node";
 import { DecryptionError, deriveKeyBytes, deriveLiveKitMediaKeyBytes } from "@pnm/client/e2ee";
-import { KeyDerivation } from "@pnm/gen/pnm/v1/create_room_pb";
+import { KeyDerivation } from "@pnm/protocol/pnm/v1/create_room_pb";
 import type { Logger } from "../../src/logger.js";
 import { signedClient } from "../support/clients.js";
 import { startTestNats, startTestServer, testConfig, type TestNats, type TestServer } from "../support/harness.js";

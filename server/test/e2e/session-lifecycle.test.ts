@@ -14,8 +14,8 @@ import {
   type SessionError,
 } from "@pnm/client";
 import { nodeWebSocket } from "@pnm/client/node";
-import { ClientType, ErrorDetailSchema, FailureReason } from "@pnm/gen/pnm/v1/common_pb";
-import { MediaServerConnInfoSchema, NatsMsgClientToServerEvent, NatsMsgServerToClientEvent } from "@pnm/gen/pnm/v1/nats_msg_pb";
+import { ClientType, ErrorDetailSchema, FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
+import { MediaServerConnInfoSchema, NatsMsgClientToServerEvent, NatsMsgServerToClientEvent } from "@pnm/protocol/pnm/v1/nats_msg_pb";
 import { signedClient } from "../support/clients.js";
 import { startTestNats, startTestServer, testConfig, useTestDeployment } from "../support/harness.js";
 import { issueToken, request, waitFor } from "../support/participants.js";

@@ -1,9 +1,9 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { beforeAll, describe, expect, it } from "vitest";
-import { FailureReason } from "@pnm/gen/pnm/v1/common_pb";
-import { NatsInitialDataSchema, NatsMsgClientToServerEvent, NatsMsgServerToClientEvent } from "@pnm/gen/pnm/v1/nats_msg_pb";
-import { RenewalFailureSchema } from "@pnm/gen/pnm/v1/renewal_pb";
+import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
+import { NatsInitialDataSchema, NatsMsgClientToServerEvent, NatsMsgServerToClientEvent } from "@pnm/protocol/pnm/v1/nats_msg_pb";
+import { RenewalFailureSchema } from "@pnm/protocol/pnm/v1/renewal_pb";
 import { createAccessTokenCodec } from "../../src/auth/access-token.js";
 import { useTestDeployment } from "../support/harness.js";
 import { connectAs, issueToken, request } from "../support/participants.js";

@@ -1,7 +1,7 @@
 import { createClient, type Interceptor } from "@connectrpc/connect";
 import { createRoomServiceClient, createPnmTransport, type Protocol, type RoomServiceClient } from "@pnm/client";
 import { createNodeHttp2Client } from "@pnm/client/node";
-import { RoomService } from "@pnm/gen/pnm/v1/room_service_pb";
+import { RoomService } from "@pnm/protocol/pnm/v1/room_service_pb";
 import { afterAll } from "vitest";
 
 export const rpcProtocols: Protocol[] = ["connect", "grpc-web", "grpc"];

@@ -7,7 +7,7 @@ import {
   NatsMsgClientToServerSchema,
   type NatsMsgServerToClient,
   NatsMsgServerToClientSchema,
-} from "@pnm/gen/pnm/v1/nats_msg_pb";
+} from "@pnm/protocol/pnm/v1/nats_msg_pb";
 import { userInboxPrefix } from "../../src/nats/subjects.js";
 import type { TestNats } from "./harness.js";
 
