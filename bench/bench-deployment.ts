@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { createRoomServiceClient } from "@pnm/client";
-import { startPnmServer, type PnmServer } from "../server/src/app.js";
+import { startPnmApp, type PnmApp } from "../server/src/app.js";
 import { loadConfig, type PnmConfig } from "../server/src/config.js";
 import { silentLogger } from "../server/src/logger.js";
 import { spawnNatsServer, type EmbeddedNatsServer } from "../server/src/nats/embedded-nats.js";
@@ -18,7 +18,7 @@ export interface BenchDeployment {
   /** The pnm server's and the system user's connections. */
   nc: NatsConnection;
   systemNc: NatsConnection;
-  server: PnmServer;
+  server: PnmApp;
   /** Stops the pnm server (HTTP, callout, presence); once, however often it is called. */
   closeServer(): Promise<void>;
   /** One room without a participant limit, and a join token for each of its users. */
@@ -29,7 +29,7 @@ export interface BenchDeployment {
 /**
  * A fresh nats-server (with the benchmark's anonymous user, so plain connects
  * skip the callout) and a pnm server in this process, as in
- * server/test/support/harness.ts, with the room and its tokens made up front:
+ * server/src/testing, with the room and its tokens made up front:
  * issuing tokens is not what the benchmarks measure.
  */
 export async function startBenchDeployment(users: number): Promise<BenchDeployment> {
@@ -46,7 +46,7 @@ export async function startBenchDeployment(users: number): Promise<BenchDeployme
     natsUrl: nats.url,
     natsWsUrls: [nats.wsUrl],
   };
-  const server = await startPnmServer({ config, nc, systemNc, keys, logger: silentLogger });
+  const server = await startPnmApp({ config, nc, systemNc, keys, logger: silentLogger });
 
   const rooms = createRoomServiceClient({ baseUrl: server.url, apiKey, apiSecret });
   const roomId = "bench";

@@ -5,14 +5,14 @@
  * and the same with the experiments of bench/ (cached xkey shared keys,
  * synchronous JWT encoding, batched compare-and-set with or without a cached
  * revision, nats.js without async traces). Takes one to two minutes.
- * Usage: node --import tsx bench/callout-profile.ts [--iterations 2000] [--in-flight 50] [--users 200]
+ * Usage: bash scripts/dev.sh bench/callout-profile.ts [--iterations 2000] [--in-flight 50] [--users 200]
  */
 import { parseArgs } from "node:util";
 import { encodeAuthorizationResponse, encodeUser, type AuthorizationRequest } from "@nats-io/jwt";
 import { nkeyAuthenticator, type Msg } from "@nats-io/nats-core";
 import { fromCurveSeed } from "@nats-io/nkeys";
 import { connect } from "@nats-io/transport-node";
-import { connectParticipant } from "@pnm/client";
+import { connectParticipant } from "@pnm/client/protocol";
 import { nodeWebSocket } from "@pnm/client/node";
 import { createAccessTokenCodec } from "../server/src/auth/access-token.js";
 import { createConnectionAdmission } from "../server/src/nats/admission.js";

@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { wsconnect, type NatsConnection } from "@nats-io/nats-core";
-import { connectParticipant } from "@pnm/client";
+import { connectParticipant } from "@pnm/client/protocol";
 import { nodeWebSocket } from "@pnm/client/node";
 import { userInboxPrefix } from "../server/src/nats/subjects.js";
 

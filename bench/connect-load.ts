@@ -16,7 +16,7 @@ const childEntry = fileURLToPath(new URL("./connect-client-process.ts", import.m
  */
 export function startConnectLoad(options: { inProcess: boolean }): ConnectLoad {
   if (options.inProcess) return { run: runConnects, close: () => {} };
-  const child: ChildProcess = fork(childEntry, { execArgv: ["--import", "tsx"], serialization: "advanced" });
+  const child: ChildProcess = fork(childEntry, { execArgv: ["--conditions=pnm-source", "--import", "tsx"], serialization: "advanced" });
   return {
     run: (job) =>
       new Promise((resolve, reject) => {

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Installs what a fresh clone needs, once: npm dependencies and nats-server >= 2.10.
+# Prepares a checkout, doing only what is missing or stale: npm dependencies,
+# nats-server >= 2.10 (exported as PNM_NATS_SERVER_BIN), and the packages'
+# dist/ (an incremental build). A build with type errors still writes dist/
+# (tsc emits regardless), so the server starts; `npm test` reports the errors.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -9,3 +12,4 @@ if [ ! -x node_modules/.bin/tsx ] || [ package-lock.json -nt node_modules/.packa
 fi
 PNM_NATS_SERVER_BIN="$(bash scripts/ensure-nats.sh)"
 export PNM_NATS_SERVER_BIN
+bash scripts/build.sh >&2 || echo "the build reported errors (above); npm test lists them" >&2

@@ -1,11 +1,19 @@
-export { signBody } from "./api-signature.js";
-export { createSigningHttpClient, type SigningOptions } from "./signing-http-client.js";
-export { createPnmTransport, type Protocol, type TransportOptions } from "./transport.js";
+/**
+ * pnm's client SDK, for browsers and Node alike (fetch, WebCrypto,
+ * WebSocket): the signed server-to-server API (`createRoomServiceClient`) and
+ * a participant's end-to-end encrypted session (`joinSession`).
+ * `@pnm/client/node` has what only Node needs, `@pnm/client/e2ee` the
+ * encryption primitives and `@pnm/client/protocol` the plumbing underneath.
+ *
+ * @packageDocumentation
+ */
 export { createRoomServiceClient, type RoomServiceClient, type RoomServiceClientOptions } from "./room-service-client.js";
-export { createParticipantClient, type ParticipantClient, type ParticipantClientOptions } from "./participant-client.js";
-export { createFetchHttpClient } from "./fetch-http-client.js";
-export { connectParticipant, type ParticipantConnectionOptions, type WebSocketConstructor, WebSocketUnavailableError } from "./nats/participant-connection.js";
+export type { Protocol, TransportOptions } from "./transport.js";
+export type { SigningOptions } from "./signing-http-client.js";
 export { joinSession, type ParticipantSession, type ParticipantSessionOptions, type SessionEvents } from "./session/participant-session.js";
 export { BlockedError, JoinRefusedError, RemovedError, RoomEndedError, SessionError, TokenExpiredError, TokenRenewalError } from "./session/session-errors.js";
-export { renewalDelayMs, readTokenTimes, type RenewalScheduleOptions } from "./session/renewal-schedule.js";
+export { DecryptionError } from "./e2ee/errors.js";
+export { type WebSocketConstructor, WebSocketUnavailableError } from "./nats/participant-connection.js";
 export { applyLiveKitKey, type LiveKitKeyProvider } from "./livekit-key.js";
+export { failureReason } from "./failure-reason.js";
+export { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";

@@ -7,6 +7,7 @@ export interface ParticipantClientOptions extends TransportOptions {
   token: () => string;
 }
 
+/** `pnm.v1.ParticipantService` (VerifyToken). */
 export type ParticipantClient = Client<typeof ParticipantService>;
 
 /** Participant calls, authenticated with the access token in Authorization (raw JWT, as upstream). */

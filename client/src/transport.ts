@@ -5,8 +5,10 @@ import { createTransport as createGrpcTransport } from "@connectrpc/connect/prot
 import { createTransport as createGrpcWebTransport } from "@connectrpc/connect/protocol-grpc-web";
 import { createFetchHttpClient } from "./fetch-http-client.js";
 
+/** The RPC protocol on the wire; pnm's server speaks all three on one port. */
 export type Protocol = "connect" | "grpc-web" | "grpc";
 
+/** Where and how to reach a pnm server. */
 export interface TransportOptions {
   baseUrl: string;
   /** Default "connect". gRPC needs HTTP/2: pass an HTTP/2 httpClient (see `@pnm/client/node`). */
@@ -21,6 +23,10 @@ export interface TransportOptions {
 
 const transports = { connect: createConnectTransport, "grpc-web": createGrpcWebTransport, grpc: createGrpcTransport };
 
+/**
+ * A Connect transport for `options.protocol`, without compression (pnm signs
+ * uncompressed messages); `wrap` decorates the HTTP client, as signing does.
+ */
 export function createPnmTransport(options: TransportOptions, wrap: (client: UniversalClientFn) => UniversalClientFn = (c) => c): Transport {
   const protocol = options.protocol ?? "connect";
   return transports[protocol]({

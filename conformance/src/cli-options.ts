@@ -8,7 +8,7 @@ export const usage = `Usage:
   pnm-conformance [--url URL --api-key KEY --api-secret SECRET | --spawn "COMMAND"] [options]
       Runs the behavioural cases against a server.
   pnm-conformance vectors [--vectors FILE]... [--known-failing FILE] [--report FILE]
-      Checks this repository's implementation against the test vectors (no server).
+      Checks pnm's implementation against the test vectors (no server).
   pnm-conformance keys FILE
       Checks E2EE room keys from a generator, one per line, for the key properties.
 

@@ -23,7 +23,7 @@ export interface FailureForm {
 const invalidToken = "notifications.invalid-token";
 const roomNotActive = "notifications.room-not-active";
 
-// The contract's mapping (upstream-wire-contract.md §2.4, §4.3, §7 for REST;
+// The contract's mapping (docs/upstream-wire-contract.md §2.4, §4.3, §7 for REST;
 // pnm's ErrorDetail for RPC). Written out here rather than imported, because
 // the harness checks servers that do not share pnm's code.
 // [reason, code, status_code, REST status, REST msg, verifyToken status, verifyToken msg]

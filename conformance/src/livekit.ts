@@ -13,8 +13,7 @@ export type VerifiedLiveKitTokens = ReadonlyMap<string, { claims: JsonObject } |
  * Verifies every JWT in `answer` with livekit-server-sdk's TokenVerifier
  * (signature with the LiveKit secret, issuer = the LiveKit API key, nbf/exp),
  * for the `$livekit` matcher. livekit-server-sdk is loaded only when a case
- * checks a media token; it is a dependency of pnm's server, so a checkout of
- * this repository has it.
+ * checks a media token, so runs without one do not pay for loading it.
  */
 export async function verifyLiveKitTokens(answer: JsonValue | undefined, credentials: LiveKitCredentials): Promise<VerifiedLiveKitTokens> {
   const { TokenVerifier } = await import("livekit-server-sdk");

@@ -1,5 +1,5 @@
 /**
- * Properties of server-generated E2EE room keys (upstream-wire-contract.md
+ * Properties of server-generated E2EE room keys (docs/upstream-wire-contract.md
  * §10.4): 32 characters from [0-9A-Za-z], each drawn uniformly from a CSPRNG.
  * One key can only be checked for its format; a set of keys from the same
  * generator also shows repeats, a narrow alphabet (upstream's hex fallback)

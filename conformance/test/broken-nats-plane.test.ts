@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { startTestNats, testConfig } from "../../server/test/support/harness.js";
+import { startTestNats, testConfig } from "@pnm/server/testing";
 import { parseSegment } from "../src/tokens/jwt.js";
 import { type PlantedParts, startPlantedServer } from "./support/composed-server.js";
 import { runHarness, unexpected } from "./support/run-harness.js";

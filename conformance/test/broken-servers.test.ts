@@ -2,7 +2,7 @@ import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CreateRoomRequestSchema, CreateRoomResponseSchema, type RoomCreateFeatures } from "@pnm/protocol/pnm/v1/create_room_pb";
 import { GetJoinTokenRequestSchema } from "@pnm/protocol/pnm/v1/join_token_pb";
-import { startTestNats, startTestServer, testConfig, type TestNats, type TestServer } from "../../server/test/support/harness.js";
+import { startTestNats, startTestServer, testConfig, type TestNats, type TestServer } from "@pnm/server/testing";
 import type { ServerTarget } from "../src/run/runner.js";
 import { parseSegment, signCompact } from "../src/tokens/jwt.js";
 import { type ProxiedRequest, type ProxyFault, startFaultyProxy } from "./support/faulty-proxy.js";
@@ -52,7 +52,7 @@ const isCall = (req: ProxiedRequest, restPath: string, rpcPath: string) => req.p
 // Upstream declares these with explicit presence, so its merge keeps their false.
 const upstreamOptionalToggles = new Set(["allowRtmp", "allowVirtualBg", "allowRaiseHand", "autoGenUserId", "allowReactions"]);
 
-/** Upstream's proto.Merge of defaults: an explicit false on a plain bool is lost (upstream-security-gaps.md 40). */
+/** Upstream's proto.Merge of defaults: an explicit false on a plain bool is lost (docs/security-gaps.md #40). */
 function dropExplicitFalse(message: object): void {
   const fields = message as Record<string, unknown>;
   for (const [key, value] of Object.entries(fields)) {

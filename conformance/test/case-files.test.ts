@@ -78,6 +78,11 @@ describe("case files are checked when read", () => {
     ["a token on a signed call", caseWith('{ call: RoomService.EndRoom, token: "x", expect: { ok: true } }'), /is signed; use auth/],
     ["an unknown transport", caseWith("{ call: RoomService.EndRoom, expect: { ok: true } }", "    transports: [smoke-signals]\n"), /unknown transport/],
     ["no expectation", caseWith("{ call: RoomService.EndRoom, expect: {} }"), /state ok, failure or fields/],
+    [
+      "a whole-frame signature on a transport without frames",
+      caseWith("{ call: RoomService.EndRoom, auth: { signature: whole-frame }, expect: { failure: SIGNATURE_INVALID } }", "    transports: [grpc, connect-proto]\n"),
+      /only grpc and grpc-web have one/,
+    ],
   ])("refuses %s", (_what, text, message) => {
     expect(() => parseCaseFile(file, text)).toThrow(DefinitionError);
     expect(() => parseCaseFile(file, text)).toThrow(message);

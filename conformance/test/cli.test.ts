@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestNats, startTestServer, type TestNats, type TestServer } from "../../server/test/support/harness.js";
+import { startTestNats, startTestServer, type TestNats, type TestServer } from "@pnm/server/testing";
 import { main } from "../src/cli.js";
 
 let nats: TestNats;
@@ -89,13 +89,13 @@ describe("pnm-conformance", () => {
   }, 60_000);
 
   it("starts, checks and stops a server with --spawn", async () => {
-    const { status, lines } = await run("--spawn", "node --import tsx server/src/main.ts", "--filter", "verify/valid-token/");
+    const { status, lines } = await run("--spawn", "node --conditions=pnm-source --import tsx server/src/cli/pnm-server.ts", "--filter", "verify/valid-token/");
     expect(status).toBe(0);
     expect(lines.at(-1)).toBe("5 passed, 0 failed");
   }, 90_000);
 
   it("drives the NATS plane of a spawned server, with generated LiveKit credentials", async () => {
-    const { status, lines } = await run("--spawn", "node --import tsx server/src/main.ts", "--filter", "nats/token-admitted/", "--filter", "media/participant-token/");
+    const { status, lines } = await run("--spawn", "node --conditions=pnm-source --import tsx server/src/cli/pnm-server.ts", "--filter", "nats/token-admitted/", "--filter", "media/participant-token/");
     expect(status).toBe(0);
     expect(lines.at(-1)).toBe("2 passed, 0 failed");
   }, 90_000);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FailureReason, FailureReasonSchema, StatusCodeSchema } from "@pnm/protocol/pnm/v1/common_pb";
-import { failureInfo, pnmError } from "../../server/src/errors.js";
+import { failureInfo, pnmError } from "@pnm/server/testing";
 import { failureTable, type ReasonName } from "../src/failure-table.js";
 import { upstreamEnumName } from "../src/wire/response-shape.js";
 

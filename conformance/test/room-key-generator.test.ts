@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { generateE2eeKey } from "../../server/src/rooms/e2ee-key.js";
+import { generateE2eeKey } from "@pnm/server/testing";
 import { main } from "../src/cli.js";
 import { checkRoomKeySet, roomKeyAlphabet } from "../src/room-key.js";
 

@@ -23,7 +23,11 @@ import { createSessionControl } from "./nats/session-control.js";
 import { createTokenRenewal, type TokenRenewal } from "./services/token-renewal.js";
 import { createMediaTokenIssuer } from "./media/media-tokens.js";
 
-export interface PnmServerOptions {
+/**
+ * What the app is composed of: connections and keys the caller owns. The
+ * app neither opens nor closes them; `startPnmServer` does both.
+ */
+export interface PnmAppOptions {
   config: PnmConfig;
   nc: NatsConnection;
   /** A connection as the system user: connection events and kicks. */
@@ -34,13 +38,13 @@ export interface PnmServerOptions {
    * Replaces parts of the composition, each handed pnm's own: for variants
    * such as instrumentation, or the harness's planted-fault servers.
    */
-  decorate?: PnmServerDecorators;
+  decorate?: PnmAppDecorators;
   /** Bucket prefix in NATS KV; instances that share state use the same one. */
   storePrefix?: string;
   logger?: Logger;
 }
 
-export interface PnmServerDecorators {
+export interface PnmAppDecorators {
   /** What closes NATS connections: duplicate sessions, removals, room ends. */
   kicker?: (own: Kicker) => Kicker;
   /** Token renewal over NATS. */
@@ -51,13 +55,17 @@ export interface PnmServerDecorators {
   permissions?: (own: typeof participantPermissions) => typeof participantPermissions;
 }
 
-export interface PnmServer {
+export interface PnmApp {
   readonly url: string;
   readonly port: number;
   close(): Promise<void>;
 }
 
-export async function startPnmServer(options: PnmServerOptions): Promise<PnmServer> {
+/**
+ * pnm's parts wired together on NATS connections the caller opened, serving
+ * HTTP on `config.host`/`config.httpPort`.
+ */
+export async function startPnmApp(options: PnmAppOptions): Promise<PnmApp> {
   const { config, nc } = options;
   const logger = options.logger ?? consoleLogger;
   const store = await createRoomStore({ nc, prefix: options.storePrefix });
@@ -96,7 +104,7 @@ export async function startPnmServer(options: PnmServerOptions): Promise<PnmServ
     res.writeHead(404, { "content-type": "text/plain" });
     res.end("not found");
   };
-  const listener = await listenDualProtocol({ host: config.host, port: config.httpPort, handler });
+  const listener = await listenDualProtocol({ host: config.host, port: config.httpPort, handler, limits: config, logger });
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   return {
     url: `http://${host}:${listener.port}`,

@@ -1,6 +1,6 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { createParticipantClient } from "@pnm/client";
+import { createParticipantClient } from "@pnm/client/protocol";
 import { createNodeHttp2Client } from "@pnm/client/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CommonResponseSchema, ErrorDetailSchema, FailureReason } from "@pnm/protocol/pnm/v1/common_pb";

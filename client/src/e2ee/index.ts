@@ -1,3 +1,10 @@
+/**
+ * pnm's end-to-end encryption primitives (WebCrypto only): room key
+ * derivation and AES-256-GCM messages in `IV ‖ ciphertext ‖ tag` form,
+ * byte-compatible with upstream's web client.
+ *
+ * @packageDocumentation
+ */
 export { DecryptionError, E2eeKeyMissingError, KeyDerivationError } from "./errors.js";
 export { deriveKeyBytes, deriveLiveKitMediaKeyBytes, deriveMessageKey } from "./key-derivation.js";
 export { IV_BYTES, TAG_BYTES, decryptMessage, encryptMessage } from "./message-cipher.js";

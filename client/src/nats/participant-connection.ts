@@ -17,6 +17,7 @@ export interface ParticipantConnectionOptions {
   reconnect?: boolean;
 }
 
+/** The runtime has no WebSocket and none was passed. */
 export class WebSocketUnavailableError extends Error {
   override readonly name = "WebSocketUnavailableError";
 }

@@ -1,5 +1,5 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import type { NatsConnection } from "@nats-io/nats-core";
 import {
   type NatsMsgClientToServerEvent,
   NatsMsgClientToServerSchema,
@@ -8,9 +8,9 @@ import {
   NatsMsgServerToClientSchema,
 } from "@pnm/protocol/pnm/v1/nats_msg_pb";
 import type { NatsSubjects } from "@pnm/protocol/pnm/v1/verify_token_pb";
+import type { SessionChannel } from "./session-connection.js";
 
 export interface ServerChannelOptions {
-  nc: NatsConnection;
   subjects: NatsSubjects;
   roomId: string;
   userId: string;
@@ -18,49 +18,72 @@ export interface ServerChannelOptions {
   onUnsolicited: (message: NatsMsgServerToClient) => void;
 }
 
-export interface ServerChannel {
+export interface ServerChannel extends SessionChannel {
+  /**
+   * Listens on the user's private subject on a (new) connection, and sends
+   * requests over it from now on; returns how to stop listening. Flush the
+   * connection before the first request.
+   */
+  attach(nc: NatsConnection): () => void;
   /** Sends a request on the user's own worker subject and waits for the server's answer of `answer` event. */
   request(event: NatsMsgClientToServerEvent, msg: string, answer: NatsMsgServerToClientEvent, timeoutMs?: number): Promise<NatsMsgServerToClient>;
-  close(): void;
 }
 
-/** The participant's request/answer path: worker subject out, private subject in. */
-export async function openServerChannel(options: ServerChannelOptions): Promise<ServerChannel> {
-  const { nc, subjects, roomId, userId } = options;
+/**
+ * The participant's request/answer path: worker subject out, private subject
+ * in, on whichever connection the session has at the moment.
+ */
+export function createServerChannel(options: ServerChannelOptions): ServerChannel {
+  const { subjects, roomId, userId } = options;
   const waiters = new Map<NatsMsgServerToClientEvent, ((m: NatsMsgServerToClient) => void)[]>();
-  const sub: Subscription = nc.subscribe(`${subjects.systemPrivate}.${roomId}.${userId}.>`, {
-    callback: (err, m) => {
-      if (err) return;
-      let message: NatsMsgServerToClient;
-      try {
-        message = fromBinary(NatsMsgServerToClientSchema, m.data);
-      } catch {
-        return;
-      }
-      const waiting = waiters.get(message.event)?.shift();
-      if (waiting) waiting(message);
-      else options.onUnsolicited(message);
-    },
-  });
-  await nc.flush();
+  let nc: NatsConnection | undefined;
+
+  function deliver(data: Uint8Array): void {
+    let message: NatsMsgServerToClient;
+    try {
+      message = fromBinary(NatsMsgServerToClientSchema, data);
+    } catch {
+      return;
+    }
+    const waiting = waiters.get(message.event)?.shift();
+    if (waiting) waiting(message);
+    else options.onUnsolicited(message);
+  }
+
   return {
+    attach(connection) {
+      nc = connection;
+      const sub = connection.subscribe(`${subjects.systemPrivate}.${roomId}.${userId}.>`, {
+        callback: (err, m) => {
+          if (!err) deliver(m.data);
+        },
+      });
+      return () => sub.unsubscribe();
+    },
     request(event, msg, answer, timeoutMs = 10_000) {
       return new Promise((resolve, reject) => {
+        if (!nc) throw new Error("the server channel has no connection: attach one first");
         const list = waiters.get(answer) ?? [];
         waiters.set(answer, list);
-        const timer = setTimeout(() => {
-          list.splice(list.indexOf(done), 1);
-          reject(new Error(`no ${NatsMsgServerToClientEvent[answer]} from the server within ${timeoutMs} ms`));
-        }, timeoutMs);
         const done = (m: NatsMsgServerToClient) => {
           clearTimeout(timer);
           resolve(m);
         };
+        // Waiters outlive connections, so one whose request never left must not catch a later answer.
+        const fail = (error: unknown) => {
+          clearTimeout(timer);
+          list.splice(list.indexOf(done), 1);
+          reject(error);
+        };
+        const timer = setTimeout(() => fail(new Error(`no ${NatsMsgServerToClientEvent[answer]} from the server within ${timeoutMs} ms`)), timeoutMs);
         list.push(done);
         const envelope = create(NatsMsgClientToServerSchema, { id: crypto.randomUUID(), event, msg });
-        nc.publish(`${subjects.systemCoreWorker}.${roomId}.${userId}`, toBinary(NatsMsgClientToServerSchema, envelope));
+        try {
+          nc.publish(`${subjects.systemCoreWorker}.${roomId}.${userId}`, toBinary(NatsMsgClientToServerSchema, envelope));
+        } catch (err) {
+          fail(err);
+        }
       });
     },
-    close: () => sub.unsubscribe(),
   };
 }

@@ -1,10 +1,16 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 
+/** Something the session keeps on whichever connection it has: subscriptions, and what it sends. */
+export interface SessionChannel {
+  /** Sets the channel up on a (new) connection; returns how to tear it down. */
+  attach(nc: NatsConnection): () => void;
+}
+
 export interface SessionConnectionOptions {
   /** Opens a new connection; called again after every drop. */
   connect: () => Promise<NatsConnection>;
-  /** Sets up what the session needs on a (new) connection; returns how to tear it down. */
-  attach: (nc: NatsConnection) => Promise<() => void>;
+  /** Attached to every new connection, which is flushed before it is used. */
+  channels: SessionChannel[];
   /** Called when reconnecting failed `maxAttempts` times in a row. */
   onGiveUp: (error: Error) => void;
   /** First retry delay in ms, doubled up to `maxDelayMs`; default 250. */
@@ -29,7 +35,14 @@ export interface SessionConnection {
 export async function openSessionConnection(options: SessionConnectionOptions): Promise<SessionConnection> {
   let closing = false;
   let nc = await options.connect();
-  let detach = await options.attach(nc);
+  let detach = await attach(nc);
+
+  async function attach(connection: NatsConnection): Promise<() => void> {
+    const detachers = options.channels.map((channel) => channel.attach(connection));
+    // The server must know the subscriptions before anything is asked of it.
+    await connection.flush();
+    return () => detachers.forEach((d) => d());
+  }
 
   async function watch(connection: NatsConnection): Promise<void> {
     await connection.closed();
@@ -44,7 +57,7 @@ export async function openSessionConnection(options: SessionConnectionOptions): 
       try {
         const next = await options.connect();
         nc = next;
-        detach = await options.attach(next);
+        detach = await attach(next);
         void watch(next);
         return;
       } catch (err) {

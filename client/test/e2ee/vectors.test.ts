@@ -5,7 +5,7 @@ import { expectedOutcome, fromHex, runVector, type E2eeVector } from "./vector-r
 
 const file = loadVectorFile();
 
-// upstream-e2ee.md §12, copied by hand so that regenerating the file cannot drift from it.
+// docs/e2ee.md §12, copied by hand so that regenerating the file cannot drift from it.
 const upstreamKeyHex = "d40b820c685dbb0b1f1e3968830a0212f0935c6b65bb0c1c19155947817f1a68";
 const upstreamWireHex = "000102030405060708090a0b2cbcbd0e6be919d027ae5c77aa0862cc10bfd19b74fb0cd7d9172aee3cbdb7";
 

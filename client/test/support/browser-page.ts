@@ -28,6 +28,8 @@ export async function bundleScript(entry: string, resolveDir: string, globalName
     format: "iife",
     globalName,
     platform: "browser",
+    // The packages' sources, as in the Node tests, not their dist/.
+    conditions: ["pnm-source"],
     target: "es2022",
     logLevel: "silent",
   });

@@ -23,7 +23,7 @@ import {
 
 const caseName = /^[a-z0-9]+(?:-[a-z0-9]+)*(?:\/[a-z0-9]+(?:-[a-z0-9]+)*)+$/;
 const apiKeyFaults: readonly string[] = ["missing", "empty", "wrong", "case-changed"];
-const signatureFaults: readonly string[] = ["missing", "empty", "upper-case", "other-secret", "truncated", "extra-digit", "not-hex", "other-body"];
+const signatureFaults: readonly string[] = ["missing", "empty", "upper-case", "other-secret", "truncated", "extra-digit", "not-hex", "other-body", "whole-frame"];
 const signAlgorithms: readonly string[] = ["HS256", "HS384", "HS512", "none"];
 const participantName = /^[a-z][a-z0-9_]*$/;
 const participantKinds = ["connect", "connect_many", "close", "connection", "subscribe", "publish", "received", "send", "join_session", "send_chat", "leave"];
@@ -87,6 +87,9 @@ function readCase(r: Reader, value: unknown, where: string): CaseDefinition {
   const steps = r.list(c.steps, `${at}: steps`).map((s, i) => readStep(r, s, `${at}: steps[${i}]`));
   if (steps.length === 0) r.fail(`${at}: needs at least one step`);
   if (steps.some((s) => s.kind !== "call") && !needs.includes("nats")) r.fail(`${at}: participant steps need requires: [nats]`);
+  if (steps.some((s) => s.kind === "call" && s.auth.signature === "whole-frame") && caseTransports.some((t) => t !== "grpc" && t !== "grpc-web")) {
+    r.fail(`${at}: signature whole-frame spoils a message envelope; only grpc and grpc-web have one`);
+  }
   if (steps.some((s) => s.kind === "join-session") && caseTransports.includes("rest")) {
     r.fail(`${at}: join_session calls VerifyToken through the client SDK, which speaks the RPC protocols only; leave rest out of transports`);
   }

@@ -1,4 +1,5 @@
-import { connectParticipant, type ParticipantSession, type SessionError } from "@pnm/client";
+import type { ParticipantSession, SessionError } from "@pnm/client";
+import { connectParticipant } from "@pnm/client/protocol";
 import { nodeWebSocket } from "@pnm/client/node";
 import type { NatsTarget } from "./nats-target.js";
 

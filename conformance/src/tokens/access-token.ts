@@ -27,7 +27,7 @@ export interface AccessTokenInput {
 export type TokenVerdict = { outcome: "valid"; claims: JsonObject } | { outcome: ReasonName };
 
 /**
- * The contract's access token (upstream-wire-contract.md §5 plus pnm's
+ * The contract's access token (docs/upstream-wire-contract.md §5 plus pnm's
  * room_sid, token_kind and jti): HS256, upstream's claim names, false
  * booleans and client_type 0 left out.
  */

@@ -1,4 +1,4 @@
-import { signatureHex } from "../signature.js";
+import { type SignedFraming, signatureHex, signedBytes } from "../signature.js";
 import type { AuthFault } from "./call-types.js";
 
 export interface Credentials {
@@ -6,9 +6,12 @@ export interface Credentials {
   apiSecret: string;
 }
 
-/** API-KEY and HASH-SIGNATURE for `body`, spoiled as `fault` says; a header mapped to undefined is left out. */
-export function authHeaders(credentials: Credentials, body: Uint8Array, fault: AuthFault): Record<string, string | undefined> {
-  return { "API-KEY": apiKeyHeader(credentials.apiKey, fault.apiKey), "HASH-SIGNATURE": signatureHeader(credentials, body, fault.signature) };
+/**
+ * API-KEY and HASH-SIGNATURE for a request `body` sent with `framing`, spoiled
+ * as `fault` says; a header mapped to undefined is left out.
+ */
+export function authHeaders(credentials: Credentials, body: Uint8Array, framing: SignedFraming, fault: AuthFault): Record<string, string | undefined> {
+  return { "API-KEY": apiKeyHeader(credentials.apiKey, fault.apiKey), "HASH-SIGNATURE": signatureHeader(credentials, body, framing, fault.signature) };
 }
 
 function apiKeyHeader(apiKey: string, fault: AuthFault["apiKey"]): string | undefined {
@@ -31,8 +34,9 @@ function apiKeyHeader(apiKey: string, fault: AuthFault["apiKey"]): string | unde
   }
 }
 
-function signatureHeader(credentials: Credentials, body: Uint8Array, fault: AuthFault["signature"]): string | undefined {
-  const valid = signatureHex(credentials.apiSecret, body);
+function signatureHeader(credentials: Credentials, body: Uint8Array, framing: SignedFraming, fault: AuthFault["signature"]): string | undefined {
+  const signed = signedBytes(body, framing);
+  const valid = signatureHex(credentials.apiSecret, signed);
   switch (fault) {
     case undefined:
       return valid;
@@ -43,7 +47,7 @@ function signatureHeader(credentials: Credentials, body: Uint8Array, fault: Auth
     case "upper-case":
       return valid.toUpperCase();
     case "other-secret":
-      return signatureHex(`${credentials.apiSecret}-other`, body);
+      return signatureHex(`${credentials.apiSecret}-other`, signed);
     case "truncated":
       return valid.slice(0, -1);
     case "extra-digit":
@@ -51,6 +55,9 @@ function signatureHeader(credentials: Credentials, body: Uint8Array, fault: Auth
     case "not-hex":
       return "z".repeat(valid.length);
     case "other-body":
-      return signatureHex(credentials.apiSecret, Buffer.concat([body, Buffer.from(" ")]));
+      return signatureHex(credentials.apiSecret, Buffer.concat([signed, Buffer.from(" ")]));
+    case "whole-frame":
+      // The signature over the whole body, envelope prefix included: what gRPC clients once had to sign.
+      return signatureHex(credentials.apiSecret, body);
   }
 }

@@ -5,7 +5,7 @@ import type { JsonObject } from "../tokens/jwt.js";
 /** How a signed request's API-KEY and HASH-SIGNATURE headers are spoiled; unset fields are sent correctly. */
 export interface AuthFault {
   apiKey?: "missing" | "empty" | "wrong" | "case-changed";
-  signature?: "missing" | "empty" | "upper-case" | "other-secret" | "truncated" | "extra-digit" | "not-hex" | "other-body";
+  signature?: "missing" | "empty" | "upper-case" | "other-secret" | "truncated" | "extra-digit" | "not-hex" | "other-body" | "whole-frame";
 }
 
 export interface WireRequest {

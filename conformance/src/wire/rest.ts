@@ -21,7 +21,7 @@ export async function callRest(target: RestTarget, op: Operation, request: WireR
   const body = signed ? jsonBody(request) : binaryBody(op, request);
   const headers = new Headers({ "content-type": signed ? "application/json" : "application/protobuf" });
   if (signed) {
-    for (const [name, value] of Object.entries(authHeaders(target, body, request.auth))) if (value !== undefined) headers.set(name, value);
+    for (const [name, value] of Object.entries(authHeaders(target, body, "body", request.auth))) if (value !== undefined) headers.set(name, value);
   } else if (request.token !== undefined && !request.tokenInQuery) {
     headers.set("authorization", request.token);
   }

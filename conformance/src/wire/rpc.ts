@@ -1,11 +1,12 @@
 import { create, type DescMethodUnary, fromJson } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
 import type { UniversalClientFn } from "@connectrpc/connect/protocol";
-import { createPnmTransport, type Protocol } from "@pnm/client";
+import { createPnmTransport, type Protocol } from "@pnm/client/protocol";
 import { ErrorDetailSchema, FailureReason, StatusCodeSchema } from "@pnm/protocol/pnm/v1/common_pb";
 import { describeError, StepError } from "../errors.js";
 import type { Operation } from "../operations.js";
 import type { Transport } from "../profiles.js";
+import type { SignedFraming } from "../signature.js";
 import { authHeaders, type Credentials } from "./auth-headers.js";
 import type { CallOutcome, RpcFailure, WireRequest } from "./call-types.js";
 import { toResponseShape, upstreamEnumName } from "./response-shape.js";
@@ -20,6 +21,9 @@ export interface RpcTarget extends Credentials {
   http2Client: () => UniversalClientFn;
 }
 
+/** Where the signed message sits in the body: gRPC and gRPC-web sign the envelope's payload, not its prefix. */
+const framings: Record<RpcTransport, SignedFraming> = { "connect-json": "body", "connect-proto": "body", "grpc-web": "envelope", grpc: "envelope" };
+
 const protocols: Record<RpcTransport, { protocol: Protocol; binary: boolean }> = {
   "connect-json": { protocol: "connect", binary: false },
   "connect-proto": { protocol: "connect", binary: true },
@@ -31,7 +35,8 @@ const protocols: Record<RpcTransport, { protocol: Protocol; binary: boolean }> =
  * One call over a Connect protocol. The request goes through Connect's own
  * transport, and the bytes it puts on the wire are then replaced where the step
  * asks (verbatim JSON, malformed bodies) and signed or spoiled, so headers and
- * signature always describe exactly what is sent.
+ * signature always describe exactly what is sent (the signature covers the
+ * message: the body, or a gRPC / gRPC-web envelope's payload).
  */
 export async function callRpc(target: RpcTarget, transport: RpcTransport, op: Operation, request: WireRequest): Promise<CallOutcome> {
   const { protocol, binary } = protocols[transport];
@@ -47,7 +52,7 @@ export async function callRpc(target: RpcTarget, transport: RpcTransport, op: Op
     const body = replacement ?? (await collect(req.body));
     const header = new Headers(req.header);
     if (op.auth === "signature") {
-      for (const [name, value] of Object.entries(authHeaders(target, body, request.auth))) {
+      for (const [name, value] of Object.entries(authHeaders(target, body, framings[transport], request.auth))) {
         if (value === undefined) header.delete(name);
         else header.set(name, value);
       }

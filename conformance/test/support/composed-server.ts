@@ -1,10 +1,8 @@
-import { startPnmServer, type PnmServer, type PnmServerDecorators } from "../../../server/src/app.js";
-import type { PnmConfig } from "../../../server/src/config.js";
-import { silentLogger } from "../../../server/src/logger.js";
-import type { TestNats } from "../../../server/test/support/harness.js";
+import { type PnmConfig, silentLogger } from "@pnm/server";
+import { type PnmApp, type PnmAppDecorators, startPnmApp, type TestNats } from "@pnm/server/testing";
 
 /** Faults to plant: each decorator wraps one real part of pnm's server. */
-export type PlantedParts = PnmServerDecorators;
+export type PlantedParts = PnmAppDecorators;
 
 /**
  * pnm's server on `nats` with the parts in `plant` swapped in: a server that
@@ -12,8 +10,8 @@ export type PlantedParts = PnmServerDecorators;
  * each one its own NATS: instances on one NATS share the auth callout's
  * queue group, so a faulty and a sound one would take turns answering.
  */
-export async function startPlantedServer(nats: TestNats, config: PnmConfig, plant: PlantedParts): Promise<PnmServer> {
+export async function startPlantedServer(nats: TestNats, config: PnmConfig, plant: PlantedParts): Promise<PnmApp> {
   const nc = await nats.connect();
   const systemNc = await nats.connectSystem();
-  return startPnmServer({ config, nc, systemNc, keys: nats.keys, logger: silentLogger, decorate: plant });
+  return startPnmApp({ config, nc, systemNc, keys: nats.keys, logger: silentLogger, decorate: plant });
 }

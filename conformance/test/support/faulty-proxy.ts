@@ -1,7 +1,6 @@
 import { request as http1Request } from "node:http";
 import { connect as http2Connect, type ClientHttp2Session, type Http2ServerResponse, type IncomingHttpHeaders } from "node:http2";
-import type { NodeHandler, NodeRequest, NodeResponse } from "../../../server/src/http/connect-routes.js";
-import { listenDualProtocol } from "../../../server/src/http/listener.js";
+import { listenDualProtocol, type NodeHandler, type NodeRequest, type NodeResponse } from "@pnm/server/testing";
 
 export interface ProxiedRequest {
   method: string;

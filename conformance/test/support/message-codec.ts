@@ -1,5 +1,5 @@
 import { type DescMessage, fromBinary, fromJson, type MessageShape, toBinary, toJsonString } from "@bufbuild/protobuf";
-import { signatureHex } from "../../src/signature.js";
+import { framingOf, signatureHex, signedBytes } from "../../src/signature.js";
 import type { ProxiedRequest } from "./faulty-proxy.js";
 
 /** How a message travels: JSON (REST, Connect JSON), a bare binary message (Connect), or framed (gRPC, gRPC-web). */
@@ -48,6 +48,15 @@ export function rewriteMessage<Desc extends DescMessage>(
  */
 export function withBody(req: ProxiedRequest, body: Buffer, apiSecret: string): ProxiedRequest {
   const headers = { ...req.headers };
-  if (headers["hash-signature"] === signatureHex(apiSecret, req.body)) headers["hash-signature"] = signatureHex(apiSecret, body);
+  const framing = framingOf(headers["content-type"]);
+  const sign = (bytes: Buffer) => {
+    try {
+      return signatureHex(apiSecret, signedBytes(bytes, framing));
+    } catch {
+      return undefined; // not a signable body: nothing to re-sign
+    }
+  };
+  const before = sign(req.body);
+  if (before !== undefined && headers["hash-signature"] === before) headers["hash-signature"] = sign(body)!;
   return { ...req, headers, body };
 }

@@ -1,4 +1,5 @@
-// Usage: npx tsx server/src/cli/keys.ts [--out DIR] [--force]
+#!/usr/bin/env node
+// Usage: pnm-server-keys [--out DIR] [--force]   (in a checkout: npm run keys -- [--out DIR] [--force])
 // Generates this deployment's NATS keys (upstream ships public sample seeds) and a
 // matching nats-server configuration for local development.
 import { writeFile } from "node:fs/promises";

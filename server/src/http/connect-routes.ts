@@ -6,7 +6,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { ParticipantService as ParticipantServiceDesc } from "@pnm/protocol/pnm/v1/participant_service_pb";
 import { RoomService as RoomServiceDesc } from "@pnm/protocol/pnm/v1/room_service_pb";
 import { ErrorDetailSchema, FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
-import type { ApiSignatureVerifier, BodySignatureCheck } from "../auth/api-signature.js";
+import type { ApiSignatureVerifier, BodySignatureCheck, SignedFraming } from "../auth/api-signature.js";
 import { guardBody, requestDecodeCheck } from "./request-body-guard.js";
 import { pnmError } from "../errors.js";
 import type { Logger } from "../logger.js";
@@ -29,7 +29,8 @@ export interface ConnectRoutesOptions {
 
 /**
  * Connect, gRPC-web and gRPC for both services. Every body passes the body
- * guard on its way into Connect; RoomService bodies are also signed. A
+ * guard on its way into Connect; RoomService bodies are also signed (over the
+ * message: a Connect unary body, the payload of a gRPC / gRPC-web envelope). A
  * refusal fails the body stream, so Connect answers with the pnm error in the
  * caller's protocol and the handler never runs (Connect reads a unary body
  * whole before it decodes it).
@@ -77,10 +78,16 @@ export function createConnectRoutes(options: ConnectRoutesOptions): Map<string, 
     let signature: BodySignatureCheck | Error | undefined;
     if (signed) {
       try {
-        signature = options.signature.begin(header);
+        signature = options.signature.begin(header, signedFraming(header("content-type")));
       } catch (err) {
         signature = err as Error;
       }
+      // Signed messages are never compressed: the signature check refuses a
+      // compressed one with a pnm error. Connect would refuse an encoding it
+      // does not accept before reading the body, with no ErrorDetail, so it
+      // does not get to see the encoding headers.
+      uReq.header.delete("content-encoding");
+      uReq.header.delete("grpc-encoding");
     }
     const announced = header("content-length");
     uReq.body = guardBody(uReq.body as AsyncIterable<Uint8Array>, {
@@ -95,6 +102,11 @@ export function createConnectRoutes(options: ConnectRoutesOptions): Map<string, 
         if (ConnectError.from(err).code !== Code.Aborted) options.logger.error("response could not be written", err);
       });
   }
+}
+
+/** gRPC and gRPC-web bodies are message envelopes, whose payload alone is signed; a Connect unary body is the message. */
+export function signedFraming(contentType: string | undefined): SignedFraming {
+  return /^application\/grpc(-web)?([+;]|$)/i.test((contentType ?? "").trim()) ? "envelope" : "body";
 }
 
 export function headerValue(req: NodeRequest, name: string): string | undefined {

@@ -16,8 +16,9 @@ export interface BodyGuardOptions {
 
 /**
  * Stands between the request and Connect for unary RPCs: refuses a body over
- * the limit before it is read whole, checks the API signature over the exact
- * bytes, and checks that the body decodes, so every refusal is a pnm error
+ * the limit before it is read whole, checks the API signature as the bytes
+ * stream in (over the message they carry, see SignedFraming), and checks that
+ * the body decodes, so every refusal is a pnm error
  * with its ErrorDetail (Connect's own refusals carry none, and it reports an
  * undecodable binary message as `internal`).
  */

@@ -11,7 +11,7 @@ import {
 import { GetJoinTokenRequestSchema, GetJoinTokenResponseSchema } from "@pnm/protocol/pnm/v1/join_token_pb";
 import { RemoveParticipantRequestSchema, RemoveParticipantResponseSchema } from "@pnm/protocol/pnm/v1/participants_pb";
 import { VerifyTokenRequestSchema, VerifyTokenResponseSchema } from "@pnm/protocol/pnm/v1/verify_token_pb";
-import { Code } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { ApiSignatureVerifier, BodySignatureCheck } from "../auth/api-signature.js";
 import { failureInfo, type FailureInfo, pnmError } from "../errors.js";
 import type { Logger } from "../logger.js";
@@ -60,6 +60,7 @@ export function createRestRoutes(options: RestRoutesOptions): Map<string, NodeHa
           const request = decode(() => fromUpstreamJson(requestSchema, JSON.parse(body.toString("utf8"))));
           sendJson(res, 200, toUpstreamJson(responseSchema, await call(request)));
         } catch (err) {
+          if (err instanceof RequestAborted) return;
           const info = describeFailure(err);
           if (isProtobuf(req)) {
             send(res, req, httpStatus(info), "application/protobuf", toBinary(CommonResponseSchema, create(CommonResponseSchema, { status: false, msg: info.message })), info);
@@ -80,6 +81,7 @@ export function createRestRoutes(options: RestRoutesOptions): Map<string, NodeHa
         const answer = await participants.verifyToken(request, token);
         send(res, req, 200, "application/protobuf", toBinary(VerifyTokenResponseSchema, answer));
       } catch (err) {
+        if (err instanceof RequestAborted) return;
         const info = describeFailure(err);
         const msg = upstreamVerifyMessages[info.reason] ?? (info.code === Code.Unauthenticated ? "notifications.invalid-token" : info.message);
         // Upstream's /api guard refuses bad tokens and inactive rooms with 401; later checks answer 200.
@@ -106,12 +108,22 @@ export function createRestRoutes(options: RestRoutesOptions): Map<string, NodeHa
   ]);
 }
 
+/** The body stopped arriving: the client went away or ran out of time. There is no one to answer, and nothing failed here. */
+class RequestAborted extends Error {}
+
 /** The whole body, through the same guard as the RPC routes (limit first, then the signature). */
 async function readGuarded(req: NodeRequest, limit: number, signature?: BodySignatureCheck): Promise<Buffer> {
   const announced = headerValue(req, "content-length");
   let body = Buffer.alloc(0);
-  for await (const whole of guardBody(req as AsyncIterable<Uint8Array>, { limit, announcedLength: announced === undefined ? undefined : Number(announced), signature })) {
-    body = Buffer.from(whole);
+  try {
+    for await (const whole of guardBody(req as AsyncIterable<Uint8Array>, { limit, announcedLength: announced === undefined ? undefined : Number(announced), signature })) {
+      body = Buffer.from(whole);
+    }
+  } catch (err) {
+    // The guard refuses with pnm errors; a request that was torn down mid-body is no failure of ours.
+    const tornDown = req.destroyed || ("stream" in req && req.stream.closed);
+    if (err instanceof ConnectError || !tornDown) throw err;
+    throw new RequestAborted("request body aborted", { cause: err });
   }
   return body;
 }

@@ -1,16 +1,16 @@
-import { spawn, execFile, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { accessSync, constants } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { connect as connectTcp } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve as resolvePath } from "node:path";
-import { fileURLToPath } from "node:url";
+import { delimiter, join, resolve as resolvePath } from "node:path";
 import { renderNatsServerConfig } from "./nats-config.js";
 import type { NatsPublicKeys } from "./nats-keys.js";
 
 export interface SpawnNatsServerOptions {
   keys: NatsPublicKeys;
-  /** nats-server binary; default $PNM_NATS_SERVER_BIN, else what scripts/ensure-nats.sh prints. */
+  /** nats-server binary; default: resolveNatsServerBinary(). */
   binary?: string;
   /**
    * Directory for the config, ports file and JetStream store, kept after stop() so
@@ -47,27 +47,35 @@ export interface EmbeddedNatsServer {
   stop(): Promise<void>;
 }
 
+/** nats-server exited or did not answer in time during start; the message carries its last log lines. */
 export class NatsServerStartError extends Error {
   override readonly name = "NatsServerStartError";
 }
 
-const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
-let resolvedBinary: Promise<string> | undefined;
+/** No nats-server to run: the message says how to get one. */
+export class NatsServerNotFoundError extends Error {
+  override readonly name = "NatsServerNotFoundError";
+}
 
-/** Finds nats-server once per process: $PNM_NATS_SERVER_BIN, else scripts/ensure-nats.sh (which may install it). */
-export function resolveNatsServerBinary(): Promise<string> {
-  const fromEnv = process.env.PNM_NATS_SERVER_BIN;
-  if (fromEnv) return Promise.resolve(fromEnv);
-  resolvedBinary ??= new Promise<string>((resolve, reject) => {
-    execFile("bash", [join(repoRoot, "scripts/ensure-nats.sh")], { encoding: "utf8" }, (error, stdout) => {
-      if (error) reject(new NatsServerStartError("scripts/ensure-nats.sh failed to provide nats-server", { cause: error }));
-      else resolve(stdout.trim());
-    });
-  });
-  resolvedBinary.catch(() => {
-    resolvedBinary = undefined;
-  });
-  return resolvedBinary;
+/**
+ * The nats-server to run: $PNM_NATS_SERVER_BIN, else the first `nats-server`
+ * on PATH. (In a checkout, scripts/bootstrap.sh sets the former to one it
+ * installs when PATH has none new enough.)
+ */
+export function resolveNatsServerBinary(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.PNM_NATS_SERVER_BIN) return env.PNM_NATS_SERVER_BIN;
+  for (const dir of (env.PATH ?? "").split(delimiter).filter(Boolean)) {
+    const candidate = join(dir, "nats-server");
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here; try the next directory
+    }
+  }
+  throw new NatsServerNotFoundError(
+    "no nats-server found: install nats-server >= 2.10 (https://github.com/nats-io/nats-server/releases) on PATH, set PNM_NATS_SERVER_BIN to its path, or set PNM_NATS_URL to use a running NATS",
+  );
 }
 
 // Servers a test forgot to stop would outlive the worker and hold ports; kill
@@ -135,7 +143,7 @@ function probeInfo(url: string, serverName: string): Promise<boolean> {
  * its ports file, so parallel callers never race for a port.
  */
 export async function spawnNatsServer(options: SpawnNatsServerOptions): Promise<EmbeddedNatsServer> {
-  const binary = options.binary ?? (await resolveNatsServerBinary());
+  const binary = options.binary ?? resolveNatsServerBinary();
   const temporary = options.dataDir === undefined;
   const dataDir = options.dataDir === undefined ? await mkdtemp(join(tmpdir(), "pnm-nats-")) : resolvePath(options.dataDir);
   const removeTemporary = () => (temporary ? rm(dataDir, { recursive: true, force: true }) : Promise.resolve());

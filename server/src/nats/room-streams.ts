@@ -1,8 +1,23 @@
-import { AckPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, RetentionPolicy, type StreamConfig } from "@nats-io/jetstream";
+import {
+  AckPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  jetstream,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+  RetentionPolicy,
+  type StreamConfig,
+} from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { natsSubjects, roomStreamName } from "./subjects.js";
 
 export const workerConsumerName = "pnm-sysJsWorker";
+
+/** NATS refused to read, create or change one of the streams pnm needs, or its consumer; `cause` is NATS's error. */
+export class RoomStreamError extends Error {
+  override readonly name = "RoomStreamError";
+}
 
 /**
  * The streams upstream clients expect: the room stream that keeps server
@@ -23,19 +38,32 @@ export async function ensureRoomStreams(nc: NatsConnection): Promise<JetStreamCl
     retention: RetentionPolicy.Workqueue,
     max_age: 3600 * 1e9,
   });
-  await jsm.consumers.add(natsSubjects.systemJsWorker, {
-    durable_name: workerConsumerName,
-    ack_policy: AckPolicy.Explicit,
-    max_deliver: 3,
-  });
+  await jsm.consumers
+    .add(natsSubjects.systemJsWorker, { durable_name: workerConsumerName, ack_policy: AckPolicy.Explicit, max_deliver: 3 })
+    .catch((cause: unknown) => {
+      throw new RoomStreamError(`NATS refused consumer ${workerConsumerName} of stream ${natsSubjects.systemJsWorker}`, { cause });
+    });
   return jetstream(nc);
 }
 
+/**
+ * Creates the stream when NATS says it does not exist, and otherwise brings it
+ * to `config`. Any other answer, and a refused update in particular, is
+ * reported as it is: creating over it would only fail with a misleading
+ * "already in use".
+ */
 async function upsertStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
+  const exists = await jsm.streams.info(config.name).then(
+    () => true,
+    (cause: unknown) => {
+      if (cause instanceof JetStreamApiError && cause.code === JetStreamApiCodes.StreamNotFound) return false;
+      throw new RoomStreamError(`cannot read stream ${config.name}`, { cause });
+    },
+  );
   try {
-    await jsm.streams.info(config.name);
-    await jsm.streams.update(config.name, config);
-  } catch {
-    await jsm.streams.add(config);
+    if (exists) await jsm.streams.update(config.name, config);
+    else await jsm.streams.add(config);
+  } catch (cause) {
+    throw new RoomStreamError(`NATS refused to ${exists ? "update" : "create"} stream ${config.name}`, { cause });
   }
 }

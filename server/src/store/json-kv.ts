@@ -1,3 +1,4 @@
+import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 
 export interface Versioned<T> {
@@ -8,9 +9,9 @@ export interface Versioned<T> {
 /** A KV bucket of JSON documents, with the revision kept for compare-and-set. */
 export interface JsonKv<T> {
   get(key: string): Promise<Versioned<T> | undefined>;
-  /** Fails with a wrong-last-sequence error when the key exists. */
+  /** Fails with a revision conflict (isRevisionConflict) when the key exists. */
   create(key: string, value: T): Promise<number>;
-  /** Fails with a wrong-last-sequence error when the revision is not the latest. */
+  /** Fails with a revision conflict (isRevisionConflict) when the revision is not the latest. */
   update(key: string, value: T, revision: number): Promise<number>;
   put(key: string, value: T): Promise<number>;
   delete(key: string): Promise<void>;
@@ -37,8 +38,14 @@ export function createJsonKv<T>(kv: KV): JsonKv<T> {
   };
 }
 
-/** True for the error JetStream returns when a compare-and-set lost a race. */
+/**
+ * True for JetStream's refusal of a write whose expected last sequence is not
+ * the key's latest revision: a compare-and-set that lost a race. Both codes
+ * mean that refusal, as @nats-io/kv's own create() reads them.
+ */
 export function isRevisionConflict(err: unknown): boolean {
-  const text = String((err as Error | undefined)?.message ?? err);
-  return /wrong last sequence|key exists/i.test(text);
+  return (
+    err instanceof JetStreamApiError &&
+    (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+  );
 }

@@ -1,21 +1,19 @@
-import { fromBinary, fromJsonString } from "@bufbuild/protobuf";
+import { fromBinary } from "@bufbuild/protobuf";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { TokenVerifier } from "livekit-server-sdk";
 import { randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   BlockedError,
-  createParticipantClient,
-  JoinRefusedError,
   joinSession,
   type ParticipantSession,
   RemovedError,
   RoomEndedError,
   type SessionError,
 } from "@pnm/client";
+import { createParticipantClient } from "@pnm/client/protocol";
 import { nodeWebSocket } from "@pnm/client/node";
-import { ClientType, ErrorDetailSchema, FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
-import { MediaServerConnInfoSchema, NatsMsgClientToServerEvent, NatsMsgServerToClientEvent } from "@pnm/protocol/pnm/v1/nats_msg_pb";
+import { ErrorDetailSchema, FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
+import { NatsMsgClientToServerEvent, NatsMsgServerToClientEvent } from "@pnm/protocol/pnm/v1/nats_msg_pb";
 import { signedClient } from "../support/clients.js";
 import { startTestNats, startTestServer, testConfig, useTestDeployment } from "../support/harness.js";
 import { issueToken, request, waitFor } from "../support/participants.js";
@@ -94,42 +92,12 @@ describe("session lifecycle", () => {
     expect(session.token()).not.toBe(first);
     await Promise.all([session.leave(), peer.leave()]);
   });
-
-  it("refuses to join a room that is full", async () => {
-    const roomId = `life-${++counter}`;
-    await deployment.rooms.createRoom({ roomId, maxParticipants: 1, metadata: { roomTitle: "full", roomFeatures: {} } });
-    const first = await join(roomId, "kim");
-    const refusal = await join(roomId, "lee").catch((e: unknown) => e);
-    expect(refusal).toBeInstanceOf(JoinRefusedError);
-    expect((refusal as JoinRefusedError).reason).toBe(FailureReason.ROOM_FULL);
-    await first.leave();
-  });
 });
 
 describe("LiveKit media tokens", () => {
   const mediaRequest = (roomId: string, userId: string) =>
     request(observer, roomId, userId, NatsMsgClientToServerEvent.REQ_MEDIA_SERVER_DATA, "", NatsMsgServerToClientEvent.RES_MEDIA_SERVER_DATA);
   const refusal = (answer: Awaited<ReturnType<typeof mediaRequest>>) => (answer.msg ? undefined : fromBinary(ErrorDetailSchema, answer.binMsg).reason);
-
-  it("gives an admin the admin grant, and a hybrid client a subscribe-only token plus a native publisher", async () => {
-    const roomId = await room();
-    await deployment.rooms.getJoinToken({ roomId, userInfo: { name: "Host", userId: "host", isAdmin: true, clientType: ClientType.HYBRID_WEB } });
-    const answer = await mediaRequest(roomId, "host");
-    const info = fromJsonString(MediaServerConnInfoSchema, answer.msg);
-    const verifier = new TokenVerifier(livekit.apiKey, livekit.apiSecret);
-    expect((await verifier.verify(info.token)).video).toMatchObject({ room: roomId, roomAdmin: true, canPublish: false, canSubscribe: true });
-    const native = await verifier.verify(info.nativeToken);
-    expect(native.sub).toBe("host-native");
-    expect(native.attributes).toEqual({ original_user_id: "host" });
-    expect(native.video).toMatchObject({ canPublish: true, canSubscribe: false });
-    expect(info.enabledE2ee).toBe(false);
-  });
-
-  it("refuses a user waiting for approval", async () => {
-    const roomId = await room({ waitingRoomFeatures: { isActive: true } });
-    await issueToken(deployment.rooms, roomId, "waiting");
-    expect(refusal(await mediaRequest(roomId, "waiting"))).toBe(FailureReason.USER_WAITING_FOR_APPROVAL);
-  });
 
   it("refuses a blocked user", async () => {
     const roomId = await room();
@@ -146,7 +114,7 @@ describe("LiveKit media tokens", () => {
     expect(refusal(await mediaRequest(roomId, "late"))).toBe(FailureReason.ROOM_NOT_ACTIVE);
   });
 
-  it("answers unavailable on a server without LiveKit, and the session joins without media", async () => {
+  it("joins a session without media on a server without LiveKit", async () => {
     const ownNats = await startTestNats();
     const bare = await startTestServer(ownNats);
     try {
@@ -155,10 +123,6 @@ describe("LiveKit media tokens", () => {
       const session = await joinSession({ baseUrl: bare.server.url, token: await issueToken(bareRooms, "no-media", "solo"), webSocket: nodeWebSocket });
       expect(session.media).toBeUndefined();
       await session.leave();
-      const ownObserver = await ownNats.connect();
-      await issueToken(bareRooms, "no-media", "other");
-      const answer = await request(ownObserver, "no-media", "other", NatsMsgClientToServerEvent.REQ_MEDIA_SERVER_DATA, "", NatsMsgServerToClientEvent.RES_MEDIA_SERVER_DATA);
-      expect(refusal(answer)).toBe(FailureReason.MEDIA_UNAVAILABLE);
     } finally {
       await bare.close();
       await ownNats.stop();

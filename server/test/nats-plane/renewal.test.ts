@@ -2,7 +2,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
-import { NatsInitialDataSchema, NatsMsgClientToServerEvent, NatsMsgServerToClientEvent } from "@pnm/protocol/pnm/v1/nats_msg_pb";
+import { NatsMsgClientToServerEvent, NatsMsgServerToClientEvent } from "@pnm/protocol/pnm/v1/nats_msg_pb";
 import { RenewalFailureSchema } from "@pnm/protocol/pnm/v1/renewal_pb";
 import { createAccessTokenCodec } from "../../src/auth/access-token.js";
 import { useTestDeployment } from "../support/harness.js";
@@ -16,9 +16,9 @@ beforeAll(async () => {
 });
 
 let counter = 0;
-async function participant(userId = "frank", features = {}) {
-  const roomId = `renew-${++counter}`;
-  await deployment.rooms.createRoom({ roomId, metadata: { roomTitle: "R", roomFeatures: features } });
+async function participant() {
+  const [roomId, userId] = [`renew-${++counter}`, "frank"];
+  await deployment.rooms.createRoom({ roomId, metadata: { roomTitle: "R", roomFeatures: {} } });
   const token = await issueToken(deployment.rooms, roomId, userId);
   const nc = await connectAs(deployment.nats, roomId, userId, token);
   return { roomId, userId, token, nc };
@@ -34,15 +34,6 @@ const shifted = (token: string, seconds: number) => {
 };
 
 describe("token renewal over NATS", () => {
-  it("renews a valid token with a fresh one for the same identity", async () => {
-    const p = await participant();
-    const answer = await renew(p, p.token);
-    const renewed = createAccessTokenCodec(deployment.pnm.config).verify(answer.msg);
-    expect(renewed).toMatchObject({ sub: p.userId, room_id: p.roomId, token_kind: "access" });
-    expect(renewed.jti).not.toBe(decodeJwtPayload(p.token).jti);
-    await p.nc.close();
-  });
-
   it("renews a token that expired within the grace period", async () => {
     const p = await participant();
     const expired = shifted(p.token, -600 - 70); // expired 70 s ago, past the 60 s leeway, within 30 s grace on top
@@ -58,43 +49,11 @@ describe("token renewal over NATS", () => {
     await p.nc.close();
   });
 
-  it("refuses a token of another user or room than the connection", async () => {
-    const p = await participant();
-    const otherUser = await issueToken(deployment.rooms, p.roomId, "grace");
-    expect(failure(await renew(p, otherUser))).toBe(FailureReason.TOKEN_CLAIMS_INVALID);
-    const q = await participant("frank");
-    expect(failure(await renew(p, q.token))).toBe(FailureReason.TOKEN_CLAIMS_INVALID);
-    await Promise.all([p.nc.close(), q.nc.close()]);
-  });
-
   it("refuses a blocked user (a request left in flight when the block closed the connection)", async () => {
     const p = await participant();
     await deployment.rooms.removeParticipant({ roomId: p.roomId, userId: p.userId, blockUser: true });
     // The user's own connection is gone; the request arrives as it would have from it.
     const answer = await request(observer, p.roomId, p.userId, NatsMsgClientToServerEvent.REQ_RENEW_PNM_TOKEN, p.token, NatsMsgServerToClientEvent.RESP_RENEW_PNM_TOKEN);
     expect(failure(answer)).toBe(FailureReason.USER_BLOCKED);
-  });
-
-  it("re-reads role fields from current state rather than copying the old claims", async () => {
-    const p = await participant();
-    await deployment.rooms.getJoinToken({ roomId: p.roomId, userInfo: { name: "Frank Admin", userId: p.userId, isAdmin: true } });
-    const renewed = decodeJwtPayload((await renew(p, p.token)).msg);
-    expect(renewed).toMatchObject({ is_admin: true, name: "Frank Admin" });
-    await p.nc.close();
-  });
-});
-
-describe("initial data", () => {
-  it("gives the room's E2EE key to an admitted participant only", async () => {
-    const p = await participant("gina", { endToEndEncryptionFeatures: { isEnabled: true } });
-    const answer = await request(p.nc, p.roomId, p.userId, NatsMsgClientToServerEvent.REQ_INITIAL_DATA, "", NatsMsgServerToClientEvent.RES_INITIAL_DATA);
-    const initial = (await import("@bufbuild/protobuf")).fromJsonString(NatsInitialDataSchema, answer.msg);
-    expect(initial.room?.roomId).toBe(p.roomId);
-    expect(initial.localUser?.userId).toBe("gina");
-    const key = JSON.parse(initial.room!.metadata).room_features.end_to_end_encryption_features.encryption_key as string;
-    expect(key).toMatch(/^[0-9A-Za-z]{32}$/);
-    const listing = await deployment.rooms.createRoom({ roomId: p.roomId, metadata: { roomTitle: "R", roomFeatures: { endToEndEncryptionFeatures: { isEnabled: true } } } });
-    expect(listing.roomInfo?.metadata).not.toContain(key);
-    await p.nc.close();
   });
 });

@@ -1,11 +1,11 @@
-import { access, mkdtemp, readdir, rm } from "node:fs/promises";
+import { access, chmod, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { createServer as createTcpServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, nkeyAuthenticator } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { NatsServerStartError, spawnNatsServer } from "../../src/nats/embedded-nats.js";
+import { NatsServerNotFoundError, NatsServerStartError, resolveNatsServerBinary, spawnNatsServer } from "../../src/nats/embedded-nats.js";
 import { NatsConfigError } from "../../src/nats/nats-config.js";
 import { createNatsKeys } from "../../src/nats/nats-keys.js";
 
@@ -119,5 +119,22 @@ describe("spawnNatsServer", () => {
     expect(error).toBeInstanceOf(NatsServerStartError);
     expect((error as Error).cause).toMatchObject({ code: "ENOENT" });
     expect(await temporaryDirs()).toEqual([]);
+  });
+});
+
+describe("resolveNatsServerBinary", () => {
+  it("takes PNM_NATS_SERVER_BIN, else the first executable nats-server on PATH", async () => {
+    const [empty, found] = [join(scratch, "path-empty"), join(scratch, "path-found")];
+    await Promise.all([mkdir(empty), mkdir(found)]);
+    await writeFile(join(found, "nats-server"), "#!/bin/sh\n");
+    await chmod(join(found, "nats-server"), 0o755);
+    expect(resolveNatsServerBinary({ PNM_NATS_SERVER_BIN: "/opt/nats-server", PATH: found })).toBe("/opt/nats-server");
+    expect(resolveNatsServerBinary({ PATH: [empty, found].join(":") })).toBe(join(found, "nats-server"));
+  });
+
+  it("says in one line how to get one when there is none", () => {
+    const resolve = () => resolveNatsServerBinary({ PATH: join(scratch, "nowhere") });
+    expect(resolve).toThrow(NatsServerNotFoundError);
+    expect(resolve).toThrow(/^no nats-server found: [^\n]*PNM_NATS_SERVER_BIN[^\n]*PNM_NATS_URL[^\n]*$/);
   });
 });

@@ -42,7 +42,7 @@ describe("keys CLI", () => {
 
     const config = await readFile(join(out, "nats-server.conf"), "utf8");
     expect(config).toContain(keys.issuer.publicKey);
-    const { stdout, stderr } = await run(await resolveNatsServerBinary(), ["-c", join(out, "nats-server.conf"), "-t"]);
+    const { stdout, stderr } = await run(resolveNatsServerBinary(), ["-c", join(out, "nats-server.conf"), "-t"]);
     expect(stdout + stderr).toMatch(/is valid/);
   });
 

@@ -3,19 +3,8 @@ import { describe, expect, it, vi } from "vitest";
 import { createAccount, createCurve, createOperator, createServer, createUser, fromSeed, NKeysError, type KeyPair } from "@nats-io/nkeys";
 import { decode, encodeAuthorizationResponse, encodeUser, type AuthorizationResponse, type User } from "@nats-io/jwt";
 import { createNativeSigner, NativeSignerError } from "../../src/nats/native-signer.js";
-import { rate } from "../support/rate.js";
 
 const text = new TextDecoder();
-
-async function asyncRate(durationMs: number, op: () => Promise<unknown>): Promise<number> {
-  const start = performance.now();
-  let count = 0;
-  while (performance.now() - start < durationMs) {
-    await op();
-    count++;
-  }
-  return Math.round((count * 1000) / (performance.now() - start));
-}
 
 describe("native signer", () => {
   it.each([
@@ -88,24 +77,5 @@ describe("native signer", () => {
     } finally {
       vi.useRealTimers();
     }
-  });
-
-  it("is much faster than @nats-io/nkeys (throughput printed)", async () => {
-    const reference = createAccount();
-    const native = createNativeSigner(reference.getSeed());
-    const input = randomBytes(600);
-    const nkeysSign = rate(300, () => reference.sign(input));
-    const nativeSign = rate(300, () => native.sign(input));
-    const user = createUser().getPublicKey();
-    const server = createServer().getPublicKey();
-    const encodeWith = (issuer: KeyPair) => async () =>
-      encodeAuthorizationResponse(user, server, issuer, { jwt: await encodeUser("u", user, issuer, {}, { aud: "PNM" }) }, {});
-    const nkeysEncode = await asyncRate(300, encodeWith(fromSeed(reference.getSeed())));
-    const nativeEncode = await asyncRate(300, encodeWith(native));
-    console.log(
-      `Ed25519 sign (600 B): native ${nativeSign}/s vs nkeys ${nkeysSign}/s; ` +
-        `encodeUser + encodeAuthorizationResponse: native ${nativeEncode}/s vs nkeys ${nkeysEncode}/s`,
-    );
-    expect(nativeSign).toBeGreaterThan(nkeysSign * 5);
   });
 });

@@ -13,7 +13,7 @@ let dir: string;
 let binary: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "pnm-nats-config-"));
-  binary = await resolveNatsServerBinary();
+  binary = resolveNatsServerBinary();
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });

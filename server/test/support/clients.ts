@@ -1,5 +1,6 @@
 import { createClient, type Interceptor } from "@connectrpc/connect";
-import { createRoomServiceClient, createPnmTransport, type Protocol, type RoomServiceClient } from "@pnm/client";
+import { createRoomServiceClient, type Protocol, type RoomServiceClient } from "@pnm/client";
+import { createPnmTransport } from "@pnm/client/protocol";
 import { createNodeHttp2Client } from "@pnm/client/node";
 import { RoomService } from "@pnm/protocol/pnm/v1/room_service_pb";
 import { afterAll } from "vitest";

@@ -1,6 +1,7 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { connectParticipant, type RoomServiceClient } from "@pnm/client";
+import type { RoomServiceClient } from "@pnm/client";
+import { connectParticipant } from "@pnm/client/protocol";
 import { nodeWebSocket } from "@pnm/client/node";
 import {
   type NatsMsgClientToServerEvent,

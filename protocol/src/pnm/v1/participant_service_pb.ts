@@ -11,7 +11,7 @@ import { file_pnm_v1_verify_token } from "./verify_token_pb.js";
  * Describes the file pnm/v1/participant_service.proto.
  */
 export const file_pnm_v1_participant_service: GenFile = /*@__PURE__*/
-  fileDesc("CiBwbm0vdjEvcGFydGljaXBhbnRfc2VydmljZS5wcm90bxIGcG5tLnYxMlwKElBhcnRpY2lwYW50U2VydmljZRJGCgtWZXJpZnlUb2tlbhIaLnBubS52MS5WZXJpZnlUb2tlblJlcXVlc3QaGy5wbm0udjEuVmVyaWZ5VG9rZW5SZXNwb25zZWIGcHJvdG8z", [file_pnm_v1_verify_token]);
+  fileDesc("CiBwbm0vdjEvcGFydGljaXBhbnRfc2VydmljZS5wcm90bxIGcG5tLnYxMlwKElBhcnRpY2lwYW50U2VydmljZRJGCgtWZXJpZnlUb2tlbhIaLnBubS52MS5WZXJpZnlUb2tlblJlcXVlc3QaGy5wbm0udjEuVmVyaWZ5VG9rZW5SZXNwb25zZUJ1Cgpjb20ucG5tLnYxQhdQYXJ0aWNpcGFudFNlcnZpY2VQcm90b1ABWipnaXRodWIuY29tL3BubS1kZXYvcG5tL2dlbi9nby9wbm0vdjE7cG5tdjGiAgNQWFiqAgZQbm0uVjHKAgZQbm1cVjHqAgdQbm06OlYxYgZwcm90bzM", [file_pnm_v1_verify_token]);
 
 /**
  * Calls made by a participant, authenticated with its access token in the

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pnm/v1/renewal.proto.
  */
 export const file_pnm_v1_renewal: GenFile = /*@__PURE__*/
-  fileDesc("ChRwbm0vdjEvcmVuZXdhbC5wcm90bxIGcG5tLnYxIlgKDlJlbmV3YWxGYWlsdXJlEhIKCnJlcXVlc3RfaWQYASABKAkSJQoGcmVhc29uGAIgASgOMhUucG5tLnYxLkZhaWx1cmVSZWFzb24SCwoDbXNnGAMgASgJYgZwcm90bzM", [file_pnm_v1_common]);
+  fileDesc("ChRwbm0vdjEvcmVuZXdhbC5wcm90bxIGcG5tLnYxIlgKDlJlbmV3YWxGYWlsdXJlEhIKCnJlcXVlc3RfaWQYASABKAkSJQoGcmVhc29uGAIgASgOMhUucG5tLnYxLkZhaWx1cmVSZWFzb24SCwoDbXNnGAMgASgJQmoKCmNvbS5wbm0udjFCDFJlbmV3YWxQcm90b1ABWipnaXRodWIuY29tL3BubS1kZXYvcG5tL2dlbi9nby9wbm0vdjE7cG5tdjGiAgNQWFiqAgZQbm0uVjHKAgZQbm1cVjHqAgdQbm06OlYxYgZwcm90bzM", [file_pnm_v1_common]);
 
 /**
  * Token renewal travels in the NATS envelopes of nats_msg.proto, as upstream:

@@ -15,13 +15,19 @@ import { file_pnm_v1_participants } from "./participants_pb.js";
  * Describes the file pnm/v1/room_service.proto.
  */
 export const file_pnm_v1_room_service: GenFile = /*@__PURE__*/
-  fileDesc("Chlwbm0vdjEvcm9vbV9zZXJ2aWNlLnByb3RvEgZwbm0udjEy/gIKC1Jvb21TZXJ2aWNlEkMKCkNyZWF0ZVJvb20SGS5wbm0udjEuQ3JlYXRlUm9vbVJlcXVlc3QaGi5wbm0udjEuQ3JlYXRlUm9vbVJlc3BvbnNlEkkKDEdldEpvaW5Ub2tlbhIbLnBubS52MS5HZXRKb2luVG9rZW5SZXF1ZXN0GhwucG5tLnYxLkdldEpvaW5Ub2tlblJlc3BvbnNlEkkKDElzUm9vbUFjdGl2ZRIbLnBubS52MS5Jc1Jvb21BY3RpdmVSZXF1ZXN0GhwucG5tLnYxLklzUm9vbUFjdGl2ZVJlc3BvbnNlEjoKB0VuZFJvb20SFi5wbm0udjEuRW5kUm9vbVJlcXVlc3QaFy5wbm0udjEuRW5kUm9vbVJlc3BvbnNlElgKEVJlbW92ZVBhcnRpY2lwYW50EiAucG5tLnYxLlJlbW92ZVBhcnRpY2lwYW50UmVxdWVzdBohLnBubS52MS5SZW1vdmVQYXJ0aWNpcGFudFJlc3BvbnNlYgZwcm90bzM", [file_pnm_v1_create_room, file_pnm_v1_join_token, file_pnm_v1_participants]);
+  fileDesc("Chlwbm0vdjEvcm9vbV9zZXJ2aWNlLnByb3RvEgZwbm0udjEy/gIKC1Jvb21TZXJ2aWNlEkMKCkNyZWF0ZVJvb20SGS5wbm0udjEuQ3JlYXRlUm9vbVJlcXVlc3QaGi5wbm0udjEuQ3JlYXRlUm9vbVJlc3BvbnNlEkkKDEdldEpvaW5Ub2tlbhIbLnBubS52MS5HZXRKb2luVG9rZW5SZXF1ZXN0GhwucG5tLnYxLkdldEpvaW5Ub2tlblJlc3BvbnNlEkkKDElzUm9vbUFjdGl2ZRIbLnBubS52MS5Jc1Jvb21BY3RpdmVSZXF1ZXN0GhwucG5tLnYxLklzUm9vbUFjdGl2ZVJlc3BvbnNlEjoKB0VuZFJvb20SFi5wbm0udjEuRW5kUm9vbVJlcXVlc3QaFy5wbm0udjEuRW5kUm9vbVJlc3BvbnNlElgKEVJlbW92ZVBhcnRpY2lwYW50EiAucG5tLnYxLlJlbW92ZVBhcnRpY2lwYW50UmVxdWVzdBohLnBubS52MS5SZW1vdmVQYXJ0aWNpcGFudFJlc3BvbnNlQm4KCmNvbS5wbm0udjFCEFJvb21TZXJ2aWNlUHJvdG9QAVoqZ2l0aHViLmNvbS9wbm0tZGV2L3BubS9nZW4vZ28vcG5tL3YxO3BubXYxogIDUFhYqgIGUG5tLlYxygIGUG5tXFYx6gIHUG5tOjpWMWIGcHJvdG8z", [file_pnm_v1_create_room, file_pnm_v1_join_token, file_pnm_v1_participants]);
 
 /**
  * Server-to-server API. Every call is authenticated with the API-KEY header
- * and HASH-SIGNATURE = lower-case hex HMAC-SHA256 of the exact request body
- * bytes, keyed with the API secret. Calls are POST only: a Connect GET has no
- * body, so nothing would be signed.
+ * and HASH-SIGNATURE: the lower-case hex HMAC-SHA256, keyed with the API
+ * secret, of the serialized request message exactly as the client serialized
+ * it, uncompressed. On every protocol that is the message's bytes: over gRPC
+ * and gRPC-web the payload of the body's one message envelope, without its
+ * 5-byte prefix; over Connect the body; on upstream's REST routes the body as
+ * sent. Serialize once (deterministically where a library writes map entries
+ * in random order), sign those bytes and send them. A compressed message is
+ * refused (FAILURE_REASON_BODY_MALFORMED), never signed over. Calls are POST
+ * only: a Connect GET has no body, so nothing would be signed.
  *
  * @generated from service pnm.v1.RoomService
  */

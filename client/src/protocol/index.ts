@@ -1,0 +1,15 @@
+/**
+ * The plumbing under `@pnm/client`, for callers that assemble clients of
+ * their own: body signing and the signing HTTP client, the Connect, gRPC-web
+ * and gRPC transport over fetch, the participant's RPC client and NATS
+ * connection, and the token renewal schedule.
+ *
+ * @packageDocumentation
+ */
+export { signBody } from "../api-signature.js";
+export { createSigningHttpClient, type SigningOptions } from "../signing-http-client.js";
+export { createPnmTransport, type Protocol, type TransportOptions } from "../transport.js";
+export { createFetchHttpClient } from "../fetch-http-client.js";
+export { createParticipantClient, type ParticipantClient, type ParticipantClientOptions } from "../participant-client.js";
+export { connectParticipant, type ParticipantConnectionOptions, type WebSocketConstructor, WebSocketUnavailableError } from "../nats/participant-connection.js";
+export { readTokenTimes, renewalDelayMs, type RenewalScheduleOptions } from "../session/renewal-schedule.js";

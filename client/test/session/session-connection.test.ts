@@ -1,0 +1,55 @@
+import type { NatsConnection } from "@nats-io/nats-core";
+import { describe, expect, it, vi } from "vitest";
+import { openSessionConnection, type SessionChannel } from "../../src/session/session-connection.js";
+import { useNatsServer } from "../support/nats-server.js";
+
+/** Records which connections it is attached to, and which it has left. */
+function recordingChannel() {
+  const attached: NatsConnection[] = [];
+  const detached: NatsConnection[] = [];
+  const channel: SessionChannel = {
+    attach(nc) {
+      attached.push(nc);
+      return () => void detached.push(nc);
+    },
+  };
+  return { channel, attached, detached };
+}
+
+const nats = useNatsServer();
+
+describe("session connection", () => {
+  it("attaches the channels to each new connection when the old one drops, and detaches them on close", async () => {
+    const connections: NatsConnection[] = [];
+    const connect = vi.fn(async () => connections[connections.push(await nats.connect()) - 1]!);
+    const a = recordingChannel();
+    const b = recordingChannel();
+    const connection = await openSessionConnection({ connect, channels: [a.channel, b.channel], onGiveUp: () => undefined, initialDelayMs: 1 });
+    expect(a.attached).toEqual([connections[0]]);
+    expect(b.attached).toEqual([connections[0]]);
+
+    await nats.kick(connections[0]!);
+    await vi.waitFor(() => expect(connection.current()).toBe(connections[1]));
+    await vi.waitFor(() => expect(a.attached).toEqual([connections[0], connections[1]]));
+    expect(a.detached).toEqual([connections[0]]);
+
+    await connection.close();
+    expect(a.detached).toEqual([connections[0], connections[1]]);
+    expect(b.detached).toEqual([connections[0], connections[1]]);
+    expect(connections[1]!.isClosed()).toBe(true);
+  });
+
+  it("gives up after the attempts run out, with the last error", async () => {
+    const first = await nats.connect();
+    let attempt = 0;
+    const connect = async () => {
+      if (attempt++ === 0) return first;
+      throw new Error(`refused ${attempt}`);
+    };
+    const onGiveUp = vi.fn();
+    await openSessionConnection({ connect, channels: [], onGiveUp, initialDelayMs: 1, maxAttempts: 3 });
+    await nats.kick(first);
+    await vi.waitFor(() => expect(onGiveUp).toHaveBeenCalledOnce());
+    expect(onGiveUp.mock.calls[0]![0]).toMatchObject({ message: "refused 4" });
+  });
+});
