@@ -4,11 +4,13 @@ import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { createRoomServiceClient } from "@pnm/client";
 import { startPnmApp, type PnmApp } from "../server/src/app.js";
-import { loadConfig, type PnmConfig } from "../server/src/config.js";
+import { parseConfig, type PnmConfig } from "../server/src/config.js";
 import { silentLogger } from "../server/src/logger.js";
 import { spawnNatsServer, type EmbeddedNatsServer } from "../server/src/nats/embedded-nats.js";
 import { createNatsKeys, type NatsKeys } from "../server/src/nats/nats-keys.js";
 import { connectAsServer } from "../server/src/nats/server-connection.js";
+import { localNatsServerBinary } from "../server/src/testing/index.js";
+import { withAnonymousUser } from "./anonymous-nats-user.js";
 import type { Participant } from "./connect-clients.js";
 
 export interface BenchDeployment {
@@ -34,14 +36,16 @@ export interface BenchDeployment {
  */
 export async function startBenchDeployment(users: number): Promise<BenchDeployment> {
   const keys = createNatsKeys();
-  const nats = await spawnNatsServer({ keys, benchmarkAnonymousUser: "bench-anonymous" });
+  const nats = await spawnNatsServer({ binary: localNatsServerBinary(), keys, editConfig: withAnonymousUser("bench-anonymous") });
   const nc = await connectAsServer({ url: nats.url, user: keys.serverUser, name: "pnm-bench" });
   const systemNc = await connectAsServer({ url: nats.url, user: keys.systemUser, name: "pnm-bench-system" });
   const apiKey = "bench";
   const apiSecret = randomBytes(32).toString("base64url");
-  // loadConfig gives every other setting its production default (offline after 5 s, and so on).
+  // parseConfig gives every other setting its production default (offline after 5 s, and so on).
   const config: PnmConfig = {
-    ...loadConfig({ PNM_API_KEY: apiKey, PNM_API_SECRET: apiSecret, PNM_DATA_DIR: join(tmpdir(), "pnm-bench-unused") }),
+    ...parseConfig({ PNM_API_KEY: apiKey, PNM_API_SECRET: apiSecret, PNM_DATA_DIR: join(tmpdir(), "pnm-bench-unused") }),
+    apiKey,
+    apiSecret,
     httpPort: 0,
     natsUrl: nats.url,
     natsWsUrls: [nats.wsUrl],

@@ -15,15 +15,15 @@ import { connect } from "@nats-io/transport-node";
 import { connectParticipant } from "@pnm/client/protocol";
 import { nodeWebSocket } from "@pnm/client/node";
 import { createAccessTokenCodec } from "../server/src/auth/access-token.js";
-import { createConnectionAdmission } from "../server/src/nats/admission.js";
-import { authCalloutSubject } from "../server/src/nats/auth-callout.js";
-import { createNativeSigner, verifyNatsJwt } from "../server/src/nats/native-signer.js";
-import { createCurveBox } from "../server/src/nats/curve-box.js";
-import { participantPermissions, participantUserName } from "../server/src/nats/permissions.js";
-import { userInboxPrefix } from "../server/src/nats/subjects.js";
+import { createConnectionAdmission } from "../server/src/plane/admission.js";
+import { authCalloutSubject } from "../server/src/plane/auth-callout.js";
+import { createNativeSigner, verifyNatsJwt } from "../server/src/nkeys/native-signer.js";
+import { createCurveBox } from "../server/src/nkeys/curve-box.js";
+import { participantPermissions, participantUserName } from "../server/src/plane/permissions.js";
 import { createParticipantService } from "../server/src/services/participant-service.js";
 import { createRoomStore } from "../server/src/store/room-store.js";
 import { startBenchDeployment } from "./bench-deployment.js";
+import { machineLine } from "./report.js";
 import { formatTable } from "./stats.js";
 import { time, type Timing } from "./timing.js";
 
@@ -34,6 +34,7 @@ const { values } = parseArgs({
     users: { type: "string", default: "200" },
   },
 });
+const machine = machineLine(); // before this bench adds its own load
 const iterations = Number(values.iterations);
 const inFlight = Number(values["in-flight"]);
 const users = Number(values.users);
@@ -57,9 +58,7 @@ const first = participants[0];
 const probe = await connectParticipant({
   servers: [deployment.nats.wsUrl],
   token: () => first.token,
-  inboxPrefix: userInboxPrefix(first.roomId, first.userId),
   webSocket: nodeWebSocket,
-  reconnect: false,
 });
 await probe.close();
 const msg = await captured;
@@ -78,9 +77,9 @@ const userNkey = request.user_nkey!;
 const serverId = request.server_id!.id!;
 const tokens = createAccessTokenCodec(config);
 const claims = tokens.verify(first.token);
-// The user the callout issues (see server/src/nats/auth-callout.ts).
+// The user the callout issues (see server/src/plane/auth-callout.ts).
 const userName = participantUserName(claims.room_id, claims.sub);
-const user = { ...participantPermissions(claims.room_id, claims.sub), allowed_connection_types: ["WEBSOCKET" as const], subs: 64, payload: 1024 * 1024 };
+const user = { ...participantPermissions(claims.room_id, claims.sub), allowed_connection_types: ["WEBSOCKET" as const] };
 const issueUser = () => encodeUser(userName, userNkey, issuer, user, { aud: "PNM", exp: claims.exp });
 const userJwt = await issueUser();
 const response = await encodeAuthorizationResponse(userNkey, serverId, issuer, { jwt: userJwt }, {});
@@ -114,6 +113,7 @@ row("seats compare-and-set (get + update)", await time(iterations, () => store.m
 row(`admission.admit, ${inFlight} at once`, await time(iterations, (i) => admission.admit(token(i), identity(iterations + i)), inFlight));
 await nc.close();
 
+console.log(machine);
 console.log(`auth callout steps, ${iterations} iterations each, ${users} users in the room, this process only (nats-server's CPU not counted)`);
 console.log(formatTable(rows));
 await deployment.close();

@@ -1,4 +1,4 @@
-import { authCalloutSubject } from "../server/src/nats/auth-callout.js";
+import { authCalloutSubject } from "../server/src/plane/auth-callout.js";
 import type { BenchDeployment } from "./bench-deployment.js";
 import { runConnects } from "./connect-clients.js";
 

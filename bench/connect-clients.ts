@@ -1,8 +1,6 @@
 import { performance } from "node:perf_hooks";
-import { wsconnect, type NatsConnection } from "@nats-io/nats-core";
-import { connectParticipant } from "@pnm/client/protocol";
+import { connectNats, connectParticipant, type NatsConnection } from "@pnm/client/protocol";
 import { nodeWebSocket } from "@pnm/client/node";
-import { userInboxPrefix } from "../server/src/nats/subjects.js";
 
 export interface Participant {
   roomId: string;
@@ -21,7 +19,7 @@ export interface ConnectJob {
 }
 
 export interface ConnectReport {
-  /** Start of each connect to its CONNECT being accepted (nats.js resolves after the first PONG). */
+  /** Start of each connect to its CONNECT being accepted (the connect resolves on the first PONG). */
   latenciesMs: number[];
   /** From the first connect started to the last one settled. */
   elapsedMs: number;
@@ -36,19 +34,12 @@ function open(wsUrl: string, participant: Participant | undefined): Promise<Nats
     return connectParticipant({
       servers: [wsUrl],
       token: () => participant.token,
-      inboxPrefix: userInboxPrefix(participant.roomId, participant.userId),
       webSocket: nodeWebSocket,
-      reconnect: false,
       name: `${participant.roomId}/${participant.userId}`,
     });
   }
-  // The same nats.js WebSocket path as connectParticipant, minus the token.
-  return wsconnect({
-    servers: [wsUrl],
-    reconnect: false,
-    name: "bench-plain",
-    wsFactory: async (url) => ({ socket: new nodeWebSocket(url), encrypted: false }),
-  });
+  // The same WebSocket client as connectParticipant, minus the token.
+  return connectNats({ servers: [wsUrl], webSocket: nodeWebSocket, name: "bench-plain" });
 }
 
 /**

@@ -1,33 +1,57 @@
-import { execFile } from "node:child_process";
+import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 export interface LoadResult {
   requestsPerSecond: number;
+  requests: number;
   p50Ms: number;
   p99Ms: number;
   non2xx: number;
+  /** Connection errors and timeouts. */
+  errors: number;
 }
 
 export interface LoadOptions {
   url: string;
+  /** POSTed as is; each `[<n>]` in it becomes a number unique to the request (within the run: a fresh prefix per run). */
   body: string;
   headers: Record<string, string>;
+  /**
+   * Signs each request over its own body with this API secret: `v1` sets
+   * HASH-SIGNATURE, `v2` PNM-SIGNATURE with the time and a fresh nonce.
+   * Without it the headers are sent as given.
+   */
+  sign?: { secret: string; version: "v1" | "v2" };
   connections: number;
   seconds: number;
 }
 
-const autocannon = fileURLToPath(new URL("../node_modules/.bin/autocannon", import.meta.url));
+export interface LoadGenerator {
+  run(options: LoadOptions): Promise<LoadResult>;
+  close(): void;
+}
 
-/** Runs autocannon in its own process, so the load generator does not share the server's event loop. */
-export function runLoad(options: LoadOptions): Promise<LoadResult> {
-  const args = ["-j", "-m", "POST", "-c", String(options.connections), "-d", String(options.seconds), "-b", options.body];
-  for (const [name, value] of Object.entries(options.headers)) args.push("-H", `${name}=${value}`);
-  args.push(options.url);
-  return new Promise((resolve, reject) => {
-    execFile(autocannon, args, { maxBuffer: 16 * 1024 * 1024 }, (error, stdout) => {
-      if (error) return reject(error);
-      const report = JSON.parse(stdout) as { requests: { average: number }; latency: { p50: number; p99: number }; non2xx: number };
-      resolve({ requestsPerSecond: report.requests.average, p50Ms: report.latency.p50, p99Ms: report.latency.p99, non2xx: report.non2xx });
-    });
-  });
+const childEntry = fileURLToPath(new URL("./load-process.ts", import.meta.url));
+
+/**
+ * autocannon in a child process, started once, so that the load generator
+ * shares neither the server's event loop nor, while a run is measured, the
+ * cost of starting a process. Each connection keeps one request in flight.
+ */
+export function startLoadGenerator(): LoadGenerator {
+  const child = fork(childEntry, { execArgv: ["--conditions=pnm-source", "--import", "tsx"] });
+  return {
+    run: (options) =>
+      new Promise((resolve, reject) => {
+        const onExit = (code: number | null) => reject(new Error(`load generator exited (${code})`));
+        child.once("exit", onExit);
+        child.once("message", (answer: { result?: LoadResult; error?: string }) => {
+          child.off("exit", onExit);
+          if (answer.result) resolve(answer.result);
+          else reject(new Error(answer.error));
+        });
+        child.send(options);
+      }),
+    close: () => child.kill(),
+  };
 }

@@ -25,10 +25,13 @@ check() {
   fi
 }
 
+# Both outputs of buf.gen.yaml: the contract's code and the case schema's.
 gen_is_fresh() {
   local before="$results/gen-before"
-  cp -r protocol/src "$before"
-  npx buf generate && diff -r "$before" protocol/src
+  mkdir -p "$before"
+  cp -r protocol/src "$before/protocol"
+  cp -r conformance/src/gen "$before/conformance"
+  npx buf generate && diff -r "$before/protocol" protocol/src && diff -r "$before/conformance" conformance/src/gen
 }
 breaking_since_previous_commit() {
   if git rev-parse -q --verify HEAD~1 >/dev/null; then
@@ -40,9 +43,10 @@ breaking_since_previous_commit() {
 }
 
 check "buf lint" npx buf lint
-check "protocol/src matches proto/ (buf generate)" gen_is_fresh
+check "protocol/src and conformance/src/gen match the .proto files (buf generate)" gen_is_fresh
 check "buf breaking against the previous commit" breaking_since_previous_commit
 check "TypeScript (tsc --noEmit)" npx tsc -p tsconfig.json
+check "server layers: no import goes up or round (scripts/check-server-layers.ts)" node --import tsx scripts/check-server-layers.ts
 
 # The packages: they build, each imports exactly what its package.json
 # declares, and their tarballs resolve for Node and TypeScript.
@@ -69,6 +73,17 @@ while read -r cp cf; do passed=$((passed + cp)); failed=$((failed + cf)); done \
   < <(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$results/conformance.log")
 if [ "$conformance_status" -ne 0 ] && ! grep -qE '^[0-9]+ passed, [1-9][0-9]* failed$' "$results/conformance.log"; then
   failed=$((failed + 1)); echo "FAIL conformance run"; tail -20 "$results/conformance.log"
+fi
+
+# The packages as a consumer installs them (scripts/consumer-test.ts): the tarballs in a scratch
+# project, plain node, pnm-server and pnm-conformance as installed, the bundled client in Chromium.
+node --import tsx scripts/consumer-test.ts > "$results/consumer.log" 2>&1
+consumer_status=$?
+grep -vE '^[0-9]+ passed, [0-9]+ failed$' "$results/consumer.log" | sed 's/^/   [consumer] /'
+while read -r cp cf; do passed=$((passed + cp)); failed=$((failed + cf)); done \
+  < <(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$results/consumer.log")
+if [ "$consumer_status" -ne 0 ] && ! grep -qE '^[0-9]+ passed, [1-9][0-9]* failed$' "$results/consumer.log"; then
+  failed=$((failed + 1)); echo "FAIL consumer test run"; tail -20 "$results/consumer.log"
 fi
 
 npx vitest run --reporter=default --reporter=json --outputFile="$results/vitest.json"

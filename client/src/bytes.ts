@@ -16,6 +16,7 @@ export async function collectBytes(body: AsyncIterable<Uint8Array> | undefined):
   return out;
 }
 
+/** A body stream of the one chunk `bytes`, to pass a collected body on. */
 export async function* singleChunk(bytes: Uint8Array): AsyncIterable<Uint8Array> {
   yield bytes;
 }

@@ -11,8 +11,20 @@ export { createRoomServiceClient, type RoomServiceClient, type RoomServiceClient
 export type { Protocol, TransportOptions } from "./transport.js";
 export type { SigningOptions } from "./signing-http-client.js";
 export { joinSession, type ParticipantSession, type ParticipantSessionOptions, type SessionEvents } from "./session/participant-session.js";
-export { BlockedError, JoinRefusedError, RemovedError, RoomEndedError, SessionError, TokenExpiredError, TokenRenewalError } from "./session/session-errors.js";
+export {
+  BlockedError,
+  DeniedError,
+  JoinRefusedError,
+  RemovedError,
+  RoomEndedError,
+  SessionError,
+  SessionExpiredError,
+  TokenExpiredError,
+  TokenRenewalError,
+} from "./session/session-errors.js";
 export { DecryptionError } from "./e2ee/errors.js";
+export { SenderMismatchError } from "./session/peer-channels.js";
+export type { PeerMessageSender, ReceivedChat, ReceivedData } from "./session/session-events.js";
 export { type WebSocketConstructor, WebSocketUnavailableError } from "./nats/participant-connection.js";
 export { applyLiveKitKey, type LiveKitKeyProvider } from "./livekit-key.js";
 export { failureReason } from "./failure-reason.js";

@@ -2,6 +2,7 @@ import type { ParticipantSession } from "./session/participant-session.js";
 
 /** The part of livekit-client's ExternalE2EEKeyProvider pnm needs. */
 export interface LiveKitKeyProvider {
+  /** Takes the passphrase LiveKit derives its frame key from. */
   setKey(key: string): Promise<void>;
 }
 

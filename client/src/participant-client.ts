@@ -2,6 +2,7 @@ import { type Client, createClient, type Interceptor } from "@connectrpc/connect
 import { ParticipantService } from "@pnm/protocol/pnm/v1/participant_service_pb";
 import { createPnmTransport, type TransportOptions } from "./transport.js";
 
+/** Where the server is, and the participant's access token. */
 export interface ParticipantClientOptions extends TransportOptions {
   /** Read on every call, so a renewed token is used as soon as it arrives. */
   token: () => string;

@@ -10,6 +10,7 @@ export type Protocol = "connect" | "grpc-web" | "grpc";
 
 /** Where and how to reach a pnm server. */
 export interface TransportOptions {
+  /** The pnm server's URL; RPC paths (`/pnm.v1.RoomService/CreateRoom`, …) are appended to it. */
   baseUrl: string;
   /** Default "connect". gRPC needs HTTP/2: pass an HTTP/2 httpClient (see `@pnm/client/node`). */
   protocol?: Protocol;
@@ -17,7 +18,9 @@ export interface TransportOptions {
   useBinaryFormat?: boolean;
   /** Default: the runtime's fetch. */
   httpClient?: UniversalClientFn;
+  /** Connect interceptors, run in order on every call, before the request is serialised (and signed). */
   interceptors?: Interceptor[];
+  /** Largest response message accepted, in bytes; default 4 MiB. */
   readMaxBytes?: number;
 }
 

@@ -4,6 +4,7 @@ import { UsageError } from "./errors.js";
 import type { LiveKitCredentials } from "./livekit.js";
 import { isProfile, type Profile } from "./profiles.js";
 
+/** The CLI's help text, printed by --help and with usage errors. */
 export const usage = `Usage:
   pnm-conformance [--url URL --api-key KEY --api-secret SECRET | --spawn "COMMAND"] [options]
       Runs the behavioural cases against a server.
@@ -50,6 +51,7 @@ interface Common {
   report?: string;
 }
 
+/** A command line, parsed and checked, with the defaults filled in. */
 export type CliCommand =
   | { command: "help" }
   | ({
@@ -67,6 +69,7 @@ export type CliCommand =
   | ({ command: "vectors"; vectorFiles: string[] } & Common)
   | { command: "keys"; file: string };
 
+/** Parses the CLI's arguments (without node and the script); throws UsageError for one it cannot act on. */
 export function parseCommandLine(args: string[]): CliCommand {
   let parsed;
   try {

@@ -16,6 +16,7 @@ export class UsageError extends Error {
 /** A case, features or known-failing file that does not follow its schema. */
 export class DefinitionError extends Error {
   constructor(
+    /** The file at fault, as given. */
     readonly file: string,
     message: string,
     options?: ErrorOptions,
@@ -28,6 +29,7 @@ export class DefinitionError extends Error {
 /** A vectors file that does not follow the pnm-vectors/v1 schema. */
 export class VectorFileError extends Error {
   constructor(
+    /** The file at fault, as given. */
     readonly file: string,
     message: string,
     options?: ErrorOptions,
@@ -41,6 +43,7 @@ export class VectorFileError extends Error {
 export class ServerStartError extends Error {
   constructor(
     message: string,
+    /** What the server printed before it failed, for the error message. */
     readonly output: string,
     options?: ErrorOptions,
   ) {

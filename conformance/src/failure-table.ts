@@ -59,6 +59,18 @@ const rows: Row[] = [
   ["USER_REMOVED", Code.PermissionDenied, "USER_NOT_ACTIVE", 200, undefined, 200, undefined],
   ["ROOM_ENDED", Code.FailedPrecondition, "ROOM_NOT_ACTIVE", 200, undefined, 200, undefined],
   ["MEDIA_UNAVAILABLE", Code.Unavailable, "INTERNAL_SERVER_ERROR", 200, undefined, 200, undefined],
+  // PNM-SIGNATURE (v2) refusals: pnm's own, so upstream fixes no msg for them.
+  ["SIGNATURE_EXPIRED", Code.Unauthenticated, "INVALID_TOKEN_OR_SIGNATURE", 401, undefined, 401, undefined],
+  ["SIGNATURE_REPLAYED", Code.Unauthenticated, "INVALID_TOKEN_OR_SIGNATURE", 401, undefined, 401, undefined],
+  ["SIGNATURE_VERSION_REQUIRED", Code.Unauthenticated, "INVALID_TOKEN_OR_SIGNATURE", 401, undefined, 401, undefined],
+  // pnm's own: session age, the waiting room's decisions, superseded tokens.
+  ["SESSION_EXPIRED", Code.Unauthenticated, "INVALID_TOKEN_OR_SIGNATURE", 401, undefined, 401, invalidToken],
+  ["USER_DENIED", Code.PermissionDenied, "USER_NOT_ACTIVE", 200, undefined, 200, "notifications.user-info-not-found"],
+  ["TOKEN_SUPERSEDED", Code.Unauthenticated, "INVALID_TOKEN_OR_SIGNATURE", 401, undefined, 401, invalidToken],
+  ["ADMIN_REQUIRED", Code.PermissionDenied, "PERMISSION_DENIED", 200, undefined, 200, undefined],
+  ["USER_NOT_WAITING", Code.FailedPrecondition, "CONFLICT", 200, undefined, 200, undefined],
+  // NATS only (request answers, SESSION_ENDED): no route refuses with it.
+  ["RATE_LIMITED", Code.ResourceExhausted, "PERMISSION_DENIED", 200, undefined, 200, undefined],
 ];
 
 export const failureTable: ReadonlyMap<ReasonName, FailureForm> = new Map(

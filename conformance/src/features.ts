@@ -5,12 +5,15 @@ import { isTransport, type Transport } from "./profiles.js";
 
 /** What the server under test supports, as Connect's conformance features config: cases expand over these transports only. */
 export interface Features {
+  /** The features file's name for the server, shown in reports. */
   name: string;
+  /** The transports the server offers; at least one. */
   transports: Transport[];
   /** The server offers the NATS plane (participants connect over WebSocket); cases that `require: [nats]` run only then. */
   nats: boolean;
 }
 
+/** Reads a features YAML file; throws DefinitionError when it does not follow the schema. */
 export function loadFeatures(file: string): Features {
   let doc: unknown;
   try {

@@ -7,11 +7,13 @@ import { DefinitionError } from "./errors.js";
  * so `body/malformed-json/**` lists that case on every transport.
  */
 export interface KnownFailing {
+  /** Whether the case is listed as expected to fail. */
   matches(caseName: string): boolean;
   /** Patterns that matched no case of the run: stale entries worth removing. */
   unused(caseNames: readonly string[]): string[];
 }
 
+/** Reads a known-failing list from its text. */
 export function parseKnownFailing(text: string): KnownFailing {
   const patterns = text
     .split("\n")
@@ -24,6 +26,7 @@ export function parseKnownFailing(text: string): KnownFailing {
   };
 }
 
+/** Reads a known-failing list file; throws DefinitionError when it cannot be read. */
 export function loadKnownFailing(file: string): KnownFailing {
   try {
     return parseKnownFailing(readFileSync(file, "utf8"));

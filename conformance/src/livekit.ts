@@ -3,10 +3,13 @@ import { decodeCompact } from "./tokens/jwt.js";
 
 /** The LiveKit API key and secret of the server under test: with them the harness checks media tokens as LiveKit would. */
 export interface LiveKitCredentials {
+  /** The LiveKit API key, the tokens' issuer. */
   apiKey: string;
+  /** The LiveKit API secret, the tokens' HS256 key. */
   apiSecret: string;
 }
 
+/** Each JWT found in an answer → its verified claims, or why it did not verify. */
 export type VerifiedLiveKitTokens = ReadonlyMap<string, { claims: JsonObject } | { error: string }>;
 
 /**

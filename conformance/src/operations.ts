@@ -6,8 +6,11 @@ import { RoomService } from "@pnm/protocol/pnm/v1/room_service_pb";
 export interface Operation {
   /** `Service.Method` as cases name it, e.g. `RoomService.CreateRoom`. */
   name: string;
+  /** The RPC method. */
   method: DescMethod;
+  /** The request message type. */
   input: DescMessage;
+  /** The response message type. */
   output: DescMessage;
   /** Upstream's REST path. */
   restPath: string;
@@ -29,7 +32,11 @@ const all: Operation[] = [
   operation(RoomService.method.endRoom, "/auth/room/endRoom", "signature"),
   // pnm's route; upstream removes participants only through /api/removeParticipant with an admin's token.
   operation(RoomService.method.removeParticipant, "/auth/room/removeParticipant", "signature"),
+  // pnm's routes; upstream approves through an admin's /api/waitingRoom/approveUsers and rejects with /api/removeParticipant.
+  operation(RoomService.method.approveParticipant, "/auth/room/approveParticipant", "signature"),
+  operation(RoomService.method.denyParticipant, "/auth/room/denyParticipant", "signature"),
   operation(ParticipantService.method.verifyToken, "/api/verifyToken", "token"),
 ];
 
+/** Every operation of the contract, by `Service.Method` name. */
 export const operations: ReadonlyMap<string, Operation> = new Map(all.map((op) => [op.name, op]));

@@ -1,5 +1,6 @@
 /** How the harness reaches a server. `rest` is upstream plugNmeet's HTTP API; the others are Connect's protocols. */
 export const transports = ["rest", "connect-json", "connect-proto", "grpc-web", "grpc"] as const;
+/** One of `transports`. */
 export type Transport = (typeof transports)[number];
 
 /**
@@ -8,6 +9,7 @@ export type Transport = (typeof transports)[number];
  * adds pnm's stricter guarantees and pnm-only wire details.
  */
 export const profiles = ["upstream", "pnm"] as const;
+/** One of `profiles`. */
 export type Profile = (typeof profiles)[number];
 
 /** Whether a case written for `caseProfile` runs in a run of `runProfile`. */
@@ -15,10 +17,12 @@ export function profileIncludes(runProfile: Profile, caseProfile: Profile): bool
   return runProfile === "pnm" || caseProfile === "upstream";
 }
 
+/** Whether a value read from a file or the command line names a transport. */
 export function isTransport(value: unknown): value is Transport {
   return (transports as readonly unknown[]).includes(value);
 }
 
+/** Whether a value read from a file or the command line names a profile. */
 export function isProfile(value: unknown): value is Profile {
   return (profiles as readonly unknown[]).includes(value);
 }

@@ -8,6 +8,7 @@
 export const roomKeyAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const roomKeyLength = 32;
 
+/** How a room key, or a set of keys, fails the properties. */
 export type RoomKeyFailure = "wrong-length" | "bad-character" | "duplicate" | "narrow-alphabet" | "biased";
 
 // 8 keys are 256 characters; a uniform generator leaves about one of the 62
@@ -22,17 +23,25 @@ const biasTolerance = 0.15;
 
 const allowed = new Set(roomKeyAlphabet);
 
+/** Checks one key's format: length 32, characters from `roomKeyAlphabet`. */
 export function checkRoomKey(key: string): "valid" | "wrong-length" | "bad-character" {
   const characters = [...key];
   if (characters.length !== roomKeyLength) return "wrong-length";
   return characters.every((c) => allowed.has(c)) ? "valid" : "bad-character";
 }
 
+/** What `checkRoomKeySet` found. */
 export interface RoomKeySetVerdict {
+  /** `valid`, or the first property the set fails. */
   outcome: "valid" | RoomKeyFailure;
+  /** Which key or symbol, and the numbers, when the set fails. */
   detail?: string;
 }
 
+/**
+ * Checks a set of keys from one generator: each key's format, then repeats,
+ * then (from 8 keys) a narrow alphabet and (from 100 000 characters) bias.
+ */
 export function checkRoomKeySet(keys: readonly string[]): RoomKeySetVerdict {
   for (const [index, key] of keys.entries()) {
     const outcome = checkRoomKey(key);

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { ServerStartError } from "./errors.js";
 import type { ServerTarget } from "./run/runner.js";
 
+/** How to start the server under test. */
 export interface SpawnOptions {
   /** Shell command that starts the server; it reads its settings from the environment (README.md, "--spawn"). */
   command: string;
@@ -14,7 +15,9 @@ export interface SpawnOptions {
   liveKit?: boolean;
 }
 
+/** A running spawned server: the target to run against, and how to stop it. */
 export interface SpawnedServer extends ServerTarget {
+  /** Stops the server's whole process group and deletes its data directory. */
   stop(): Promise<void>;
 }
 

@@ -35,7 +35,7 @@ const plantedFaults: PlantedNatsFault[] = [
         },
       }),
     },
-    failing: onConnectJson("nats/full-room-refused", "nats/simultaneous-connects-respect-limit"),
+    failing: onConnectJson("nats/full-room-refused", "nats/simultaneous-connects-respect-limit", "waiting/approval-respects-limit"),
     reason: /expected NATS to refuse b's connection, but it was admitted|expected exactly 3 of 12 simultaneous connects admitted, got 12 /,
   },
   {
@@ -50,14 +50,31 @@ const plantedFaults: PlantedNatsFault[] = [
     reason: /expected the server to refuse a's subscription to _INBOX\.>, but it was accepted/,
   },
   {
+    fault: "lets a participant publish peer messages on everyone's subjects of its room, in anyone's name",
+    plant: {
+      permissions: (own) => (roomId, userId) => {
+        const permissions = own(roomId, userId);
+        const everyones = ["chat", "whiteboard", "dataChannel"].map((root) => `${root}.${roomId}.*`);
+        return { ...permissions, pub: { allow: [...permissions.pub.allow, ...everyones] } };
+      },
+    },
+    failing: onConnectJson("nats/own-peer-subjects"),
+    reason: /expected the server to refuse a's publish on (chat|whiteboard|dataChannel)\.[^.]+\.b, but it was accepted/,
+  },
+  {
     fault: "never closes a connection (removal and room end only notify, as upstream)",
     plant: { kicker: () => ({ kick: async () => undefined }) },
     failing: onConnectJson(
       "nats/block-disconnects",
+      "nats/demotion-disconnects",
       "nats/duplicate-connection-replaced",
       "nats/end-room-disconnects-all",
       "nats/removal-disconnects",
       "nats/session-ended-notice",
+      "waiting/admin-approves-over-nats",
+      "waiting/approval-promotes",
+      "waiting/approval-respects-limit",
+      "waiting/denial-ends-session",
     ),
     reason: /expected a's connection to be closed within 1000 ms, but it is still open/,
   },

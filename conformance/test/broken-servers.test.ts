@@ -7,6 +7,7 @@ import type { ServerTarget } from "../src/run/runner.js";
 import { parseSegment, signCompact } from "../src/tokens/jwt.js";
 import { type ProxiedRequest, type ProxyFault, startFaultyProxy } from "./support/faulty-proxy.js";
 import { bodyFormat, rewriteMessage, withBody } from "./support/message-codec.js";
+import { resignV2 } from "./support/resign-v2.js";
 import { onEveryTransport, runHarness, unexpected } from "./support/run-harness.js";
 
 // One real pnm server; each planted fault is a proxy in front of it. Every
@@ -85,6 +86,24 @@ const plantedFaults: PlantedFault[] = [
     }),
     failing: onEveryTransport("auth/upper-case-signature"),
     reason: /expected failure SIGNATURE_INVALID, got success/,
+  },
+  {
+    fault: "takes a v2 signature made for another route (binds the body only, as upstream's v1)",
+    plant: (apiSecret) => ({ request: (req) => resignV2(req, apiSecret, { anyPath: true }) }),
+    failing: onEveryTransport("auth/v2-cross-route-refused"),
+    reason: /SIGNATURE_INVALID, got SIGNATURE_REPLAYED/,
+  },
+  {
+    fault: "remembers no v2 nonce",
+    plant: (apiSecret) => ({ request: (req) => resignV2(req, apiSecret, { freshNonce: true }) }),
+    failing: onEveryTransport("auth/v2-replay-refused", "auth/v2-replayed-create-refused"),
+    reason: /expected failure SIGNATURE_REPLAYED, got success/,
+  },
+  {
+    fault: "checks no v2 timestamp against its clock",
+    plant: (apiSecret) => ({ request: (req) => resignV2(req, apiSecret, { currentTime: true }) }),
+    failing: onEveryTransport("auth/v2-expired-create-changes-nothing", "auth/v2-future-timestamp-refused", "auth/v2-stale-timestamp-refused"),
+    reason: /expected failure SIGNATURE_EXPIRED, got success/,
   },
   {
     fault: "answers malformed JSON with a 500 and a stack trace",

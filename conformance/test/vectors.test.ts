@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
-import { createAccessTokenCodec, createApiSignatureVerifier, failureInfo } from "@pnm/server/testing";
+import { createAccessTokenCodec, createApiKeyring, createApiSignatureVerifier, createMemoryNonceStore, failureInfo } from "@pnm/server/testing";
 import { VectorFileError } from "../src/errors.js";
 import { builtInVectorFiles, runVectorFiles } from "../src/vectors/run-vectors.js";
 import { bytesField, loadVectorFile, type Vector } from "../src/vectors/vector-file.js";
@@ -65,19 +65,32 @@ describe("pnm's server agrees with the vectors", () => {
     expect(rest).toEqual(v.claims);
   });
 
-  it.each(files.hmac!.vectors.map((v): [string, Vector] => [v.name, v]))("checks the signature of %s", (_name, v) => {
-    const headers: Record<string, string> = { "api-key": "k", "hash-signature": (v.header ?? v.signature) as string };
+  it.each(files.hmac!.vectors.map((v): [string, Vector] => [v.name, v]))("checks the signature of %s", async (_name, v) => {
+    const v2 = v.type.startsWith("hmac-v2-");
+    const header = (v.header ?? v.signature) as string;
+    const headers: Record<string, string> = { "api-key": "k", [v2 ? "pnm-signature" : "hash-signature"]: header };
     const framing = v.protocol === "grpc" || v.protocol === "grpc-web" ? "envelope" : "body";
+    // The server's clock is the vector's: `now`, or for a signature vector its own timestamp.
+    const nowSeconds = (v.now ?? v.timestamp ?? 0) as number;
+    const nonces = createMemoryNonceStore();
     let outcome = "valid";
     try {
-      const check = createApiSignatureVerifier({ apiKey: "k", apiSecret: v.secret as string }).begin((name) => headers[name], framing);
+      const verifier = createApiSignatureVerifier({
+        keys: createApiKeyring([{ key: "k", secret: v.secret as string }]),
+        nonces,
+        windowMs: ((v.windowSeconds ?? 300) as number) * 1000,
+        now: () => nowSeconds * 1000,
+      });
+      const check = verifier.begin((name) => headers[name], { method: (v.method ?? "POST") as string, path: (v.path ?? "/pnm.v1.RoomService/IsRoomActive") as string, framing });
       // Byte by byte, so the server's envelope reader meets every split of prefix and payload.
       for (const byte of bytesField(v, "body")) check.update(Uint8Array.of(byte));
-      check.finish();
+      await check.finish();
     } catch (err) {
       outcome = FailureReason[failureInfo(err).reason];
     }
-    expect(outcome).toBe(v.type === "hmac-signature" ? "valid" : v.expect);
+    expect(outcome).toBe(v.type.endsWith("-signature") ? "valid" : v.expect);
+    // A nonce is claimed only by a request that passed every other check.
+    expect(nonces.claimed.size).toBe(v2 && outcome === "valid" ? 1 : 0);
   });
 });
 

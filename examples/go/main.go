@@ -65,13 +65,18 @@ func main() {
 	roomID := flag.String("room", "go-demo-"+hex.EncodeToString(randomSuffix), "room id")
 	userID := flag.String("user-id", "alice", "participant's user id")
 	name := flag.String("name", "Alice", "participant's name")
+	signatureVersion := flag.Int("signature-version", 2, "2: pnm-signature (default); 1: upstream's hash-signature")
 	flag.Parse()
 	if *apiKey == "" || *apiSecret == "" {
 		fmt.Fprintln(os.Stderr, "-api-key and -api-secret (or PNM_API_KEY and PNM_API_SECRET) are required")
 		os.Exit(2)
 	}
 
-	conn, err := dial(*baseURL, DialOptions(*apiKey, *apiSecret)...)
+	if *signatureVersion != 1 && *signatureVersion != 2 {
+		fmt.Fprintln(os.Stderr, "-signature-version is 1 or 2")
+		os.Exit(2)
+	}
+	conn, err := dial(*baseURL, DialOptions(*apiKey, *apiSecret, *signatureVersion)...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)

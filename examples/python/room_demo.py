@@ -35,6 +35,7 @@ def parse_args():
     parser.add_argument("--room", default="py-demo-" + secrets.token_hex(4))
     parser.add_argument("--user-id", default="alice")
     parser.add_argument("--name", default="Alice")
+    parser.add_argument("--signature-version", type=int, choices=(1, 2), default=2, help="2: pnm-signature (default); 1: upstream's hash-signature")
     args = parser.parse_args()
     if not args.api_key or not args.api_secret:
         parser.error("--api-key and --api-secret (or PNM_API_KEY and PNM_API_SECRET) are required")
@@ -84,7 +85,7 @@ def failure_reason(error: grpc.RpcError) -> str:
 def main() -> int:
     args = parse_args()
     channel = open_channel(args.url)
-    rooms = room_service_pb2_grpc.RoomServiceStub(signed_channel(channel, args.api_key, args.api_secret))
+    rooms = room_service_pb2_grpc.RoomServiceStub(signed_channel(channel, args.api_key, args.api_secret, args.signature_version))
     participants = participant_service_pb2_grpc.ParticipantServiceStub(channel)
     step = "CreateRoom"
     try:

@@ -1,12 +1,13 @@
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { useTestDeployment } from "../../server/test/support/harness.js";
+import { testConfig, useTestDeployment } from "../../server/test/support/harness.js";
 import { run, runExample } from "./run-example.js";
 
 // Debian's Python: python3-grpcio and python3-protobuf are installed for it, not for a pyenv python3 on PATH.
 const python = "/usr/bin/python3";
 const example = (file: string) => fileURLToPath(new URL(`../python/${file}`, import.meta.url));
-const deployment = useTestDeployment();
+// The server requires signature v2, so a passing run proves the example signs v2.
+const deployment = useTestDeployment((nats) => testConfig(nats, { apiSignature: "v2-only" }));
 
 describe("the Python example (examples/python) against a real server over gRPC", () => {
   beforeAll(async () => {
@@ -45,6 +46,21 @@ describe("the Python example (examples/python) against a real server over gRPC",
     ]);
     expect(status).toBe(1);
     expect(result).toMatchObject({ ok: false, step: "CreateRoom", code: "UNAUTHENTICATED", reason: "SIGNATURE_INVALID" });
+    expect((await deployment.rooms.isRoomActive({ roomId })).isActive).toBe(false);
+  });
+
+  it("signs upstream's v1 when asked, which this v2-only server refuses", async () => {
+    const roomId = "python-example-v1";
+    const { status, result } = await runExample(python, [
+      example("room_demo.py"),
+      "--url", deployment.pnm.server.url,
+      "--api-key", deployment.pnm.config.apiKey,
+      "--api-secret", deployment.pnm.config.apiSecret,
+      "--room", roomId,
+      "--signature-version", "1",
+    ]);
+    expect(status).toBe(1);
+    expect(result).toMatchObject({ ok: false, step: "CreateRoom", code: "UNAUTHENTICATED", reason: "SIGNATURE_VERSION_REQUIRED" });
     expect((await deployment.rooms.isRoomActive({ roomId })).isActive).toBe(false);
   });
 });

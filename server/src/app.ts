@@ -1,25 +1,28 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { createAccessTokenCodec } from "./auth/access-token.js";
-import { createApiSignatureVerifier } from "./auth/api-signature.js";
-import type { PnmConfig } from "./config.js";
+import { startApiAuth } from "./auth/api-auth.js";
+import { defaultMaxSessionMs, type PnmConfig } from "./config.js";
 import type { NatsKeys } from "./nats/nats-keys.js";
 import { createConnectRoutes, type NodeHandler } from "./http/connect-routes.js";
 import { withCors } from "./http/cors.js";
-import { listenDualProtocol } from "./http/listener.js";
+import { type DualProtocolListener, listenDualProtocol } from "./http/listener.js";
 import { createRestRoutes } from "./http/rest-routes.js";
 import { consoleLogger, type Logger } from "./logger.js";
 import { createParticipantService, type ParticipantService } from "./services/participant-service.js";
 import { createRoomService } from "./services/room-service.js";
 import { createRoomStore } from "./store/room-store.js";
-import { createConnectionAdmission } from "./nats/admission.js";
-import { startAuthCallout } from "./nats/auth-callout.js";
-import { createKicker, type Kicker } from "./nats/kicker.js";
-import { participantPermissions } from "./nats/permissions.js";
-import { createParticipantMessenger } from "./nats/participant-messenger.js";
-import { startParticipantRequests } from "./nats/participant-requests.js";
-import { startPresenceTracker } from "./nats/presence.js";
+import { createConnectionAdmission } from "./plane/admission.js";
+import { startAuthCallout } from "./plane/auth-callout.js";
+import { createKicker, type Kicker } from "./plane/kicker.js";
+import { participantPermissions } from "./plane/permissions.js";
+import { createParticipantMessenger } from "./plane/participant-messenger.js";
+import { startParticipantRequests } from "./plane/participant-requests.js";
+import { startPresenceTracker } from "./plane/presence.js";
 import { ensureRoomStreams } from "./nats/room-streams.js";
-import { createSessionControl } from "./nats/session-control.js";
+import { createSessionControl } from "./plane/session-control.js";
+import { participantLimits } from "./plane/participant-limits.js";
+import { startPublishMonitor } from "./plane/publish-monitor.js";
+import { createRequestLimiter } from "./plane/request-limits.js";
 import { createTokenRenewal, type TokenRenewal } from "./services/token-renewal.js";
 import { createMediaTokenIssuer } from "./media/media-tokens.js";
 
@@ -39,8 +42,6 @@ export interface PnmAppOptions {
    * such as instrumentation, or the harness's planted-fault servers.
    */
   decorate?: PnmAppDecorators;
-  /** Bucket prefix in NATS KV; instances that share state use the same one. */
-  storePrefix?: string;
   logger?: Logger;
 }
 
@@ -68,24 +69,29 @@ export interface PnmApp {
 export async function startPnmApp(options: PnmAppOptions): Promise<PnmApp> {
   const { config, nc } = options;
   const logger = options.logger ?? consoleLogger;
-  const store = await createRoomStore({ nc, prefix: options.storePrefix });
-  const js = await ensureRoomStreams(nc);
-  const tokens = createAccessTokenCodec(config);
-  const signature = createApiSignatureVerifier(config);
+  const store = await createRoomStore({ nc });
+  const limits = participantLimits(config);
+  const js = await ensureRoomStreams(nc, limits.workerQueue);
+  const auth = await startApiAuth({ config, nc, logger });
+  const tokens = createAccessTokenCodec(auth.keys);
+  const signature = auth.signature;
   const timings = { pendingMs: 10_000, offlineAfterMs: config.offlineAfterMs };
   const decorate = options.decorate ?? {};
   const use = <T>(own: T, decorator: ((own: T) => T) | undefined): T => (decorator ? decorator(own) : own);
   const kicker = use(createKicker(options.systemNc, logger), decorate.kicker);
   const messenger = createParticipantMessenger(js);
   const sessions = createSessionControl(messenger, kicker, logger);
-  const rooms = createRoomService({ store, tokens, tokenValidityMs: config.tokenValidityMs, sessions });
+  const maxSessionMs = config.maxSessionMs ?? defaultMaxSessionMs;
+  const rooms = createRoomService({ store, tokens, tokenValidityMs: config.tokenValidityMs, maxSessionMs, timings, sessions });
   const participants = createParticipantService({ store, tokens, natsWsUrls: () => config.natsWsUrls, timings });
-  const renewal = use(createTokenRenewal({ tokens, participants, tokenValidityMs: config.tokenValidityMs, graceMs: config.renewalGraceMs }), decorate.renewal);
+  const renewal = use(createTokenRenewal({ tokens, participants, tokenValidityMs: config.tokenValidityMs, graceMs: config.renewalGraceMs, maxSessionMs }), decorate.renewal);
   const admission = createConnectionAdmission({ store, participants: use(participants, decorate.admissionParticipants), kicker, timings });
   const callout = startAuthCallout({ nc, keys: options.keys, admission, logger, permissions: use(participantPermissions, decorate.permissions) });
   const presence = startPresenceTracker({ systemConnection: options.systemNc, store, timings, logger });
   const media = config.livekit && createMediaTokenIssuer({ livekit: config.livekit, tokenValidityMs: config.tokenValidityMs });
-  const requests = await startParticipantRequests({ nc, js, participants, renewal, messenger, logger, media });
+  const limiter = createRequestLimiter({ limit: limits.request, messenger });
+  const requests = await startParticipantRequests({ nc, js, participants, renewal, messenger, logger, media, waitingRoom: rooms, limiter });
+  const publishMonitor = startPublishMonitor({ systemNc: options.systemNc, sessions, limits: limits.publish, logger });
   await Promise.all([nc.flush(), options.systemNc.flush()]);
   const routeOptions = { rooms, participants, signature, maxBodyBytes: config.maxBodyBytes, logger };
   const routes = new Map([...createConnectRoutes(routeOptions), ...createRestRoutes(routeOptions)]);
@@ -104,16 +110,28 @@ export async function startPnmApp(options: PnmAppOptions): Promise<PnmApp> {
     res.writeHead(404, { "content-type": "text/plain" });
     res.end("not found");
   };
-  const listener = await listenDualProtocol({ host: config.host, port: config.httpPort, handler, limits: config, logger });
+  const stopServices = async () => {
+    auth.close();
+    callout.subscription.unsubscribe();
+    presence.close();
+    await publishMonitor.close();
+    await requests.close();
+  };
+  let listener: DualProtocolListener;
+  try {
+    listener = await listenDualProtocol({ host: config.host, port: config.httpPort, handler, limits: config, logger });
+  } catch (error) {
+    // The port is taken or not ours to use: nothing may keep answering on NATS for a server that never started.
+    await stopServices();
+    throw error;
+  }
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   return {
     url: `http://${host}:${listener.port}`,
     port: listener.port,
     async close() {
       await listener.close();
-      callout.subscription.unsubscribe();
-      presence.close();
-      await requests.close();
+      await stopServices();
     },
   };
 }

@@ -1,165 +1,267 @@
-import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { ApiKeyPairsError, checkApiKeyPairs } from "./auth/api-keyring.js";
+import { defaultSignatureWindowMs, type SignatureMode, signatureModes } from "./auth/api-signature.js";
+import { ConfigError } from "./config-error.js";
 import { parseDuration } from "./duration.js";
 import { defaultConnectionLimits } from "./http/connection-limits.js";
+import { defaultNatsAccountLimits, natsAccountLimitRanges } from "./nats/nats-config.js";
+import { defaultWorkerQueueLimits } from "./nats/room-streams.js";
+import { defaultPublishLimits } from "./plane/publish-monitor.js";
+import { defaultRequestLimit } from "./plane/request-limits.js";
 
-/** The server's settings; `loadConfig` reads them from the `PNM_*` environment variables. */
+/**
+ * The server's settings. `parseConfig` reads them from the `PNM_*`
+ * environment variables (README.md, "Configuration"), named here with each.
+ */
 export interface PnmConfig {
+  /** Interface to listen on (`PNM_HOST`). */
   host: string;
+  /** One port for HTTP/1.1 and cleartext HTTP/2; 0 lets the system pick one (`PNM_HTTP_PORT`). */
   httpPort: number;
+  /** The one API key (`PNM_API_KEY`, or the generated dev key); empty when `apiKeysFile` is set. */
   apiKey: string;
+  /** Its secret, at least 32 bytes (`PNM_API_SECRET`, or the generated dev secret); empty when `apiKeysFile` is set. */
   apiSecret: string;
-  /** Unset: the server spawns its own nats-server. */
+  /** A JSON file of API key pairs (auth/api-keys-file.ts), followed for changes; replaces apiKey/apiSecret (`PNM_API_KEYS_FILE`). */
+  apiKeysFile?: string;
+  /** Which request signatures are accepted; default v1-and-v2 (`PNM_API_SIGNATURE`). */
+  apiSignature?: SignatureMode;
+  /** How far a PNM-SIGNATURE timestamp may be from the server's clock; default 5 minutes (`PNM_SIGNATURE_WINDOW`). */
+  signatureWindowMs?: number;
+  /** NATS to use (`PNM_NATS_URL`); unset: the server spawns its own nats-server. */
   natsUrl?: string;
-  /** Handed to participants by VerifyToken; defaults to the embedded server's. */
+  /** Handed to participants by VerifyToken (`PNM_NATS_WS_URLS`); empty: the embedded server's. */
   natsWsUrls: string[];
+  /** The nats-server to embed when `natsUrl` is unset (`PNM_NATS_SERVER_BIN`); unset: the first on PATH. */
+  natsServerBin?: string;
+  /** The NATS keys, created when missing (`PNM_NATS_KEYS_FILE`; default nats-keys.json in `dataDir`). */
+  natsKeysFile: string;
+  /** Access-token lifetime, 1m to 24h (`PNM_TOKEN_VALIDITY`). */
   tokenValidityMs: number;
+  /** Dev credentials, keys and the embedded nats-server's data (`PNM_DATA_DIR`). */
   dataDir: string;
-  /** The NATS keys file (created when missing); default nats-keys.json in dataDir. */
-  natsKeysFile?: string;
-  /** Largest request body accepted on any route, in bytes. */
+  /** Largest request body accepted on any route, in bytes (`PNM_MAX_BODY_BYTES`). */
   maxBodyBytes: number;
-  /** How long a disconnected participant keeps its seat for a reconnect. */
+  /** How long a disconnected participant keeps its seat for a reconnect (`PNM_OFFLINE_AFTER`). */
   offlineAfterMs: number;
-  /** How long after expiry a token may still be renewed over NATS. */
+  /** How long after expiry a token may still be renewed over NATS, at most 10m (`PNM_RENEWAL_GRACE`). */
   renewalGraceMs: number;
-  /** Browser origins allowed to call participant routes (CORS). */
+  /**
+   * A participant's session ends this long after its join token was issued, 1m to 24h: renewal stops there
+   * (`PNM_MAX_SESSION`); unset: 24h.
+   */
+  maxSessionMs?: number;
+  /** Browser origins allowed to call participant routes (`PNM_CORS_ORIGINS`). */
   corsOrigins: string[];
-  /** LiveKit for media; unset means media requests are refused. */
+  /** LiveKit for media (`PNM_LIVEKIT_URL`, `PNM_LIVEKIT_API_KEY`, `PNM_LIVEKIT_API_SECRET`); unset: media requests are refused. */
   livekit?: { url: string; apiKey: string; apiSecret: string };
-  /** Where the dev credentials came from, when they were generated. */
+  /** The file the API credentials came from, when `ensureDevCredentials` generated them (or reused those it generated before). */
   devCredentialsFile?: string;
-  /** Slow-client limits of the HTTP port (see ConnectionLimits); unset ones take its defaults. */
+  /** From a request's first byte to the end of its headers (`PNM_HEADERS_TIMEOUT`); unset: ConnectionLimits' default. */
   headersTimeoutMs?: number;
+  /** From a request's first byte until its whole body has arrived (`PNM_REQUEST_TIMEOUT`); unset: ConnectionLimits' default. */
   requestTimeoutMs?: number;
+  /** How long a connection may stay without a request in progress (`PNM_IDLE_TIMEOUT`); unset: ConnectionLimits' default. */
   idleTimeoutMs?: number;
+  /** How long a new connection has to show whether it speaks HTTP/1.1 or HTTP/2 (`PNM_FIRST_BYTES_TIMEOUT`); unset: ConnectionLimits' default. */
   firstBytesTimeoutMs?: number;
+  /** Open connections on the HTTP port (`PNM_MAX_CONNECTIONS`); unset: ConnectionLimits' default. */
   maxConnections?: number;
+  /** Open connections from one client address, 0 for no cap (`PNM_MAX_CONNECTIONS_PER_CLIENT`); unset: ConnectionLimits' default. */
   maxConnectionsPerClient?: number;
-}
-
-// The public sample credentials of upstream's config_sample.yaml: a server
-// running with them is open to anyone who has read that file.
-const knownSampleSecrets = new Set(["zumyyYWqv7KR2kUqvYdq4z4sXg7XTBD2ljT6"]);
-
-/** A setting is missing or invalid; the message names it. */
-export class ConfigError extends Error {
-  override name = "ConfigError";
+  /** Subscriptions per NATS connection in PNM, enforced by the embedded nats-server (`PNM_NATS_MAX_SUBSCRIPTIONS`); unset: 64. */
+  natsMaxSubscriptions?: number;
+  /** Largest message a NATS connection in PNM may publish, enforced by the embedded nats-server (`PNM_NATS_MAX_PAYLOAD`); unset: 1 MiB. */
+  natsMaxPayload?: number;
+  /** Worker requests per second one participant may send (`PNM_REQUEST_RATE`); unset: 10. */
+  requestRate?: number;
+  /** Worker requests one participant may send at once (`PNM_REQUEST_BURST`); unset: 30. */
+  requestBurst?: number;
+  /** Messages per second one participant may publish, every subject together (`PNM_PUBLISH_RATE`); unset: 100. */
+  publishRate?: number;
+  /** Bytes per second one participant may publish (`PNM_PUBLISH_BYTE_RATE`); unset: 1 MiB. */
+  publishByteRate?: number;
+  /** How often the publish counters are read, 0 for never (`PNM_PUBLISH_CHECK_INTERVAL`); unset: 1s. */
+  publishCheckIntervalMs?: number;
+  /** Requests one participant may have waiting in the JetStream work queue (`PNM_WORKER_QUEUE_PER_USER`); unset: 100. */
+  workerQueuePerUser?: number;
+  /** Bytes the JetStream work queue holds in all (`PNM_WORKER_QUEUE_BYTES`); unset: 64 MiB. */
+  workerQueueBytes?: number;
 }
 
 /**
- * Reads the configuration from the environment (README.md, "Configuration").
- * Without PNM_API_KEY and PNM_API_SECRET it generates dev credentials into
- * the data directory, or reuses those it generated before.
+ * What `parseConfig` returns: a `PnmConfig` whose API credentials are absent
+ * when neither `PNM_API_KEY`/`PNM_API_SECRET` nor `PNM_API_KEYS_FILE` is set,
+ * for `ensureDevCredentials` to generate. A `PnmConfig` is one too.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): PnmConfig {
-  const dataDir = resolve(env.PNM_DATA_DIR ?? ".pnm");
-  const port = Number(env.PNM_HTTP_PORT ?? 8080);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new ConfigError(`PNM_HTTP_PORT must be a port number, got "${env.PNM_HTTP_PORT}"`);
-  }
-  const tokenValidityMs = parseDuration(env.PNM_TOKEN_VALIDITY ?? "10m");
-  if (tokenValidityMs < 60_000 || tokenValidityMs > 24 * 3_600_000) {
-    throw new ConfigError("PNM_TOKEN_VALIDITY must be between 1m and 24h");
-  }
-  const maxBodyBytes = Number(env.PNM_MAX_BODY_BYTES ?? 64 * 1024);
-  if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1024) {
-    throw new ConfigError("PNM_MAX_BODY_BYTES must be an integer of at least 1024");
-  }
+export type ParsedConfig = Omit<PnmConfig, "apiKey" | "apiSecret"> & Partial<Pick<PnmConfig, "apiKey" | "apiSecret">>;
 
-  const headersTimeoutMs = timeLimit(env, "PNM_HEADERS_TIMEOUT", defaultConnectionLimits.headersTimeoutMs);
-  const requestTimeoutMs = timeLimit(env, "PNM_REQUEST_TIMEOUT", defaultConnectionLimits.requestTimeoutMs);
-  if (headersTimeoutMs > requestTimeoutMs) throw new ConfigError("PNM_HEADERS_TIMEOUT must not exceed PNM_REQUEST_TIMEOUT");
-  const maxConnections = Number(env.PNM_MAX_CONNECTIONS ?? defaultConnectionLimits.maxConnections);
-  if (!Number.isInteger(maxConnections) || maxConnections < 1) {
-    throw new ConfigError(`PNM_MAX_CONNECTIONS must be a positive integer, got "${env.PNM_MAX_CONNECTIONS}"`);
-  }
-  const maxConnectionsPerClient = Number(env.PNM_MAX_CONNECTIONS_PER_CLIENT ?? defaultConnectionLimits.maxConnectionsPerClient);
-  if (!Number.isInteger(maxConnectionsPerClient) || maxConnectionsPerClient < 0) {
-    throw new ConfigError(`PNM_MAX_CONNECTIONS_PER_CLIENT must be an integer, 0 for no cap, got "${env.PNM_MAX_CONNECTIONS_PER_CLIENT}"`);
-  }
+/** Environment variables, as `process.env` holds them. */
+export type Environment = Readonly<Record<string, string | undefined>>;
 
-  const offlineAfterMs = parseDuration(env.PNM_OFFLINE_AFTER ?? "5s");
-  const renewalGraceMs = parseDuration(env.PNM_RENEWAL_GRACE ?? "60s");
-  if (renewalGraceMs > 10 * 60_000) throw new ConfigError("PNM_RENEWAL_GRACE must be at most 10m");
+const hour = 3_600_000;
+/** How long a participant's session may be renewed when `PNM_MAX_SESSION` is unset. */
+export const defaultMaxSessionMs = 24 * hour;
+const durationExample = "such as 90s, 10m or 1h";
 
-  const livekitValues = [env.PNM_LIVEKIT_URL, env.PNM_LIVEKIT_API_KEY, env.PNM_LIVEKIT_API_SECRET];
-  if (livekitValues.some(Boolean) && !livekitValues.every(Boolean)) {
-    throw new ConfigError("set all of PNM_LIVEKIT_URL, PNM_LIVEKIT_API_KEY and PNM_LIVEKIT_API_SECRET, or none");
+/**
+ * Reads every `PNM_*` setting from `env` (README.md, "Configuration"),
+ * without touching anything else: no file is read or written (dev
+ * credentials are `ensureDevCredentials`'s, the keys file is read at start).
+ * Throws a ConfigError naming the first variable that is invalid, the form
+ * it accepts, and what it got (never a secret's value).
+ */
+export function parseConfig(env: Environment = process.env): ParsedConfig {
+  const text = (name: string) => env[name] || undefined;
+  const dataDir = resolve(text("PNM_DATA_DIR") ?? ".pnm");
+  const headersTimeoutMs = duration(env, "PNM_HEADERS_TIMEOUT", defaultConnectionLimits.headersTimeoutMs, { min: 1, max: 24 * hour });
+  const requestTimeoutMs = duration(env, "PNM_REQUEST_TIMEOUT", defaultConnectionLimits.requestTimeoutMs, { min: 1, max: 24 * hour });
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw refused("PNM_HEADERS_TIMEOUT", `at most PNM_REQUEST_TIMEOUT (${formatMs(requestTimeoutMs)})`, env.PNM_HEADERS_TIMEOUT ?? formatMs(headersTimeoutMs));
   }
-  const livekit = env.PNM_LIVEKIT_URL ? { url: env.PNM_LIVEKIT_URL, apiKey: env.PNM_LIVEKIT_API_KEY!, apiSecret: env.PNM_LIVEKIT_API_SECRET! } : undefined;
-
-  let apiKey = env.PNM_API_KEY ?? "";
-  let apiSecret = env.PNM_API_SECRET ?? "";
-  let devCredentialsFile: string | undefined;
-  if (!apiKey && !apiSecret) {
-    devCredentialsFile = join(dataDir, "dev-credentials.json");
-    ({ apiKey, apiSecret } = loadOrCreateDevCredentials(devCredentialsFile));
-  } else if (!apiKey || !apiSecret) {
-    throw new ConfigError("set both PNM_API_KEY and PNM_API_SECRET, or neither to use generated dev credentials");
-  }
-  if (knownSampleSecrets.has(apiSecret)) {
-    throw new ConfigError("PNM_API_SECRET is a published sample secret; generate your own");
-  }
-  if (Buffer.byteLength(apiSecret) < 32) {
-    throw new ConfigError("PNM_API_SECRET must be at least 32 bytes long");
-  }
-
   return {
-    host: env.PNM_HOST ?? "127.0.0.1",
-    httpPort: port,
-    apiKey,
-    apiSecret,
-    natsUrl: env.PNM_NATS_URL || undefined,
-    natsWsUrls: list(env.PNM_NATS_WS_URLS),
-    corsOrigins: list(env.PNM_CORS_ORIGINS),
-    tokenValidityMs,
+    host: text("PNM_HOST") ?? "127.0.0.1",
+    httpPort: integer(env, "PNM_HTTP_PORT", 8080, { min: 0, max: 65535, form: "a port number from 0 to 65535" }),
+    ...apiCredentials(env),
+    apiSignature: choice(env, "PNM_API_SIGNATURE", signatureModes, "v1-and-v2"),
+    signatureWindowMs: duration(env, "PNM_SIGNATURE_WINDOW", defaultSignatureWindowMs, { min: 1000, max: 15 * 60_000 }),
+    natsUrl: text("PNM_NATS_URL"),
+    natsWsUrls: urls(env, "PNM_NATS_WS_URLS", "WebSocket URLs such as wss://nats.example.com", (url) => url.protocol === "ws:" || url.protocol === "wss:"),
+    natsServerBin: text("PNM_NATS_SERVER_BIN"),
+    natsKeysFile: resolve(text("PNM_NATS_KEYS_FILE") ?? join(dataDir, "nats-keys.json")),
+    tokenValidityMs: duration(env, "PNM_TOKEN_VALIDITY", 10 * 60_000, { min: 60_000, max: 24 * hour }),
     dataDir,
-    natsKeysFile: env.PNM_NATS_KEYS_FILE || undefined,
-    maxBodyBytes,
-    offlineAfterMs,
-    renewalGraceMs,
-    livekit,
-    devCredentialsFile,
+    maxBodyBytes: integer(env, "PNM_MAX_BODY_BYTES", 64 * 1024, { min: 1024, form: "a number of bytes, at least 1024" }),
+    offlineAfterMs: duration(env, "PNM_OFFLINE_AFTER", 5_000, { min: 0, max: 24 * hour }),
+    renewalGraceMs: duration(env, "PNM_RENEWAL_GRACE", 60_000, { min: 0, max: 10 * 60_000 }),
+    maxSessionMs: duration(env, "PNM_MAX_SESSION", defaultMaxSessionMs, { min: 60_000, max: 24 * hour }),
+    corsOrigins: urls(env, "PNM_CORS_ORIGINS", "origins such as https://app.example.com (no path)", (url, item) => url.origin === item),
+    livekit: liveKit(env),
     headersTimeoutMs,
     requestTimeoutMs,
-    idleTimeoutMs: timeLimit(env, "PNM_IDLE_TIMEOUT", defaultConnectionLimits.idleTimeoutMs),
-    firstBytesTimeoutMs: timeLimit(env, "PNM_FIRST_BYTES_TIMEOUT", defaultConnectionLimits.firstBytesTimeoutMs),
-    maxConnections,
-    maxConnectionsPerClient,
+    idleTimeoutMs: duration(env, "PNM_IDLE_TIMEOUT", defaultConnectionLimits.idleTimeoutMs, { min: 1, max: 24 * hour }),
+    firstBytesTimeoutMs: duration(env, "PNM_FIRST_BYTES_TIMEOUT", defaultConnectionLimits.firstBytesTimeoutMs, { min: 1, max: 24 * hour }),
+    maxConnections: integer(env, "PNM_MAX_CONNECTIONS", defaultConnectionLimits.maxConnections, { min: 1, form: "a whole number, at least 1" }),
+    maxConnectionsPerClient: integer(env, "PNM_MAX_CONNECTIONS_PER_CLIENT", defaultConnectionLimits.maxConnectionsPerClient, {
+      min: 0,
+      form: "a whole number, 0 for no cap",
+    }),
+    ...participantLimits(env),
   };
 }
 
-/** A duration setting from 1ms to a day: longer is no limit at all, and past 24.8 days Node's timers fire at once. */
-function timeLimit(env: NodeJS.ProcessEnv, name: string, defaultMs: number): number {
-  const text = env[name];
-  if (text === undefined) return defaultMs;
-  let ms: number;
-  try {
-    ms = parseDuration(text);
-  } catch (err) {
-    throw new ConfigError(`${name}: ${(err as Error).message}`);
+/** The NATS plane's per-participant limits (README.md, "Limits per participant"). */
+function participantLimits(env: Environment): Partial<PnmConfig> {
+  const { maxSubscriptions, maxPayload } = natsAccountLimitRanges;
+  const wholeFrom = (min: number, max = Number.MAX_SAFE_INTEGER, unit = "a whole number") => ({
+    min,
+    max,
+    form: max === Number.MAX_SAFE_INTEGER ? `${unit}, at least ${min}` : `${unit} from ${min} to ${max}`,
+  });
+  const publishCheckIntervalMs = duration(env, "PNM_PUBLISH_CHECK_INTERVAL", defaultPublishLimits.checkIntervalMs, { min: 0, max: hour });
+  if (publishCheckIntervalMs > 0 && publishCheckIntervalMs < 100) {
+    throw refused("PNM_PUBLISH_CHECK_INTERVAL", "0 (never) or a duration from 100ms to 1h", env.PNM_PUBLISH_CHECK_INTERVAL ?? "");
   }
-  if (ms < 1 || ms > 24 * 3_600_000) throw new ConfigError(`${name} must be between 1ms and 24h, got "${text}"`);
+  return {
+    natsMaxSubscriptions: integer(env, "PNM_NATS_MAX_SUBSCRIPTIONS", defaultNatsAccountLimits.maxSubscriptions, wholeFrom(maxSubscriptions.min, maxSubscriptions.max)),
+    natsMaxPayload: integer(env, "PNM_NATS_MAX_PAYLOAD", defaultNatsAccountLimits.maxPayload, wholeFrom(maxPayload.min, maxPayload.max, "a number of bytes")),
+    requestRate: integer(env, "PNM_REQUEST_RATE", defaultRequestLimit.ratePerSecond, wholeFrom(1)),
+    requestBurst: integer(env, "PNM_REQUEST_BURST", defaultRequestLimit.burst, wholeFrom(1)),
+    publishRate: integer(env, "PNM_PUBLISH_RATE", defaultPublishLimits.messagesPerSecond, wholeFrom(1)),
+    publishByteRate: integer(env, "PNM_PUBLISH_BYTE_RATE", defaultPublishLimits.bytesPerSecond, wholeFrom(1024, undefined, "a number of bytes")),
+    publishCheckIntervalMs,
+    workerQueuePerUser: integer(env, "PNM_WORKER_QUEUE_PER_USER", defaultWorkerQueueLimits.perUser, wholeFrom(1)),
+    workerQueueBytes: integer(env, "PNM_WORKER_QUEUE_BYTES", defaultWorkerQueueLimits.maxBytes, wholeFrom(1024 * 1024, undefined, "a number of bytes")),
+  };
+}
+
+function refused(name: string, expected: string, got: string): ConfigError {
+  return new ConfigError(`${name}: expected ${expected}, got ${JSON.stringify(got)}`);
+}
+
+// Numbers and durations have no meaningful empty value: `PNM_X=` is a mistake,
+// not a way to ask for the default. Text settings treat empty as unset.
+function integer(env: Environment, name: string, fallback: number, rule: { min: number; max?: number; form: string }): number {
+  const value = env[name];
+  if (value === undefined) return fallback;
+  const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < rule.min || n > (rule.max ?? Number.MAX_SAFE_INTEGER)) throw refused(name, rule.form, value);
+  return n;
+}
+
+/** Whole milliseconds within the range; past 24.8 days Node's timers would fire at once, so no setting goes beyond a day. */
+function duration(env: Environment, name: string, fallbackMs: number, range: { min: number; max: number }): number {
+  const value = env[name];
+  if (value === undefined) return fallbackMs;
+  const ms = parseDuration(value);
+  if (ms === undefined) throw refused(name, `a duration ${durationExample}`, value);
+  if (ms < range.min || ms > range.max) throw refused(name, `a duration from ${formatMs(range.min)} to ${formatMs(range.max)}`, value);
   return Math.round(ms);
 }
 
-function list(value: string | undefined): string[] {
-  return (value ?? "").split(",").map((item) => item.trim()).filter(Boolean);
+function formatMs(ms: number): string {
+  if (ms === 0) return "0s";
+  const [unit, size] = ([["h", hour], ["m", 60_000], ["s", 1000]] as const).find(([, each]) => ms % each === 0) ?? ["ms", 1];
+  return `${ms / size}${unit}`;
 }
 
-function loadOrCreateDevCredentials(file: string): { apiKey: string; apiSecret: string } {
-  if (existsSync(file)) {
-    const saved = JSON.parse(readFileSync(file, "utf8")) as { apiKey?: string; apiSecret?: string };
-    if (saved.apiKey && saved.apiSecret) return { apiKey: saved.apiKey, apiSecret: saved.apiSecret };
+function choice<T extends string>(env: Environment, name: string, allowed: readonly T[], fallback: T): T {
+  const value = env[name];
+  if (value === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(value)) throw refused(name, allowed.join(" or "), value);
+  return value as T;
+}
+
+/** A comma-separated list of URLs, each of which `fits`. */
+function urls(env: Environment, name: string, form: string, fits: (url: URL, item: string) => boolean): string[] {
+  const items = (env[name] ?? "").split(",").map((item) => item.trim()).filter(Boolean);
+  for (const item of items) {
+    if (!URL.canParse(item) || !fits(new URL(item), item)) throw refused(name, `comma-separated ${form}`, item);
   }
-  const credentials = {
-    apiKey: `pnm-dev-${randomBytes(6).toString("hex")}`,
-    apiSecret: randomBytes(32).toString("base64url"),
-  };
-  mkdirSync(resolve(file, ".."), { recursive: true });
-  writeFileSync(file, JSON.stringify(credentials, null, 2) + "\n", { mode: 0o600 });
-  chmodSync(file, 0o600);
-  return credentials;
+  return items;
+}
+
+function liveKit(env: Environment): PnmConfig["livekit"] {
+  const [url, apiKey, apiSecret] = ["PNM_LIVEKIT_URL", "PNM_LIVEKIT_API_KEY", "PNM_LIVEKIT_API_SECRET"].map((name) => env[name] || undefined);
+  if (!url && !apiKey && !apiSecret) return undefined;
+  if (!url || !apiKey || !apiSecret) {
+    const missing = [!url && "PNM_LIVEKIT_URL", !apiKey && "PNM_LIVEKIT_API_KEY", !apiSecret && "PNM_LIVEKIT_API_SECRET"].filter(Boolean);
+    throw new ConfigError(`${missing.join(", ")}: expected all three PNM_LIVEKIT_* settings or none, got the others only`);
+  }
+  const protocols = ["http:", "https:", "ws:", "wss:"];
+  if (!URL.canParse(url) || !protocols.includes(new URL(url).protocol)) throw refused("PNM_LIVEKIT_URL", "a URL such as wss://livekit.example.com", url);
+  return { url, apiKey, apiSecret };
+}
+
+function apiCredentials(env: Environment): Pick<ParsedConfig, "apiKey" | "apiSecret" | "apiKeysFile"> {
+  const apiKey = env.PNM_API_KEY || undefined;
+  const apiSecret = env.PNM_API_SECRET || undefined;
+  const apiKeysFile = env.PNM_API_KEYS_FILE || undefined;
+  if (apiKeysFile) {
+    // The file is read (and checked) when the server starts, and again whenever it changes.
+    if (apiKey || apiSecret) throw new ConfigError("PNM_API_KEYS_FILE: expected alone, got PNM_API_KEY or PNM_API_SECRET as well; set the keys file or the one pair, not both");
+    return { apiKey: "", apiSecret: "", apiKeysFile: resolve(apiKeysFile) };
+  }
+  if (!apiKey && !apiSecret) return {};
+  if (!apiKey || !apiSecret) {
+    const [missing, given] = apiKey ? ["PNM_API_SECRET", "PNM_API_KEY"] : ["PNM_API_KEY", "PNM_API_SECRET"];
+    throw new ConfigError(`${missing}: expected it together with ${given} (or neither, for generated dev credentials), got none`);
+  }
+  checkApiCredentials(apiKey, apiSecret, "PNM_API_SECRET", "generate a secret with: openssl rand -base64 32");
+  return { apiKey, apiSecret };
+}
+
+/**
+ * The rules every configured key pair follows (checkApiKeyPairs: a secret of
+ * at least 32 bytes, never upstream's published sample), broken ones
+ * reported as a ConfigError that names where the pair came from (`source`)
+ * and what to do (`remedy`).
+ */
+export function checkApiCredentials(apiKey: string, apiSecret: string, source: string, remedy: string): void {
+  try {
+    checkApiKeyPairs([{ key: apiKey, secret: apiSecret }]);
+  } catch (cause) {
+    if (!(cause instanceof ApiKeyPairsError)) throw cause;
+    throw new ConfigError(`${source}: ${cause.message}; ${remedy}`, { cause });
+  }
 }

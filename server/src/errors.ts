@@ -38,6 +38,15 @@ const byReason: Record<FailureReason, [Code, StatusCode]> = {
   [FailureReason.USER_REMOVED]: [Code.PermissionDenied, StatusCode.USER_NOT_ACTIVE],
   [FailureReason.ROOM_ENDED]: [Code.FailedPrecondition, StatusCode.ROOM_NOT_ACTIVE],
   [FailureReason.MEDIA_UNAVAILABLE]: [Code.Unavailable, StatusCode.INTERNAL_SERVER_ERROR],
+  [FailureReason.SIGNATURE_EXPIRED]: [Code.Unauthenticated, StatusCode.INVALID_TOKEN_OR_SIGNATURE],
+  [FailureReason.SIGNATURE_REPLAYED]: [Code.Unauthenticated, StatusCode.INVALID_TOKEN_OR_SIGNATURE],
+  [FailureReason.SIGNATURE_VERSION_REQUIRED]: [Code.Unauthenticated, StatusCode.INVALID_TOKEN_OR_SIGNATURE],
+  [FailureReason.SESSION_EXPIRED]: [Code.Unauthenticated, StatusCode.INVALID_TOKEN_OR_SIGNATURE],
+  [FailureReason.USER_DENIED]: [Code.PermissionDenied, StatusCode.USER_NOT_ACTIVE],
+  [FailureReason.TOKEN_SUPERSEDED]: [Code.Unauthenticated, StatusCode.INVALID_TOKEN_OR_SIGNATURE],
+  [FailureReason.ADMIN_REQUIRED]: [Code.PermissionDenied, StatusCode.PERMISSION_DENIED],
+  [FailureReason.USER_NOT_WAITING]: [Code.FailedPrecondition, StatusCode.CONFLICT],
+  [FailureReason.RATE_LIMITED]: [Code.ResourceExhausted, StatusCode.PERMISSION_DENIED],
 };
 
 /** The one error type pnm raises: a ConnectError whose ErrorDetail names the reason. */
@@ -57,10 +66,15 @@ export function pnmError(
   );
 }
 
+/** What a caller is told about a failure, on every protocol. */
 export interface FailureInfo {
+  /** The Connect / gRPC code. */
   code: Code;
+  /** Text safe to show the caller: "internal error" for anything that is not a pnm error. */
   message: string;
+  /** The contract's reason. */
   reason: FailureReason;
+  /** Upstream's status code, for the REST routes. */
   statusCode: StatusCode;
 }
 

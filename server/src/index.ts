@@ -1,10 +1,13 @@
 /**
  * pnm's server as a library, for embedding it in another Node process:
- * `startPnmServer` does what the `pnm-server` command does.
+ * `startPnmServer` does what the `pnm-server` command does, configured by
+ * `parseConfig` from the same `PNM_*` variables unless given a configuration.
  *
  * @packageDocumentation
  */
-export { startPnmServer, type PnmServer, type PnmServerOptions } from "./server.js";
-export { ConfigError, loadConfig, type PnmConfig } from "./config.js";
+export { PnmStartError, startPnmServer, type PnmServer, type PnmServerOptions } from "./server.js";
+export { parseConfig, type Environment, type ParsedConfig, type PnmConfig } from "./config.js";
+export { ConfigError } from "./config-error.js";
+export { ensureDevCredentials } from "./dev-credentials.js";
 export { consoleLogger, silentLogger, type Logger } from "./logger.js";
 export { NatsServerNotFoundError, NatsServerStartError } from "./nats/embedded-nats.js";

@@ -1,9 +1,12 @@
-import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import { createRegistry, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { createValidator, violationsToProto } from "@bufbuild/protovalidate";
 import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
+import { file_pnm_v1_rules } from "@pnm/protocol/pnm/v1/rules_pb";
 import { pnmError } from "./errors.js";
 
-const validator = createValidator();
+// The registry carries the contract's predefined rules (proto/pnm/v1/rules.proto):
+// without it the validator refuses to compile a field that uses one.
+const validator = createValidator({ registry: createRegistry(file_pnm_v1_rules) });
 
 /**
  * Enforces the contract's protovalidate rules. The error lists every

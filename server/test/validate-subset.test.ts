@@ -14,9 +14,12 @@ import { file_buf_validate_validate as subsetFile } from "@pnm/protocol/buf/vali
  */
 const published: Record<string, string[]> = {
   "extend google.protobuf.MessageOptions": ["optional MessageRules message = 1159"],
-  "extend google.protobuf.FieldOptions": ["optional FieldRules field = 1159"],
+  "extend google.protobuf.OneofOptions": ["optional OneofRules oneof = 1159"],
+  "extend google.protobuf.FieldOptions": ["optional FieldRules field = 1159", "optional PredefinedRules predefined = 1160"],
   Rule: ["optional string id = 1", "optional string message = 2", "optional string expression = 3"],
   MessageRules: ["repeated Rule cel = 3"],
+  OneofRules: ["optional bool required = 1"],
+  PredefinedRules: ["repeated Rule cel = 1"],
   Ignore: ["IGNORE_UNSPECIFIED = 0", "IGNORE_IF_ZERO_VALUE = 1", "IGNORE_ALWAYS = 3"],
   FieldRules: [
     "repeated Rule cel = 23",
@@ -38,12 +41,13 @@ const published: Record<string, string[]> = {
     "optional uint64 min_len = 2",
     "optional uint64 max_len = 3",
     "optional string pattern = 6",
+    "repeated string in = 10",
     "repeated string not_in = 11",
     "oneof well_known bool uri = 17",
   ],
   EnumRules: ["optional bool defined_only = 2"],
-  RepeatedRules: ["optional uint64 max_items = 2"],
-  MapRules: ["optional uint64 max_pairs = 2"],
+  RepeatedRules: ["optional uint64 min_items = 1", "optional uint64 max_items = 2", "optional bool unique = 3", "optional FieldRules items = 4"],
+  MapRules: ["optional uint64 max_pairs = 2", "optional FieldRules values = 5"],
 };
 
 const local = (typeName: string) => typeName.replace(/^buf\.validate\./, "");
@@ -80,5 +84,10 @@ describe("the hand-written protovalidate subset", () => {
 
   it.each(Object.keys(published))("%s: the list above agrees with the schema @bufbuild/protovalidate decodes options with", (name) => {
     expect(declarations(runtimeFile)[name]).toEqual(expect.arrayContaining(published[name]!));
+  });
+
+  it("declares the published extension range of StringRules, which predefined rules extend", () => {
+    const ranges = (file: DescFile) => file.messages.find((m) => m.name === "StringRules")!.proto.extensionRange.map((r) => [r.start, r.end]);
+    expect(ranges(subsetFile)).toEqual(ranges(runtimeFile));
   });
 });

@@ -1,6 +1,8 @@
 import { DecryptionError } from "./errors.js";
 
+/** Length in bytes of the random AES-GCM IV that starts every encrypted message. */
 export const IV_BYTES = 12;
+/** Length in bytes of the AES-GCM tag that ends every encrypted message. */
 export const TAG_BYTES = 16;
 
 /**

@@ -3,16 +3,21 @@ import { E2eeKeyMissingError } from "./errors.js";
 import { deriveMessageKey } from "./key-derivation.js";
 import { decryptMessage, encryptMessage } from "./message-cipher.js";
 
+/** What a room key is derived from: all three must be the other participants' for their messages to open. */
 export interface RoomKeyOptions {
   /** The room's server-generated key or the secret the user typed, used as a string. */
   passphrase: string;
   /** The room SID of the current room instance (NatsInitialData.room.room_sid). */
   roomSid: string;
+  /** The room's key derivation scheme; UNSPECIFIED derives as PBKDF2_ROOM_SID, upstream's scheme. */
   scheme: KeyDerivation;
 }
 
+/** A room's message key, held inside WebCrypto (never as bytes) until `clear`. */
 export interface RoomKey {
+  /** Seals a message as `IV ‖ ciphertext ‖ tag` under a fresh random IV; throws E2eeKeyMissingError after `clear`. */
   encrypt(plaintext: Uint8Array): Promise<Uint8Array>;
+  /** Opens `IV ‖ ciphertext ‖ tag`; throws DecryptionError when it does not open under this key, E2eeKeyMissingError after `clear`. */
   decrypt(wire: Uint8Array): Promise<Uint8Array>;
   /**
    * What to hand to livekit-client's ExternalE2EEKeyProvider.setKey: LiveKit

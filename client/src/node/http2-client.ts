@@ -1,8 +1,11 @@
 import type { UniversalClientFn } from "@connectrpc/connect/protocol";
 import { createNodeHttpClient, Http2SessionManager } from "@connectrpc/connect-node";
 
+/** An HTTP/2 client for the transport, and how to close its session. */
 export interface NodeHttp2Client {
+  /** Pass as the `httpClient` transport option (with `protocol: "grpc"`, or any other). */
   httpClient: UniversalClientFn;
+  /** Aborts the HTTP/2 session, failing any call still in flight; the client cannot be used afterwards. */
   close(): void;
 }
 

@@ -6,10 +6,21 @@
  *
  * @packageDocumentation
  */
-export { signBody } from "../api-signature.js";
+export { canonicalStringV2, randomNonce, signBody, signV2, type SignatureV2Input } from "../api-signature.js";
 export { createSigningHttpClient, type SigningOptions } from "../signing-http-client.js";
 export { createPnmTransport, type Protocol, type TransportOptions } from "../transport.js";
 export { createFetchHttpClient } from "../fetch-http-client.js";
 export { createParticipantClient, type ParticipantClient, type ParticipantClientOptions } from "../participant-client.js";
 export { connectParticipant, type ParticipantConnectionOptions, type WebSocketConstructor, WebSocketUnavailableError } from "../nats/participant-connection.js";
+export { connectNats, type NatsConnection, type NatsConnectionOptions, type NatsPublishOptions, type NatsSubscription } from "../nats/ws-connection.js";
+export type { NatsMessage, NatsServerInfo } from "../nats/nats-parser.js";
+export type { NatsHeaderFields, NatsHeaders } from "../nats/nats-headers.js";
+export {
+  NatsAuthorizationError,
+  NatsConnectionClosedError,
+  NatsError,
+  type NatsErrorCode,
+  NatsPermissionError,
+  NatsTimeoutError,
+} from "../nats/nats-errors.js";
 export { readTokenTimes, renewalDelayMs, type RenewalScheduleOptions } from "../session/renewal-schedule.js";

@@ -19,15 +19,16 @@ import { createParticipantClient, type ParticipantClient } from "../participant-
 import type { TransportOptions } from "../transport.js";
 import { createPeerChannels } from "./peer-channels.js";
 import { startRenewalLoop } from "./renewal-loop.js";
-import type { RenewalScheduleOptions } from "./renewal-schedule.js";
+import { readTokenTimes, type RenewalScheduleOptions } from "./renewal-schedule.js";
 import { createServerChannel, type ServerChannel } from "./server-channel.js";
-import { openSessionConnection } from "./session-connection.js";
-import { JoinRefusedError, sessionEndedError, SessionError, TokenExpiredError } from "./session-errors.js";
+import { openSessionConnection, type SessionConnection } from "./session-connection.js";
+import { JoinRefusedError, sessionEndedError, SessionError, SessionExpiredError, TokenExpiredError } from "./session-errors.js";
 import { createSessionEmitter, type SessionEvents } from "./session-events.js";
-import { createSessionState } from "./session-state.js";
+import { createSessionState, type SessionState } from "./session-state.js";
 
 export type { SessionEvents } from "./session-events.js";
 
+/** What `joinSession` needs; the transport options apply to the participant's RPC (VerifyToken). */
 export interface ParticipantSessionOptions extends Omit<TransportOptions, "baseUrl"> {
   /** The pnm server's base URL. */
   baseUrl: string;
@@ -37,15 +38,35 @@ export interface ParticipantSessionOptions extends Omit<TransportOptions, "baseU
   promptForKey?: () => Promise<string>;
   /** Node 20 has no global WebSocket: pass `nodeWebSocket` from `@pnm/client/node`. */
   webSocket?: WebSocketConstructor;
+  /** When to renew the access token; default: at 2/3 of its lifetime, give or take 5%. */
   renewal?: RenewalScheduleOptions;
+  /**
+   * Called once when the room's waiting room holds the participant: `joinSession`
+   * then waits (connected to NATS with the waiting room's permissions only, its
+   * token renewed) until a moderator decides. Approved, it reconnects and the
+   * flow goes on; turned away, `joinSession` rejects with DeniedError.
+   */
+  onWaiting?: () => void;
 }
 
+/**
+ * A participant in a room, as `joinSession` returns it: what the server said
+ * about the room, the (end-to-end encrypted) message channels, and the token,
+ * renewed in the background. It lasts until `leave`, or until the server ends
+ * it (the `ended` event).
+ */
 export interface ParticipantSession {
+  /** The room's ID, from the verified token. */
   readonly roomId: string;
+  /** This participant's user ID, from the verified token. */
   readonly userId: string;
+  /** The SID of this instance of the room, which the E2EE key is salted with. */
   readonly roomSid: string;
+  /** The server's answer to VerifyToken: NATS URLs and subjects, whether the room needs a typed passphrase. */
   readonly verified: VerifyTokenResponse;
+  /** The room and this user as the server described them on joining (RES_INITIAL_DATA). */
   readonly initialData: NatsInitialData;
+  /** The room's metadata (features, E2EE settings), parsed from `initialData.room.metadata`. */
   readonly metadata: RoomMetadata;
   /** LiveKit connection info; undefined when the server has no media server. */
   readonly media: MediaServerConnInfo | undefined;
@@ -53,13 +74,38 @@ export interface ParticipantSession {
   readonly e2ee: { enabled: boolean; chat: boolean; whiteboard: boolean };
   /** The current access token (renewed in place). */
   token(): string;
-  /** The passphrase for livekit-client's ExternalE2EEKeyProvider.setKey (see `applyLiveKitKey`). */
+  /**
+   * The passphrase for livekit-client's ExternalE2EEKeyProvider.setKey (see
+   * `applyLiveKitKey`); throws SessionError when the room does not use E2EE,
+   * E2eeKeyMissingError after `leave`.
+   */
   liveKitPassphrase(): string;
+  /** Sends a chat message to the room, encrypted when the room encrypts chat; rejects with SessionError once the session has ended. */
   sendChat(text: string): Promise<void>;
+  /** Sends a whiteboard message, encrypted when the room encrypts the whiteboard; `fromUserId` and `sentAt` are set by the session. */
   sendWhiteboard(message: MessageInitShape<typeof DataChannelMessageSchema>): Promise<void>;
+  /** Sends a data message, encrypted whenever the room uses E2EE; `fromUserId` and `sentAt` are set by the session. */
   sendData(message: MessageInitShape<typeof DataChannelMessageSchema>): Promise<void>;
   /** Asks for a new token now, instead of waiting for the schedule. */
   renewToken(): Promise<string>;
+  /**
+   * When the session ends for good, in Unix seconds, as the server's last
+   * renewal answer stated it (its maximum session age); undefined before the
+   * first renewal, or from a server that does not state it. No token is
+   * renewed past it: the session then ends with SessionExpiredError.
+   */
+  sessionExpiresAt(): number | undefined;
+  /**
+   * As a room admin: admits a user the room's waiting room holds, as
+   * RoomService.ApproveParticipant does (over NATS: REQ_APPROVE_WAITING_USER).
+   * Rejects with SessionError naming the server's reason: ADMIN_REQUIRED for
+   * a participant who is no admin, ROOM_FULL, USER_NOT_FOUND, ... Answers
+   * are matched by kind, so decide on one user at a time.
+   */
+  approveWaitingUser(userId: string): Promise<void>;
+  /** As a room admin: turns away a user the waiting room holds, as RoomService.DenyParticipant does; rejects as `approveWaitingUser`. */
+  denyWaitingUser(userId: string): Promise<void>;
+  /** Listens to one of the session's events; returns how to stop listening. */
   on<K extends keyof SessionEvents>(event: K, listener: (value: SessionEvents[K]) => void): () => void;
   /** Closes the connection and clears the room key. */
   leave(): Promise<void>;
@@ -74,8 +120,11 @@ export interface ParticipantSession {
 export async function joinSession(options: ParticipantSessionOptions): Promise<ParticipantSession> {
   const state = createSessionState(options.token);
   const events = createSessionEmitter();
+  let endedBy: SessionError | undefined;
   const endWith = (error: SessionError) => {
-    if (!state.ended) void state.end().then(() => events.emit("ended", error));
+    if (state.ended) return;
+    endedBy = error;
+    void state.end().then(() => events.emit("ended", error));
   };
 
   // 1. Token verification.
@@ -88,28 +137,64 @@ export async function joinSession(options: ParticipantSessionOptions): Promise<P
   let typedPassphrase = await promptForPassphrase(verified, options);
 
   // 3. NATS over WebSocket, authenticated by the (renewable) token; replaced when it drops.
+  // The waiting room's approval comes unasked; the connection that hears it
+  // has the waiting room's permissions, so a new one replaces it.
+  let connection: SessionConnection | undefined;
+  const promotion = createPromotion();
   const server = createServerChannel({
     subjects,
     roomId,
     userId,
     onUnsolicited(message) {
       if (message.event === NatsMsgServerToClientEvent.SESSION_ENDED) endWith(sessionEndedBy(message));
+      if (message.event === NatsMsgServerToClientEvent.WAITING_ROOM_APPROVED) promotion.approved(() => connection!.reconnect());
     },
   });
   const peers = createPeerChannels({ subjects, roomId, userId, state, events });
-  const connection = await openSessionConnection({
+  connection = await openSessionConnection({
     connect: () =>
-      connectParticipant({ servers: verified.natsWsUrls, token: () => state.token, inboxPrefix: verified.natsInboxPrefix!, webSocket: options.webSocket, reconnect: false }),
+      connectParticipant({ servers: verified.natsWsUrls, token: () => state.token, webSocket: options.webSocket }),
     channels: [server, peers],
     onGiveUp: (err) => endWith(new SessionError(FailureReason.UNSPECIFIED, "lost the connection to NATS", { cause: err })),
   }).catch((err: unknown) => {
     throw new JoinRefusedError(FailureReason.UNSPECIFIED, "NATS refused the connection", { cause: err });
   });
-  state.onEnd(() => connection.close());
+  promotion.connected();
+  state.onEnd(() => connection!.close());
+
+  // Renewal runs from here on, so that a long wait in the waiting room does not outlive the token.
+  let sessionExpiresAt: number | undefined;
+  let expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  const renewal = startRenewalLoop({
+    state,
+    server,
+    schedule: options.renewal,
+    onRenewed: (token) => events.emit("renewed", token),
+    onSessionExpiresAt: (at) => (sessionExpiresAt = at),
+    onFailure(err) {
+      if (err instanceof TokenExpiredError) return endWith(err);
+      events.emit("error", err);
+      // The last token reaches the session's end: the session ends when it expires (and NATS closes its connection).
+      if (err instanceof SessionExpiredError && expiryTimer === undefined) {
+        expiryTimer = setTimeout(() => endWith(err), Math.max(0, readTokenTimes(state.token).exp * 1000 - Date.now()));
+      }
+    },
+  });
+  state.onEnd(() => {
+    renewal.stop();
+    clearTimeout(expiryTimer);
+  });
 
   try {
-    // 4. Initial data.
-    const { initialData, roomSid, metadata } = await requestInitialData(server);
+    // 4. Initial data, once the waiting room (if the room has one) admits the participant.
+    let toldWaiting = false;
+    const { initialData, roomSid, metadata } = await requestInitialData(server, async () => {
+      if (!toldWaiting) options.onWaiting?.();
+      toldWaiting = true;
+      await promotion.waitForApproval(state, () => endedBy);
+    });
+    // An approval heard meanwhile replaces the connection: the requests below need the room's permissions.
+    await promotion.done();
 
     // 5. Key import: the server's key or the typed passphrase, with the room's scheme.
     const { key, e2ee } = await importRoomKey(metadata, roomSid, typedPassphrase);
@@ -121,15 +206,7 @@ export async function joinSession(options: ParticipantSessionOptions): Promise<P
     const media = await requestMedia(server);
 
     // 7. Encrypted peer messages: the subscriptions are in place; from now on they are read.
-    const sender = peers.open({ key, e2ee, sender: initialData.localUser!, connection });
-    const renewal = startRenewalLoop({
-      state,
-      server,
-      schedule: options.renewal,
-      onRenewed: (token) => events.emit("renewed", token),
-      onFailure: (err) => (err instanceof TokenExpiredError ? endWith(err) : events.emit("error", err)),
-    });
-    state.onEnd(() => renewal.stop());
+    const sender = peers.open({ key, e2ee, sender: initialData.localUser!, connection: connection! });
 
     return {
       roomId,
@@ -147,6 +224,10 @@ export async function joinSession(options: ParticipantSessionOptions): Promise<P
       },
       ...sender,
       renewToken: renewal.renewNow,
+      sessionExpiresAt: () => sessionExpiresAt,
+      approveWaitingUser: (user) =>
+        decideOnWaitingUser(server, NatsMsgClientToServerEvent.REQ_APPROVE_WAITING_USER, NatsMsgServerToClientEvent.RESP_APPROVE_WAITING_USER, user),
+      denyWaitingUser: (user) => decideOnWaitingUser(server, NatsMsgClientToServerEvent.REQ_DENY_WAITING_USER, NatsMsgServerToClientEvent.RESP_DENY_WAITING_USER, user),
       on: events.on,
       leave: state.end,
     };
@@ -170,8 +251,22 @@ async function promptForPassphrase(verified: VerifyTokenResponse, options: Pick<
   return options.promptForKey();
 }
 
-async function requestInitialData(server: ServerChannel): Promise<{ initialData: NatsInitialData; roomSid: string; metadata: RoomMetadata }> {
-  const answer = await server.request(NatsMsgClientToServerEvent.REQ_INITIAL_DATA, "", NatsMsgServerToClientEvent.RES_INITIAL_DATA);
+/**
+ * The room and this user. While the waiting room holds the participant the
+ * server refuses with USER_WAITING_FOR_APPROVAL; `wait` then waits for the
+ * approval (and the new connection it brings) before asking again.
+ */
+async function requestInitialData(
+  server: ServerChannel,
+  wait: () => Promise<void>,
+): Promise<{ initialData: NatsInitialData; roomSid: string; metadata: RoomMetadata }> {
+  let answer = await server.request(NatsMsgClientToServerEvent.REQ_INITIAL_DATA, "", NatsMsgServerToClientEvent.RES_INITIAL_DATA);
+  while (!answer.msg) {
+    const reason = answer.binMsg.length ? fromBinary(ErrorDetailSchema, answer.binMsg).reason : FailureReason.UNSPECIFIED;
+    if (reason !== FailureReason.USER_WAITING_FOR_APPROVAL) throw new JoinRefusedError(reason, "initial data refused");
+    await wait();
+    answer = await server.request(NatsMsgClientToServerEvent.REQ_INITIAL_DATA, "", NatsMsgServerToClientEvent.RES_INITIAL_DATA);
+  }
   const initialData = fromJsonString(NatsInitialDataSchema, answer.msg, { ignoreUnknownFields: true });
   const metadata = fromJsonString(RoomMetadataSchema, initialData.room!.metadata, { ignoreUnknownFields: true });
   return { initialData, roomSid: initialData.room!.roomSid, metadata };
@@ -199,8 +294,71 @@ async function requestMedia(server: ServerChannel): Promise<MediaServerConnInfo 
   return undefined;
 }
 
+/** An admin's decision on a waiting user: the answer names the user, or is a refusal with an ErrorDetail. */
+async function decideOnWaitingUser(
+  server: ServerChannel,
+  event: NatsMsgClientToServerEvent,
+  answer: NatsMsgServerToClientEvent,
+  userId: string,
+): Promise<void> {
+  const reply = await server.request(event, userId, answer);
+  if (reply.msg) return;
+  const reason = reply.binMsg.length ? fromBinary(ErrorDetailSchema, reply.binMsg).reason : FailureReason.UNSPECIFIED;
+  throw new SessionError(reason, `the server refused the decision on ${userId}: ${FailureReason[reason]}`);
+}
+
 /** SESSION_ENDED names its reason in an ErrorDetail; a bare one means the user was removed. */
 function sessionEndedBy(message: NatsMsgServerToClient): SessionError {
   const reason = message.binMsg.length ? fromBinary(ErrorDetailSchema, message.binMsg).reason : FailureReason.USER_REMOVED;
   return sessionEndedError(reason, message.msg);
+}
+
+/** The waiting room's approval, as the session hears it: a new connection, and the wait for it. */
+interface Promotion {
+  /** WAITING_ROOM_APPROVED arrived: replace the connection (now, or once it exists). */
+  approved(reconnect: () => Promise<void>): void;
+  /** The session's connection exists: a replacement asked for before runs now. */
+  connected(): void;
+  /** Waits for an approval and its new connection; rejects with the session's end (DeniedError, ...) if it comes first. */
+  waitForApproval(state: Pick<SessionState, "onEnd">, endedBy: () => SessionError | undefined): Promise<void>;
+  /** Waits for the new connection of an approval heard so far, if any. */
+  done(): Promise<void>;
+}
+
+function createPromotion(): Promotion {
+  let reconnect: (() => Promise<void>) | undefined;
+  let ready = false;
+  let replacement: Promise<void> | undefined;
+  // Approvals heard, and those a wait has taken: a wait is for one the participant has not acted on yet.
+  let heard = 0;
+  let taken = 0;
+  const waiters: (() => void)[] = [];
+  const start = () => {
+    replacement = reconnect!();
+    // Awaited by the join flow; a failure also ends the session (onGiveUp).
+    replacement.catch(() => undefined);
+    waiters.splice(0).forEach((wake) => wake());
+  };
+  return {
+    approved(reconnectNow) {
+      reconnect = reconnectNow;
+      heard++;
+      if (ready) start();
+    },
+    connected() {
+      ready = true;
+      if (reconnect) start();
+    },
+    async waitForApproval(state, endedBy) {
+      if (heard === taken) {
+        await new Promise<void>((resolve, reject) => {
+          waiters.push(resolve);
+          state.onEnd(() => reject(endedBy() ?? new SessionError(FailureReason.UNSPECIFIED, "the session ended in the waiting room")));
+        });
+      }
+      taken = heard;
+      await replacement;
+    },
+    done: () => replacement ?? Promise.resolve(),
+  };
 }

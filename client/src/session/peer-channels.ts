@@ -1,5 +1,5 @@
 import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
-import type { NatsConnection } from "@nats-io/nats-core";
+import type { NatsConnection } from "../nats/ws-connection.js";
 import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { ChatMessageSchema, DataChannelMessageSchema } from "@pnm/protocol/pnm/v1/messages_pb";
 import type { NatsKvUserInfo } from "@pnm/protocol/pnm/v1/nats_msg_pb";
@@ -8,23 +8,58 @@ import { DecryptionError } from "../e2ee/errors.js";
 import type { RoomKey } from "../e2ee/room-key.js";
 import type { SessionChannel, SessionConnection } from "./session-connection.js";
 import { SessionError } from "./session-errors.js";
-import type { SessionEmitter } from "./session-events.js";
+import type { PeerMessageSender, SessionEmitter } from "./session-events.js";
 import type { SessionState } from "./session-state.js";
 
-type PeerChannel = "chat" | "whiteboard" | "data";
+/** The three kinds of peer message. */
+export type PeerChannel = "chat" | "whiteboard" | "data";
 type DataMessageInit = MessageInitShape<typeof DataChannelMessageSchema>;
 
+/** The room's peer subjects, and where what arrives on them goes. */
 export interface PeerChannelsOptions {
+  /** The subject roots from VerifyToken; the room ID is appended to each. */
   subjects: NatsSubjects;
+  /** The room whose chat, whiteboard and data subjects these are. */
   roomId: string;
-  /** This participant: its own messages come back on the subjects and are not shown again. */
+  /** This participant: it publishes on its own subjects, and its own messages are not shown again. */
   userId: string;
   /** Once the session has ended nothing is shown or sent. */
   state: Pick<SessionState, "ended">;
-  /** Receives chat, whiteboard and data messages, and DecryptionError for those that cannot be read. */
+  /** Receives chat, whiteboard and data messages, and DecryptionError or SenderMismatchError for those it drops. */
   events: Pick<SessionEmitter, "emit">;
 }
 
+/**
+ * A peer message came on one participant's own subject but names another as
+ * its sender: someone tried to speak in another's name. The message is
+ * dropped; `sender` is who NATS says sent it.
+ */
+export class SenderMismatchError extends Error {
+  override readonly name = "SenderMismatchError";
+  /** Where it came: chat, whiteboard or data. */
+  readonly channel: PeerChannel;
+  /** Who sent it: the user whose own subject it came on. */
+  readonly sender: string;
+  /** Whom it claimed to be from (`fromUserId`). */
+  readonly claimed: string;
+  constructor(channel: PeerChannel, sender: string, claimed: string) {
+    super(`a ${channel} message from ${sender} claimed to be from ${JSON.stringify(claimed)}; dropped`);
+    this.channel = channel;
+    this.sender = sender;
+    this.claimed = claimed;
+  }
+}
+
+/**
+ * The header on the copy of a message that pnm's client publishes on
+ * upstream's shared subject for upstream's clients, naming the sender it
+ * claims (docs/upstream-wire-contract.md §8.3). Anyone may set it, so it
+ * vouches for nothing: it only tells pnm's clients that the message also
+ * came on the sender's own subject, where they read it.
+ */
+const copySenderHeader = "Pnm-Sender";
+
+/** What `open` needs, known once the room key is imported. */
 export interface OpenPeerChannelsOptions {
   /** The room key; undefined when the room does not use E2EE. */
   key: RoomKey | undefined;
@@ -36,12 +71,24 @@ export interface OpenPeerChannelsOptions {
   connection: Pick<SessionConnection, "current">;
 }
 
+/** Sends this participant's messages to the room; every send rejects with SessionError once the session has ended. */
 export interface PeerSender {
+  /** Sends a chat message under a fresh random ID, sealed when the room encrypts chat. */
   sendChat(text: string): Promise<void>;
+  /** Sends a whiteboard message, sealed when the room encrypts the whiteboard; `fromUserId` and `sentAt` are filled in. */
   sendWhiteboard(message: DataMessageInit): Promise<void>;
+  /** Sends a data message, sealed whenever there is a room key; `fromUserId` and `sentAt` are filled in. */
   sendData(message: DataMessageInit): Promise<void>;
 }
 
+/**
+ * The room's peer subjects on the session's connection; what arrives is
+ * dropped until `open`. This participant publishes on its own subjects
+ * (`chat.R.U`, `whiteboard.R.U`, `dataChannel.R.U`), which only it may publish
+ * on, with a copy on upstream's shared subjects (`chat.R`) for upstream's
+ * clients; it reads everyone's own subjects (`chat.R.*`, verified senders)
+ * and what upstream's clients publish on the shared ones (unverified).
+ */
 export interface PeerChannels extends SessionChannel {
   /** Subscribes to the room's chat, whiteboard and data subjects on a (new) connection; returns how to unsubscribe. */
   attach(nc: NatsConnection): () => void;
@@ -53,38 +100,48 @@ const chatIdBytes = 10;
 
 /**
  * The messages participants exchange among themselves through NATS: chat,
- * whiteboard and data, sealed with the room key where the room asks for it.
+ * whiteboard and data, sealed with the room key where the room asks for it,
+ * each shown with its sender (`sender.verified` when NATS vouches for it).
  */
 export function createPeerChannels(options: PeerChannelsOptions): PeerChannels {
   const { subjects, roomId, userId, state, events } = options;
-  const subjectOf: Record<PeerChannel, string> = {
+  const roomSubject: Record<PeerChannel, string> = {
     chat: `${subjects.chat}.${roomId}`,
     whiteboard: `${subjects.whiteboard}.${roomId}`,
     data: `${subjects.dataChannel}.${roomId}`,
   };
+  // Ids never contain dots, so the token after the room is the whole sender id.
+  const ownSubject = (channel: PeerChannel) => `${roomSubject[channel]}.${userId}`;
   // Set by `open`: the key a channel's messages are sealed with, undefined for plain ones.
   let keyOf: ((channel: PeerChannel) => RoomKey | undefined) | undefined;
 
-  async function show(channel: PeerChannel, key: RoomKey | undefined, bytes: Uint8Array): Promise<void> {
+  /** `verifiedSender`: the user whose own subject the message came on; undefined for upstream's shared subject. */
+  async function show(channel: PeerChannel, key: RoomKey | undefined, bytes: Uint8Array, verifiedSender: string | undefined): Promise<void> {
     const plain = key ? await key.decrypt(bytes) : bytes;
-    if (channel === "chat") {
-      const chat = fromBinary(ChatMessageSchema, plain);
-      if (chat.fromUserId !== userId) events.emit("chat", chat);
-    } else {
-      const data = fromBinary(DataChannelMessageSchema, plain);
-      if (data.fromUserId !== userId) events.emit(channel, data);
+    const message = channel === "chat" ? fromBinary(ChatMessageSchema, plain) : fromBinary(DataChannelMessageSchema, plain);
+    if (verifiedSender !== undefined && message.fromUserId !== verifiedSender) {
+      throw new SenderMismatchError(channel, verifiedSender, message.fromUserId);
     }
+    // On the shared subject a message in this participant's name is not its own (it never publishes there): someone else's claim.
+    if (message.fromUserId === userId) return;
+    const sender: PeerMessageSender = { userId: message.fromUserId, verified: verifiedSender !== undefined };
+    if (message.$typeName === ChatMessageSchema.typeName) events.emit("chat", Object.assign(message, { sender }));
+    else events.emit(channel as "whiteboard" | "data", Object.assign(message, { sender }));
   }
 
-  function subscribe(nc: NatsConnection, channel: PeerChannel) {
-    return nc.subscribe(subjectOf[channel], {
-      callback: (err, m) => {
-        // Until the key is imported nothing can be read; messages before that are not for this session.
-        if (err || state.ended || !keyOf) return;
-        void show(channel, keyOf(channel), m.data).catch((e: unknown) =>
-          events.emit("error", e instanceof DecryptionError ? e : new DecryptionError("message could not be read", { cause: e })),
-        );
-      },
+  function subscribe(nc: NatsConnection, channel: PeerChannel, subject: string) {
+    return nc.subscribe(subject, (m) => {
+      // Until the key is imported nothing can be read; messages before that are not for this session.
+      if (state.ended || !keyOf) return;
+      const verifiedSender = subject === roomSubject[channel] ? undefined : m.subject.slice(roomSubject[channel].length + 1);
+      // Its own messages come back on its own subject; the copies for upstream's clients are read on the sender's subject instead.
+      if (verifiedSender === userId || (verifiedSender === undefined && m.headers?.fields.has(copySenderHeader))) return;
+      void show(channel, keyOf(channel), m.data, verifiedSender).catch((e: unknown) =>
+        events.emit(
+          "error",
+          e instanceof DecryptionError || e instanceof SenderMismatchError ? e : new DecryptionError("message could not be read", { cause: e }),
+        ),
+      );
     });
   }
 
@@ -96,7 +153,11 @@ export function createPeerChannels(options: PeerChannelsOptions): PeerChannels {
     async function send(channel: PeerChannel, bytes: Uint8Array): Promise<void> {
       if (state.ended) throw new SessionError(FailureReason.UNSPECIFIED, "the session has ended");
       const channelKey = sealingKey(channel);
-      connection.current().publish(subjectOf[channel], channelKey ? await channelKey.encrypt(bytes) : bytes);
+      const payload = channelKey ? await channelKey.encrypt(bytes) : bytes;
+      const nc = connection.current();
+      // On its own subject for pnm's clients, which take the sender from it; a copy on the shared one for upstream's.
+      nc.publish(ownSubject(channel), payload);
+      nc.publish(roomSubject[channel], payload, { headers: { [copySenderHeader]: userId } });
     }
     const dataMessage = (init: DataMessageInit) =>
       toBinary(DataChannelMessageSchema, create(DataChannelMessageSchema, { ...init, fromUserId: userId, sentAt: String(Date.now()) }));
@@ -121,7 +182,10 @@ export function createPeerChannels(options: PeerChannelsOptions): PeerChannels {
 
   return {
     attach(nc) {
-      const subscriptions = (Object.keys(subjectOf) as PeerChannel[]).map((channel) => subscribe(nc, channel));
+      const subscriptions = (Object.keys(roomSubject) as PeerChannel[]).flatMap((channel) => [
+        subscribe(nc, channel, `${roomSubject[channel]}.*`),
+        subscribe(nc, channel, roomSubject[channel]),
+      ]);
       return () => subscriptions.forEach((s) => s.unsubscribe());
     },
     open,

@@ -1,8 +1,10 @@
+/** When to renew an access token, in fractions of its lifetime (`exp` − `nbf`). */
 export interface RenewalScheduleOptions {
   /** Fraction of the token's lifetime after which to renew; default 2/3. */
   at?: number;
   /** Spread, as a fraction of the lifetime, so that a room's participants do not renew in one burst; default 0.05. */
   jitter?: number;
+  /** Source of the jitter, returning a number in [0, 1); default Math.random. */
   random?: () => number;
 }
 

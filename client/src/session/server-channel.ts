@@ -1,5 +1,5 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import type { NatsConnection } from "@nats-io/nats-core";
+import type { NatsConnection } from "../nats/ws-connection.js";
 import {
   type NatsMsgClientToServerEvent,
   NatsMsgClientToServerSchema,
@@ -10,14 +10,19 @@ import {
 import type { NatsSubjects } from "@pnm/protocol/pnm/v1/verify_token_pb";
 import type { SessionChannel } from "./session-connection.js";
 
+/** Whose private and worker subjects to use, and who hears what nobody asked for. */
 export interface ServerChannelOptions {
+  /** The subject roots from VerifyToken. */
   subjects: NatsSubjects;
+  /** The room the user's subjects are scoped to. */
   roomId: string;
+  /** The participant whose private and worker subjects these are. */
   userId: string;
   /** Server messages nobody is waiting for (SESSION_ENDED, notifications, …). */
   onUnsolicited: (message: NatsMsgServerToClient) => void;
 }
 
+/** The participant's requests to the pnm server over NATS, and the server's messages to it. */
 export interface ServerChannel extends SessionChannel {
   /**
    * Listens on the user's private subject on a (new) connection, and sends
@@ -25,7 +30,11 @@ export interface ServerChannel extends SessionChannel {
    * connection before the first request.
    */
   attach(nc: NatsConnection): () => void;
-  /** Sends a request on the user's own worker subject and waits for the server's answer of `answer` event. */
+  /**
+   * Sends a request on the user's own worker subject and waits for the
+   * server's answer of `answer` event; rejects when there is none within
+   * `timeoutMs` (default 10 000) or the request could not be sent.
+   */
   request(event: NatsMsgClientToServerEvent, msg: string, answer: NatsMsgServerToClientEvent, timeoutMs?: number): Promise<NatsMsgServerToClient>;
 }
 
@@ -53,11 +62,7 @@ export function createServerChannel(options: ServerChannelOptions): ServerChanne
   return {
     attach(connection) {
       nc = connection;
-      const sub = connection.subscribe(`${subjects.systemPrivate}.${roomId}.${userId}.>`, {
-        callback: (err, m) => {
-          if (!err) deliver(m.data);
-        },
-      });
+      const sub = connection.subscribe(`${subjects.systemPrivate}.${roomId}.${userId}.>`, (m) => deliver(m.data));
       return () => sub.unsubscribe();
     },
     request(event, msg, answer, timeoutMs = 10_000) {

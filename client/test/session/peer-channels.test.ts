@@ -1,13 +1,13 @@
 import { create, toBinary } from "@bufbuild/protobuf";
-import { ChatMessageSchema, type ChatMessage, type DataChannelMessage } from "@pnm/protocol/pnm/v1/messages_pb";
+import { ChatMessageSchema, DataChannelMessageSchema } from "@pnm/protocol/pnm/v1/messages_pb";
 import { KeyDerivation } from "@pnm/protocol/pnm/v1/create_room_pb";
 import { NatsSubjectsSchema } from "@pnm/protocol/pnm/v1/verify_token_pb";
 import { describe, expect, it, vi } from "vitest";
 import { DecryptionError } from "../../src/e2ee/errors.js";
 import { createRoomKey, type RoomKey } from "../../src/e2ee/room-key.js";
-import { createPeerChannels, type OpenPeerChannelsOptions } from "../../src/session/peer-channels.js";
+import { createPeerChannels, type OpenPeerChannelsOptions, SenderMismatchError } from "../../src/session/peer-channels.js";
 import { SessionError } from "../../src/session/session-errors.js";
-import { createSessionEmitter } from "../../src/session/session-events.js";
+import { createSessionEmitter, type ReceivedChat, type ReceivedData } from "../../src/session/session-events.js";
 import { createSessionState } from "../../src/session/session-state.js";
 import { useNatsServer } from "../support/nats-server.js";
 
@@ -33,7 +33,7 @@ interface Options {
 async function participant(userId: string, options: Options) {
   const state = createSessionState("token");
   const events = createSessionEmitter();
-  const shown = { chat: [] as ChatMessage[], whiteboard: [] as DataChannelMessage[], data: [] as DataChannelMessage[], error: [] as Error[] };
+  const shown = { chat: [] as ReceivedChat[], whiteboard: [] as ReceivedData[], data: [] as ReceivedData[], error: [] as Error[] };
   events.on("chat", (m) => void shown.chat.push(m));
   events.on("whiteboard", (m) => void shown.whiteboard.push(m));
   events.on("data", (m) => void shown.data.push(m));
@@ -77,10 +77,57 @@ describe("peer channels", () => {
     expect(new TextDecoder().decode(bob.shown.data[0]!.binMessage)).toBe("sealed data 103");
     expect(bob.shown.error).toEqual([]);
     await nats.settle();
-    expect(published.map((m) => m.subject)).toEqual(["chat.peer-room", "whiteboard.peer-room", "dataChannel.peer-room"]);
+    // Each on the sender's own subject, which names it, and a copy on upstream's shared subject.
+    expect(published.map((m) => m.subject)).toEqual([
+      "chat.peer-room.alice",
+      "chat.peer-room",
+      "whiteboard.peer-room.alice",
+      "whiteboard.peer-room",
+      "dataChannel.peer-room.alice",
+      "dataChannel.peer-room",
+    ]);
     for (const text of ["sealed chat 101", "sealed board 102", "sealed data 103"]) {
       expect(published.some((m) => Buffer.from(m.data).includes(text))).toBe(false);
     }
+  });
+
+  it("shows the sender as verified when a message comes on the sender's own subject", async () => {
+    const alice = await participant("alice", { key: await roomKey() });
+    const bob = await participant("bob", { key: await roomKey() });
+    await alice.send!.sendChat("from alice");
+    await alice.send!.sendData({ type: "REACTION", message: "data from alice" });
+    await vi.waitFor(() => expect(bob.shown.chat.length + bob.shown.data.length).toBe(2));
+    expect(bob.shown.chat[0]!.sender).toEqual({ userId: "alice", verified: true });
+    expect(bob.shown.data[0]!.sender).toEqual({ userId: "alice", verified: true });
+  });
+
+  it("drops a message on one participant's subject that claims another's name, as SenderMismatchError naming both", async () => {
+    const key = await roomKey();
+    const bob = await participant("bob", { key });
+    const mallory = await nats.connect();
+    const forged = (message: string) => key.encrypt(toBinary(ChatMessageSchema, create(ChatMessageSchema, { fromUserId: "alice", fromName: "ALICE", message })));
+    mallory.publish("chat.peer-room.mallory", await forged("I am alice"));
+    mallory.publish("whiteboard.peer-room.mallory", await key.encrypt(toBinary(DataChannelMessageSchema, create(DataChannelMessageSchema, { fromUserId: "alice" }))));
+    await vi.waitFor(() => expect(bob.shown.error).toHaveLength(2));
+    expect(bob.shown.error[0]).toBeInstanceOf(SenderMismatchError);
+    expect(bob.shown.error[0]).toMatchObject({ channel: "chat", sender: "mallory", claimed: "alice" });
+    expect(bob.shown.error[1]).toMatchObject({ channel: "whiteboard", sender: "mallory", claimed: "alice" });
+    expect(bob.shown.chat).toEqual([]);
+    expect(bob.shown.whiteboard).toEqual([]);
+  });
+
+  it("shows a message on upstream's shared subject with its claimed sender, unverified, and drops pnm clients' copies there", async () => {
+    const key = await roomKey();
+    const bob = await participant("bob", { key });
+    const upstream = await nats.connect();
+    const chat = (message: string) => key.encrypt(toBinary(ChatMessageSchema, create(ChatMessageSchema, { fromUserId: "carol", message })));
+    // The copy a pnm client publishes for upstream's clients of what bob reads on carol's own subject.
+    upstream.publish("chat.peer-room", await chat("relayed copy"), { headers: { "Pnm-Sender": "carol" } });
+    upstream.publish("chat.peer-room", await chat("from an upstream client"));
+    await vi.waitFor(() => expect(bob.shown.chat).toHaveLength(1));
+    // One connection's messages arrive in order, and a relayed copy is dropped on arrival: had it been shown, it would be first.
+    expect(bob.shown.chat[0]).toMatchObject({ message: "from an upstream client", fromUserId: "carol", sender: { userId: "carol", verified: false } });
+    expect(bob.shown.error).toEqual([]);
   });
 
   it("does not show a participant its own messages", async () => {

@@ -1,10 +1,10 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { NatsMsgClientToServerEvent, NatsMsgServerToClientEvent, NatsMsgServerToClientSchema } from "@pnm/protocol/pnm/v1/nats_msg_pb";
-import { RenewalFailureSchema } from "@pnm/protocol/pnm/v1/renewal_pb";
+import { RenewalFailureSchema, RenewalSuccessSchema } from "@pnm/protocol/pnm/v1/renewal_pb";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { startRenewalLoop, type RenewalLoopOptions } from "../../src/session/renewal-loop.js";
-import { TokenExpiredError, TokenRenewalError } from "../../src/session/session-errors.js";
+import { SessionExpiredError, TokenExpiredError, TokenRenewalError } from "../../src/session/session-errors.js";
 import { createSessionState } from "../../src/session/session-state.js";
 import { unsignedJwt } from "./unsigned-jwt.js";
 
@@ -21,8 +21,9 @@ function loop(answers: ((token: string) => ReturnType<typeof renewedToken>)[]) {
   const request = vi.fn(async (_event: NatsMsgClientToServerEvent, token: string) => answers.shift()!(token));
   const onRenewed = vi.fn<RenewalLoopOptions["onRenewed"]>();
   const onFailure = vi.fn<RenewalLoopOptions["onFailure"]>();
-  const renewal = startRenewalLoop({ state, server: { request }, schedule: { jitter: 0 }, onRenewed, onFailure });
-  return { state, request, onRenewed, onFailure, renewal };
+  const onSessionExpiresAt = vi.fn<NonNullable<RenewalLoopOptions["onSessionExpiresAt"]>>();
+  const renewal = startRenewalLoop({ state, server: { request }, schedule: { jitter: 0 }, onRenewed, onFailure, onSessionExpiresAt });
+  return { state, request, onRenewed, onFailure, onSessionExpiresAt, renewal };
 }
 
 describe("renewal loop", () => {
@@ -49,6 +50,7 @@ describe("renewal loop", () => {
 
   it.each([
     ["TOKEN_EXPIRED", TokenExpiredError],
+    ["SESSION_EXPIRED", SessionExpiredError],
     ["USER_BLOCKED", TokenRenewalError],
   ] as const)("reports a scheduled renewal refused with %s as its typed error, keeps the token and schedules no other", async (name, ErrorClass) => {
     const reason = FailureReason[name];
@@ -73,6 +75,19 @@ describe("renewal loop", () => {
     // The first schedule (400 s) was replaced by the new token's: 100 + 400 s.
     await vi.advanceTimersByTimeAsync(499_999);
     expect(request).toHaveBeenCalledTimes(2);
+  });
+
+  it("passes on the session's end that a renewal answer states, and reads an answer without one as upstream's", async () => {
+    const stating = () => ({
+      ...renewedToken(start + 400),
+      binMsg: toBinary(RenewalSuccessSchema, create(RenewalSuccessSchema, { sessionExpiresAt: BigInt(start + 86_400) })),
+    });
+    const { onSessionExpiresAt, renewal, state } = loop([stating, () => renewedToken(start + 800)]);
+    await renewal.renewNow();
+    expect(onSessionExpiresAt).toHaveBeenCalledExactlyOnceWith(start + 86_400);
+    await renewal.renewNow();
+    expect(onSessionExpiresAt).toHaveBeenCalledOnce();
+    expect(state.token).toBe(tokenFrom(start + 800));
   });
 
   it("starts no renewal after stop, not even from one that was under way", async () => {

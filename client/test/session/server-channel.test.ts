@@ -1,5 +1,4 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import type { NatsConnection } from "@nats-io/nats-core";
 import {
   NatsMsgClientToServerEvent,
   NatsMsgClientToServerSchema,
@@ -9,6 +8,7 @@ import {
 } from "@pnm/protocol/pnm/v1/nats_msg_pb";
 import { NatsSubjectsSchema } from "@pnm/protocol/pnm/v1/verify_token_pb";
 import { describe, expect, it } from "vitest";
+import type { NatsConnection } from "../../src/nats/ws-connection.js";
 import { createServerChannel, type ServerChannel } from "../../src/session/server-channel.js";
 import { useNatsServer } from "../support/nats-server.js";
 
@@ -26,11 +26,9 @@ async function echoServer() {
     [REQ_INITIAL_DATA, RES_INITIAL_DATA],
     [REQ_MEDIA_SERVER_DATA, RES_MEDIA_SERVER_DATA],
   ]);
-  nc.subscribe("worker.room.alice", {
-    callback: (_err, m) => {
-      const request = fromBinary(NatsMsgClientToServerSchema, m.data);
-      toAlice(nc, answerTo.get(request.event)!, `re: ${request.msg}`);
-    },
+  nc.subscribe("worker.room.alice", (m) => {
+    const request = fromBinary(NatsMsgClientToServerSchema, m.data);
+    toAlice(nc, answerTo.get(request.event)!, `re: ${request.msg}`);
   });
   await nc.flush();
   return nc;

@@ -1,5 +1,5 @@
-import type { NatsConnection } from "@nats-io/nats-core";
 import { describe, expect, it, vi } from "vitest";
+import type { NatsConnection } from "../../src/nats/ws-connection.js";
 import { openSessionConnection, type SessionChannel } from "../../src/session/session-connection.js";
 import { useNatsServer } from "../support/nats-server.js";
 
@@ -37,6 +37,23 @@ describe("session connection", () => {
     expect(a.detached).toEqual([connections[0], connections[1]]);
     expect(b.detached).toEqual([connections[0], connections[1]]);
     expect(connections[1]!.isClosed()).toBe(true);
+  });
+
+  it("replaces the connection at once when asked, and only once: the old connection's close joins that replacement", async () => {
+    const connections: NatsConnection[] = [];
+    const connect = vi.fn(async () => connections[connections.push(await nats.connect()) - 1]!);
+    const a = recordingChannel();
+    const connection = await openSessionConnection({ connect, channels: [a.channel], onGiveUp: () => undefined, initialDelayMs: 1 });
+    await connection.reconnect();
+    expect(connection.current()).toBe(connections[1]);
+    expect(connections[0]!.isClosed()).toBe(true);
+    expect(a.attached).toEqual([connections[0], connections[1]]);
+    expect(a.detached).toEqual([connections[0]]);
+    // A replacement of its own, after the old connection closed, would connect a third time within a few ms.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(connect).toHaveBeenCalledTimes(2);
+    expect(connection.current()).toBe(connections[1]);
+    await connection.close();
   });
 
   it("gives up after the attempts run out, with the last error", async () => {

@@ -3,24 +3,35 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Msg, type NatsConnection, wsconnect } from "@nats-io/nats-core";
+import { type Msg, type NatsConnection as NatsJsConnection, wsconnect } from "@nats-io/nats-core";
 import { afterAll, afterEach, beforeAll } from "vitest";
+import { connectNats, type NatsConnection } from "../../src/nats/ws-connection.js";
 import { nodeWebSocket } from "../../src/node/index.js";
 
 /**
  * A real nats-server for the client's tests: no pnm configuration, no auth
  * callout, no JetStream; only a WebSocket listener (the participants'
  * transport) on loopback, and a system user so that tests can kick a client
- * off as pnm's server does. Unauthenticated connections land in one account.
+ * off as pnm's server does. Connections without credentials land in one
+ * account, as a user who may neither publish nor subscribe under
+ * `forbidden.>`; a connection that presents a token is refused (there are no
+ * token users). The system connection and the wiretap are nats.js's, so what
+ * the client under test sends is seen by another implementation.
  * (The server's tests spawn theirs from server/src; the client imports no server code.)
  */
 export interface TestNatsServer {
   /** ws://127.0.0.1:<port> */
   wsUrl: string;
-  /** A participant-like connection: WebSocket, nats.js's own reconnect off (the session reconnects itself). */
+  /** A participant-like connection: pnm's own over WebSocket, which never reconnects (the session reconnects itself). */
   connect(): Promise<NatsConnection>;
+  /** A nats.js connection (WebSocket, no credentials): another implementation, to check against. */
+  connectNatsJs(): Promise<NatsJsConnection>;
   /** Closes nc from the server's side, as a kick or an expired NATS user does; resolves once nc has seen it. */
   kick(nc: NatsConnection): Promise<void>;
+  /** Freezes the nats-server process (SIGSTOP), as a dead link looks to a client: nothing is answered, nothing closes. */
+  pause(): void;
+  /** Lets a paused nats-server run again (SIGCONT). */
+  resume(): void;
   /**
    * Resolves once every message published on the connections handed out
    * before the call has reached its subscribers' callbacks: each connection
@@ -37,6 +48,14 @@ export interface TestNatsServer {
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Options of a test nats-server. */
+export interface NatsServerOptions {
+  /** How long the start may take, in ms; default 10 000. */
+  startTimeoutMs?: number;
+  /** The server's `ping_interval` (e.g. "200ms"; it closes a client that leaves 2 in a row unanswered); default nats-server's 2m. */
+  pingInterval?: string;
+}
+
 const connectWs = (wsUrl: string, auth: { user: string; pass: string } | Record<string, never> = {}) =>
   wsconnect({
     servers: wsUrl,
@@ -46,7 +65,7 @@ const connectWs = (wsUrl: string, auth: { user: string; pass: string } | Record<
   });
 
 /** Spawns $PNM_NATS_SERVER_BIN (else `nats-server` on PATH) on ports it picks itself, and waits until it accepts connections. */
-export async function startNatsServer(startTimeoutMs = 10_000): Promise<TestNatsServer> {
+export async function startNatsServer({ startTimeoutMs = 10_000, pingInterval }: NatsServerOptions = {}): Promise<TestNatsServer> {
   const dir = await mkdtemp(join(tmpdir(), "pnm-client-nats-"));
   const sysPassword = randomBytes(16).toString("hex");
   const config = join(dir, "nats-server.conf");
@@ -57,10 +76,16 @@ ports_file_dir: ${JSON.stringify(dir)}
 websocket { listen: "127.0.0.1:-1", no_tls: true }
 accounts {
   SYS { users: [{ user: "sys", password: "${sysPassword}" }] }
-  TEST { users: [{ user: "test", password: "${randomBytes(16).toString("hex")}" }] }
+  TEST {
+    users: [{
+      user: "test", password: "${randomBytes(16).toString("hex")}",
+      permissions: { publish: { deny: ["forbidden.>"] }, subscribe: { deny: ["forbidden.>"] } }
+    }]
+  }
 }
 system_account: SYS
 no_auth_user: "test"
+${pingInterval ? `ping_interval: "${pingInterval}"\nping_max: 2` : ""}
 `,
   );
 
@@ -85,6 +110,8 @@ no_auth_user: "test"
   const stopServer = async () => {
     process.off("exit", killOnExit);
     if (!exited) {
+      // A paused server would not act on SIGTERM until it runs again.
+      child.kill("SIGCONT");
       child.kill("SIGTERM");
       const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
       await exit;
@@ -95,7 +122,7 @@ no_auth_user: "test"
 
   // Ready once the ports file names the WebSocket listener and a connection over it gets through.
   let wsUrl: string | undefined;
-  let system: NatsConnection | undefined;
+  let system: NatsJsConnection | undefined;
   const deadline = Date.now() + startTimeoutMs;
   try {
     while (!system) {
@@ -118,8 +145,8 @@ no_auth_user: "test"
   }
   const url = wsUrl!;
 
-  const handedOut = new Set<NatsConnection>();
-  const track = (nc: NatsConnection) => {
+  const handedOut = new Set<NatsConnection | NatsJsConnection>();
+  const track = <C extends NatsConnection | NatsJsConnection>(nc: C): C => {
     handedOut.add(nc);
     void nc.closed().then(() => handedOut.delete(nc));
     return nc;
@@ -129,13 +156,16 @@ no_auth_user: "test"
 
   return {
     wsUrl: url,
-    connect: async () => track(await connectWs(url)),
+    connect: async () => track(await connectNats({ servers: [url], webSocket: nodeWebSocket, name: "pnm-client-test" })),
+    connectNatsJs: async () => track(await connectWs(url)),
     async kick(nc) {
       const { server_id, client_id } = nc.info ?? {};
       if (!server_id || client_id === undefined) throw new Error("kick: the connection has no server info");
       await system.request(`$SYS.REQ.SERVER.${server_id}.KICK`, JSON.stringify({ cid: client_id }), { timeout: 2_000 });
       await nc.closed();
     },
+    pause: () => void child.kill("SIGSTOP"),
+    resume: () => void child.kill("SIGCONT"),
     async settle() {
       await flushAll();
       await flushAll();
@@ -157,10 +187,10 @@ no_auth_user: "test"
 }
 
 /** One nats-server for the calling test file: started in beforeAll, its connections closed after each test, stopped in afterAll. */
-export function useNatsServer(): TestNatsServer {
+export function useNatsServer(options?: NatsServerOptions): TestNatsServer {
   let server: TestNatsServer | undefined;
   beforeAll(async () => {
-    server = await startNatsServer();
+    server = await startNatsServer(options);
   });
   afterEach(() => server?.closeConnections());
   afterAll(() => server?.stop());
@@ -173,7 +203,10 @@ export function useNatsServer(): TestNatsServer {
       return started().wsUrl;
     },
     connect: () => started().connect(),
+    connectNatsJs: () => started().connectNatsJs(),
     kick: (nc) => started().kick(nc),
+    pause: () => started().pause(),
+    resume: () => started().resume(),
     settle: () => started().settle(),
     wiretap: () => started().wiretap(),
     closeConnections: () => started().closeConnections(),

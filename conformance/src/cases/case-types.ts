@@ -10,6 +10,7 @@ import type { AuthFault } from "../wire/call-types.js";
 export interface CaseDefinition {
   /** Stable, unique, `group/kebab-name`; expanded names add `/transport:<t>`. */
   name: string;
+  /** The profile the case belongs to: `upstream` cases run in every run, `pnm` cases only in pnm runs. */
   profile: Profile;
   /** One line: what the case proves. */
   purpose: string;
@@ -17,6 +18,7 @@ export interface CaseDefinition {
   transports: Transport[];
   /** What the server or the run must offer besides the transports; a case whose requirements are not met is not run. */
   requires: Requirement[];
+  /** Run in order; the first that fails ends the case. */
   steps: Step[];
   /** The file the case came from, for messages. */
   file: string;
@@ -29,22 +31,32 @@ export interface CaseDefinition {
  * server has no media server.
  */
 export const requirements = ["nats", "livekit", "no-livekit"] as const;
+/** One of `requirements`. */
 export type Requirement = (typeof requirements)[number];
 
+/** One step of a case: a call of the API, or something a participant does on the NATS plane. */
 export type Step = CallStep | ParticipantStep;
 
 /** A call of the contract's API over the case's transport. */
 export interface CallStep {
+  /** Marks a call step. */
   kind: "call";
   /** `RoomService.CreateRoom`, `ParticipantService.VerifyToken`, … */
   call: string;
+  /** The request message as protojson (upstream field names). */
   request: JsonObject;
+  /** A body sent instead of `request` as written: JSON text, or the binary message as lower-case hex. */
   raw?: { json?: string; protoHex?: string };
+  /** How the signature headers are spoiled; empty sends them correctly. */
   auth: AuthFault;
+  /** The Authorization value of a token-authenticated call; none when unset. */
   token?: TokenSpec;
+  /** What the answer must be. */
   expect: Expectation;
   /** variable name → dotted path into the answer, e.g. `{ sid: room_info.sid }`. */
   save: Record<string, string>;
+  /** A variable to save the PNM-SIGNATURE value sent under (`auth.save_header`), for a later step to replay. */
+  saveHeader?: string;
 }
 
 /**
@@ -71,7 +83,9 @@ export type TokenSpec =
       inQuery: boolean;
     };
 
+/** What a call's answer must be, on whichever transport it ran. */
 export interface Expectation {
+  /** Success, a failure with this reason (name without prefix), or either. */
   outcome: { ok: true } | { failure: ReasonName } | { any: true };
   /** Field paths a validation failure must name, in its text and (pnm) in a buf.validate.Violations detail. */
   violations: string[];
@@ -126,6 +140,7 @@ export interface DeliveryExpectation {
   notContains: string[];
   /** No message at all. */
   nothing: boolean;
+  /** At least this many messages. */
   atLeast?: number;
   /** Raw connections: some message is a server envelope matching this. */
   envelope?: AnswerExpectation;

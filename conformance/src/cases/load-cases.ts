@@ -1,33 +1,55 @@
-import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
+import { createRegistry, type DescField, type DescMessage, fromJson, type JsonObject, type JsonValue, ScalarType, toJson } from "@bufbuild/protobuf";
+import { isFieldError, type Path } from "@bufbuild/protobuf/reflect";
+import { ValueSchema } from "@bufbuild/protobuf/wkt";
+import { createValidator, type Violation } from "@bufbuild/protovalidate";
 import { NatsMsgClientToServerEvent, NatsMsgServerToClientEvent } from "@pnm/protocol/pnm/v1/nats_msg_pb";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { DefinitionError } from "../errors.js";
 import { isReasonName, type ReasonName } from "../failure-table.js";
-import { operations } from "../operations.js";
-import { isProfile, isTransport, transports } from "../profiles.js";
-import type { AuthFault } from "../wire/call-types.js";
 import {
-  type AnswerExpectation,
-  type CallStep,
-  type CaseDefinition,
-  type DeliveryExpectation,
-  type Expectation,
-  type ParticipantStep,
-  type Requirement,
-  requirements,
-  type Step,
-  type TokenSpec,
+  type AnswerExpectation as AnswerSchema,
+  type CallExpectation,
+  type CallStep as CallStepMessage,
+  type Case,
+  type CaseFile,
+  CaseFileSchema,
+  type DeliveryExpectation as DeliverySchema,
+  type Step as StepMessage,
+  StepSchema,
+  type TokenSpec as TokenSchema,
+  TokenSpecSchema,
+} from "../gen/pnm/conformance/v1/case_pb.js";
+import { file_pnm_conformance_v1_rules } from "../gen/pnm/conformance/v1/rules_pb.js";
+import { operations } from "../operations.js";
+import { type Transport, transports } from "../profiles.js";
+import type { AuthFault } from "../wire/call-types.js";
+import type {
+  AnswerExpectation,
+  CallStep,
+  CaseDefinition,
+  DeliveryExpectation,
+  Expectation,
+  Requirement,
+  Step,
+  TokenSpec,
 } from "./case-types.js";
 
-const caseName = /^[a-z0-9]+(?:-[a-z0-9]+)*(?:\/[a-z0-9]+(?:-[a-z0-9]+)*)+$/;
-const apiKeyFaults: readonly string[] = ["missing", "empty", "wrong", "case-changed"];
-const signatureFaults: readonly string[] = ["missing", "empty", "upper-case", "other-secret", "truncated", "extra-digit", "not-hex", "other-body", "whole-frame"];
-const signAlgorithms: readonly string[] = ["HS256", "HS384", "HS512", "none"];
-const participantName = /^[a-z][a-z0-9_]*$/;
-const participantKinds = ["connect", "connect_many", "close", "connection", "subscribe", "publish", "received", "send", "join_session", "send_chat", "leave"];
-const stepKinds = ["call", ...participantKinds];
+// Case files are checked in three passes, each reporting the file and the place:
+// 1. decoding: the YAML, its conveniences resolved (see toCaseFileJson), must be
+//    the protojson of pnm.conformance.v1.CaseFile (conformance/proto): no unknown
+//    keys, values of the declared types;
+// 2. the schema's protovalidate rules, single fields and cross-field CEL alike;
+// 3. here in code, what needs tables outside the schema: operation names and
+//    whether an operation takes `auth` or `token`, FailureReason names, and
+//    NATS event names.
+
+/** The case schema's rules; the registry carries its predefined rules (rules.proto). */
+const validator = createValidator({ registry: createRegistry(file_pnm_conformance_v1_rules) });
+
+/** The step kinds: the members of Step's oneof, by the key that selects each. */
+const stepKinds: ReadonlyMap<string, DescField> = new Map(StepSchema.oneofs[0]!.fields.map((f) => [f.name, f]));
 
 /** Every `*.yaml` in `dir`, in name order; case names must be unique across them. */
 export function loadCaseDirectory(dir: string): CaseDefinition[] {
@@ -45,8 +67,12 @@ export function loadCaseDirectory(dir: string): CaseDefinition[] {
 }
 
 /**
- * Reads one case file: `{ cases: [...] }`, where other top-level keys must
- * start with `x-` and hold YAML anchors for the cases to reuse.
+ * Reads one case file: the YAML form of `pnm.conformance.v1.CaseFile`
+ * (conformance/proto/pnm/conformance/v1/case.proto), whose top-level keys
+ * other than `cases` must start with `x-` and hold YAML anchors for the cases
+ * to reuse. Throws a DefinitionError naming the file and the place: of the
+ * first value that does not decode, else of every violation of the schema's
+ * rules, else of the first name that is not in the tables checked in code.
  */
 export function parseCaseFile(file: string, text: string): CaseDefinition[] {
   let doc: unknown;
@@ -55,336 +81,408 @@ export function parseCaseFile(file: string, text: string): CaseDefinition[] {
   } catch (err) {
     throw new DefinitionError(file, `not valid YAML: ${(err as Error).message}`, { cause: err });
   }
-  const reader = new Reader(file);
-  const top = reader.object(doc, "the document");
-  for (const key of Object.keys(top)) if (key !== "cases" && !key.startsWith("x-")) reader.fail(`unknown top-level key "${key}"`);
-  return reader.list(top.cases, "cases").map((c, i) => readCase(reader, c, `cases[${i}]`));
+  const fail = (message: string): never => {
+    throw new DefinitionError(file, message);
+  };
+  const json = toCaseFileJson(doc, fail);
+  const caseFile = decode(json, fail);
+  const result = validator.validate(CaseFileSchema, caseFile);
+  if (result.kind === "error") throw new DefinitionError(file, `the case schema's rules could not be evaluated: ${result.error.message}`, { cause: result.error });
+  if (result.kind === "invalid") fail(result.violations.map((v) => describeViolation(caseFile, v)).join("; "));
+  return caseFile.cases.map((c, i) => readCase(c, new Reader(file, casePlace(caseFile, i))));
 }
 
-function readCase(r: Reader, value: unknown, where: string): CaseDefinition {
-  const c = r.object(value, where, ["name", "profile", "purpose", "transports", "requires", "steps"]);
-  const name = r.string(c.name, `${where}.name`);
-  if (!caseName.test(name)) r.fail(`${where}.name "${name}" must look like group/kebab-case-name`);
-  const at = `case ${name}`;
-  const profile = r.string(c.profile, `${at}: profile`);
-  if (!isProfile(profile)) r.fail(`${at}: profile must be upstream or pnm`);
-  const purpose = r.string(c.purpose, `${at}: purpose`);
-  if (!purpose.trim() || purpose.includes("\n")) r.fail(`${at}: purpose must be one non-empty line`);
-  const caseTransports =
-    c.transports === undefined
-      ? [...transports]
-      : r.list(c.transports, `${at}: transports`).map((t) => {
-          if (!isTransport(t)) r.fail(`${at}: unknown transport "${String(t)}"`);
-          return t;
-        });
-  if (caseTransports.length === 0) r.fail(`${at}: transports must not be empty`);
-  const needs =
-    c.requires === undefined
-      ? []
-      : r.list(c.requires, `${at}: requires`).map((q) => r.oneOf(q, `${at}: requires`, requirements) as Requirement);
-  if (needs.includes("livekit") && needs.includes("no-livekit")) r.fail(`${at}: requires livekit and no-livekit exclude each other`);
-  if ((needs.includes("livekit") || needs.includes("no-livekit")) && !needs.includes("nats")) r.fail(`${at}: media requirements go with nats`);
-  const steps = r.list(c.steps, `${at}: steps`).map((s, i) => readStep(r, s, `${at}: steps[${i}]`));
-  if (steps.length === 0) r.fail(`${at}: needs at least one step`);
-  if (steps.some((s) => s.kind !== "call") && !needs.includes("nats")) r.fail(`${at}: participant steps need requires: [nats]`);
-  if (steps.some((s) => s.kind === "call" && s.auth.signature === "whole-frame") && caseTransports.some((t) => t !== "grpc" && t !== "grpc-web")) {
-    r.fail(`${at}: signature whole-frame spoils a message envelope; only grpc and grpc-web have one`);
+// ---------------------------------------------------------------------------
+// Pass 1: the YAML conveniences, then protojson decoding with places.
+
+/**
+ * A place in a case file: the case it is in, if any, then field names, list
+ * indexes and map keys, as the YAML writes them.
+ */
+interface Place {
+  /** `case <name>`, or `cases[i]` for a case without a usable name. */
+  readonly inCase?: string;
+  readonly path: readonly (string | number)[];
+}
+
+const top: Place = { path: [] };
+const inside = (place: Place, ...segments: (string | number)[]): Place => ({ inCase: place.inCase, path: [...place.path, ...segments] });
+
+/** How a place reads in messages: `case group/name: steps[2].expect`. */
+function describePlace(place: Place): string {
+  const path = place.path.map((s, i) => (typeof s === "number" ? `[${s}]` : i === 0 ? s : `.${s}`)).join("");
+  if (place.inCase === undefined) return path === "" ? "the document" : path;
+  return path === "" ? place.inCase : `${place.inCase}: ${path}`;
+}
+
+/** The place of the `index`th case of a decoded or still raw case file. */
+function casePlace(caseFile: unknown, index: number): Place {
+  const cases = isObject(caseFile) ? caseFile.cases : undefined;
+  const name = Array.isArray(cases) ? (cases[index] as { name?: unknown } | undefined)?.name : undefined;
+  return { inCase: typeof name === "string" && name !== "" ? `case ${name}` : `cases[${index}]`, path: [] };
+}
+
+/**
+ * The place of a field's value: that of its message for the members of
+ * Step's oneof, whose key the YAML writes beside the step's other keys.
+ */
+function fieldPlace(place: Place, field: DescField): Place {
+  return field.parent.typeName === StepSchema.typeName ? place : inside(place, field.name);
+}
+
+/** The places of the values of a message-typed field: one, or one per list item or map entry. */
+function valuePlaces(place: Place, field: DescField, value: unknown, doc: unknown): [Place, unknown][] {
+  const here = fieldPlace(place, field);
+  if (field.fieldKind === "list" && Array.isArray(value)) {
+    return value.map((item, i) => [field.parent.typeName === CaseFileSchema.typeName ? casePlace(doc, i) : inside(here, i), item]);
   }
-  if (steps.some((s) => s.kind === "join-session") && caseTransports.includes("rest")) {
-    r.fail(`${at}: join_session calls VerifyToken through the client SDK, which speaks the RPC protocols only; leave rest out of transports`);
+  if (field.fieldKind === "map" && isObject(value)) return Object.entries(value).map(([k, v]) => [inside(here, k), v]);
+  return field.fieldKind === "message" ? [[here, value]] : [];
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
+const isWellKnown = (desc: DescMessage) => desc.typeName.startsWith("google.protobuf.");
+const fieldByKey = (desc: DescMessage, key: string) => desc.fields.find((f) => f.name === key || f.jsonName === key);
+
+/**
+ * The protojson of CaseFile that a parsed case file stands for: `x-` keys
+ * (anchors) dropped, each flat step moved under its kind's key
+ * (`{ close: a }` becomes `{ close: { close: a } }`), and TokenSpecs written as
+ * strings expanded to `{ value: ... }`. Anything else is left as it is, for
+ * decoding to report.
+ */
+function toCaseFileJson(doc: unknown, fail: (message: string) => never): JsonValue {
+  if (!isObject(doc)) return fail("the document must be a mapping with a cases list");
+  const cases = Object.fromEntries(Object.entries(doc).filter(([key]) => !key.startsWith("x-")));
+  return expand(CaseFileSchema, cases, top, doc, fail) as JsonValue;
+}
+
+function expand(desc: DescMessage, json: unknown, place: Place, doc: unknown, fail: (message: string) => never): unknown {
+  if (desc.typeName === TokenSpecSchema.typeName && typeof json === "string") return { value: json };
+  if (!isObject(json) || isWellKnown(desc)) return json;
+  if (desc.typeName === StepSchema.typeName) {
+    const kinds = Object.keys(json).filter((key) => stepKinds.has(key));
+    if (kinds.length !== 1) fail(`${describePlace(place)}: a step has exactly one of ${[...stepKinds.keys()].join(", ")}`);
+    const member = stepKinds.get(kinds[0]!)!;
+    return { [member.name]: expand(member.message!, json, place, doc, fail) };
   }
-  return { name, profile, purpose, transports: caseTransports, requires: needs, steps, file: r.file };
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(json)) {
+    const field = fieldByKey(desc, key);
+    const child = field?.message;
+    if (!field || !child || isWellKnown(child)) {
+      out[key] = value;
+      continue;
+    }
+    const expanded = valuePlaces(place, field, value, doc).map(([at, v]) => expand(child, v, at, doc, fail));
+    out[key] =
+      field.fieldKind === "list" && Array.isArray(value)
+        ? expanded
+        : field.fieldKind === "map" && isObject(value)
+          ? Object.fromEntries(Object.keys(value).map((k, i) => [k, expanded[i]]))
+          : field.fieldKind === "message"
+            ? expanded[0]
+            : value;
+  }
+  return out;
 }
 
-function readStep(r: Reader, value: unknown, where: string): Step {
-  const record = r.object(value, where);
-  const kinds = stepKinds.filter((k) => k in record);
-  if (kinds.length !== 1) r.fail(`${where}: a step has exactly one of ${stepKinds.join(", ")}`);
-  return kinds[0] === "call" ? readCallStep(r, record, where) : readParticipantStep(r, record, kinds[0]!, where);
+/** Decodes the CaseFile; on failure, finds the innermost value that does not decode and names its place. */
+function decode(json: JsonValue, fail: (message: string) => never): CaseFile {
+  try {
+    return fromJson(CaseFileSchema, json);
+  } catch {
+    const { place, message } = locateDecodeError(CaseFileSchema, json, top, json);
+    return fail(`${describePlace(place)}: ${message}`);
+  }
 }
 
-function readCallStep(r: Reader, value: unknown, where: string): CallStep {
-  const s = r.object(value, where, ["call", "request", "raw", "auth", "token", "expect", "save"]);
-  const call = r.string(s.call, `${where}.call`);
-  const op = operations.get(call);
-  if (!op) r.fail(`${where}.call: unknown operation "${call}"; known: ${[...operations.keys()].join(", ")}`);
+/** The place and reason of a decoding failure of `json` as `desc`, which is known to fail. */
+function locateDecodeError(desc: DescMessage, json: JsonValue, place: Place, doc: JsonValue): { place: Place; message: string } {
+  if (!isWellKnown(desc)) {
+    if (!isObject(json)) return { place, message: `must be a mapping with keys ${keyList(desc)}` };
+    for (const [key, value] of Object.entries(json)) {
+      const field = fieldByKey(desc, key);
+      if (!field && desc.typeName === CaseFileSchema.typeName) return { place, message: `unknown top-level key "${key}"; allowed: cases, and keys starting with x- for anchors` };
+      if (!field) return { place, message: `unknown key "${key}"; allowed: ${keyList(desc)}` };
+      const child = field.message;
+      if (!child || isWellKnown(child) || value === null) continue;
+      for (const [at, item] of valuePlaces(place, field, value, doc) as [Place, JsonValue][]) {
+        if (item === null) continue;
+        try {
+          fromJson(child, item);
+        } catch {
+          return locateDecodeError(child, item, at, doc);
+        }
+      }
+    }
+  }
+  try {
+    fromJson(desc, json);
+  } catch (err) {
+    const cause = err instanceof Error ? err.cause : undefined;
+    if (isFieldError(cause)) {
+      const at = cause.field();
+      return at.kind === "field" ? { place: fieldPlace(place, at), message: describeValueError(at, cause.message) } : { place, message: cause.message };
+    }
+    return { place, message: err instanceof Error ? err.message.replace(/^cannot decode message \S+ from JSON: /, "") : String(err) };
+  }
+  return { place, message: "does not decode" };
+}
+
+/** A field's keys as a list for messages; Step's lists its kinds. */
+function keyList(desc: DescMessage): string {
+  return desc.typeName === StepSchema.typeName ? [...stepKinds.keys()].join(", ") : desc.fields.map((f) => f.name).join(", ");
+}
+
+/** protobuf-es's reason for a value that does not fit a field, said in terms of the file. */
+function describeValueError(field: DescField, reason: string): string {
+  const expected =
+    field.fieldKind === "list" ? "a list" : field.fieldKind === "map" ? "a mapping" : field.fieldKind === "scalar" ? scalarWord(field) : field.fieldKind === "enum" ? "an enum name" : "a mapping";
+  return `must be ${expected} (${reason})`;
+}
+
+function scalarWord(field: DescField & { fieldKind: "scalar" }): string {
+  switch (field.scalar) {
+    case ScalarType.STRING:
+      return "a string";
+    case ScalarType.BOOL:
+      return "true or false";
+    default:
+      return "a whole number";
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Pass 2: protovalidate's violations, at their places.
+
+/** One violation as `<place>: <message>`, its path written as the file writes it. */
+function describeViolation(caseFile: CaseFile, violation: Violation): string {
+  let place = top;
+  let message = violation.message;
+  const path: Path = violation.field;
+  for (let i = 0; i < path.length; i++) {
+    const element = path[i]!;
+    switch (element.kind) {
+      case "field":
+        if (element.parent.typeName === CaseFileSchema.typeName && element.name === "cases" && path[i + 1]?.kind === "list_sub") {
+          place = casePlace(caseFile, (path[i + 1] as { index: number }).index);
+          i++;
+        } else {
+          place = fieldPlace(place, element);
+        }
+        break;
+      case "list_sub":
+        place = inside(place, element.index);
+        break;
+      case "map_sub":
+        place = inside(place, String(element.key));
+        break;
+      case "oneof":
+        message = `give one of ${element.fields.map((f) => f.name).join(", ")}`;
+        break;
+      default:
+        break;
+    }
+  }
+  return `${describePlace(place)}: ${message}`;
+}
+
+// ---------------------------------------------------------------------------
+// Pass 3: the checks that need tables outside the schema, and conversion to
+// the runner's types.
+
+/** Fails with the file and a place; knows the current case. */
+class Reader {
+  constructor(
+    readonly file: string,
+    readonly place: Place,
+  ) {}
+
+  at(...segments: (string | number)[]): Reader {
+    return new Reader(this.file, inside(this.place, ...segments));
+  }
+
+  fail(message: string): never {
+    throw new DefinitionError(this.file, `${describePlace(this.place)}: ${message}`);
+  }
+
+  /** A FailureReason value name without its prefix. */
+  reason(name: string): ReasonName {
+    if (!isReasonName(name)) this.fail(`unknown FailureReason "${name}"`);
+    return name;
+  }
+
+  /** An enum value's number by its name as protobuf-es writes it (without the type prefix). */
+  event<E extends Record<string, string | number>>(values: E, name: string): number {
+    const names = Object.keys(values).filter((k) => Number.isNaN(Number(k)));
+    if (!names.includes(name)) this.fail(`must be one of ${names.join(", ")}`);
+    return values[name] as number;
+  }
+}
+
+function readCase(c: Case, r: Reader): CaseDefinition {
+  return {
+    name: c.name,
+    profile: c.profile as CaseDefinition["profile"],
+    purpose: c.purpose,
+    transports: c.transports.length === 0 ? [...transports] : (c.transports as Transport[]),
+    requires: c.requires as Requirement[],
+    steps: c.steps.map((s, i) => readStep(s, r.at("steps", i))),
+    file: r.file,
+  };
+}
+
+function readStep(step: StepMessage, r: Reader): Step {
+  const { kind } = step;
+  switch (kind.case) {
+    case "call":
+      return readCallStep(kind.value, r);
+    case "connect":
+      return {
+        kind: "connect",
+        participant: kind.value.connect,
+        token: readToken(kind.value.token!),
+        inboxPrefix: kind.value.inboxPrefix,
+        expect: kind.value.expect as "admitted" | "refused",
+      };
+    case "connectMany": {
+      const s = kind.value;
+      return { kind: "connect-many", prefix: s.connectMany, count: s.count, room: s.room, admitted: s.expect!.admitted! };
+    }
+    case "close":
+      return { kind: "close", participant: kind.value.close };
+    case "leave":
+      return { kind: "leave", participant: kind.value.leave };
+    case "connection": {
+      const s = kind.value;
+      return {
+        kind: "connection",
+        participant: s.connection,
+        expect: s.expect as "closed" | "open",
+        withinMs: s.withinMs ?? 2_000,
+        reason: s.reason === undefined ? undefined : r.at("reason").reason(s.reason),
+      };
+    }
+    case "subscribe":
+      return { kind: "subscribe", participant: kind.value.subscribe, subject: kind.value.subject, expect: kind.value.expect as "accepted" | "refused" | undefined };
+    case "publish": {
+      const s = kind.value;
+      const common = { kind: "publish" as const, participant: s.publish, subject: s.subject, reply: s.reply, expect: s.expect as "accepted" | "refused" | undefined };
+      if (s.envelope === undefined) return { ...common, payload: s.payload! };
+      const event = r.at("envelope", "event").event(NatsMsgClientToServerEvent, s.envelope.event);
+      return { ...common, payload: { event, msg: s.envelope.msg } };
+    }
+    case "received":
+      return {
+        kind: "received",
+        participant: kind.value.received,
+        subject: kind.value.subject,
+        withinMs: kind.value.withinMs ?? 1_000,
+        expect: readDelivery(kind.value.expect!, r.at("expect")),
+      };
+    case "send": {
+      const s = kind.value;
+      const expect = readAnswer(s.expect!, r.at("expect"));
+      return {
+        kind: "request",
+        participant: s.send,
+        event: r.at("event").event(NatsMsgClientToServerEvent, s.event),
+        msg: s.msg === undefined ? undefined : readToken(s.msg),
+        worker: (s.worker ?? "core") as "core" | "js",
+        withinMs: s.withinMs ?? (expect.none ? 1_000 : 5_000),
+        expect,
+        save: { ...s.save },
+      };
+    }
+    case "joinSession": {
+      const s = kind.value;
+      return {
+        kind: "join-session",
+        participant: s.joinSession,
+        token: readToken(s.token!),
+        passphrase: s.passphrase,
+        expect: s.expect === "joined" ? { joined: true } : { refused: r.at("reason").reason(s.reason!) },
+      };
+    }
+    case "sendChat":
+      return { kind: "send-chat", participant: kind.value.sendChat, text: kind.value.text };
+    case undefined:
+      return r.fail("the step has no kind");
+  }
+}
+
+function readCallStep(s: CallStepMessage, r: Reader): CallStep {
+  const op = operations.get(s.call);
+  if (op === undefined) return r.at("call").fail(`unknown operation "${s.call}"; known: ${[...operations.keys()].join(", ")}`);
+  if (op.auth === "token" && s.auth !== undefined) r.fail(`${s.call} is token-authenticated; use token, not auth`);
+  if (op.auth === "signature" && s.token !== undefined) r.fail(`${s.call} is signed; use auth, not token`);
+  const auth: AuthFault = {};
+  if (s.auth?.apiKey !== undefined) auth.apiKey = s.auth.apiKey as AuthFault["apiKey"];
+  if (s.auth?.signature !== undefined) auth.signature = s.auth.signature as AuthFault["signature"];
+  if (s.auth?.version === 2) auth.version = 2;
+  if (s.auth?.skewSeconds !== undefined) auth.skewSeconds = s.auth.skewSeconds;
+  // Resolved when the step runs: it usually names a variable saved by an earlier step.
+  if (s.auth?.header !== undefined) auth.header = s.auth.header;
   const step: CallStep = {
     kind: "call",
-    call,
-    request: s.request === undefined ? {} : (r.object(s.request, `${where}.request`) as JsonObject),
-    auth: s.auth === undefined ? {} : readAuth(r, s.auth, `${where}.auth`),
-    expect: readExpect(r, s.expect, `${where}.expect`),
-    save: s.save === undefined ? {} : r.stringMap(s.save, `${where}.save`),
+    call: s.call,
+    request: s.request ?? {},
+    auth,
+    expect: readExpect(s.expect!, r.at("expect")),
+    save: { ...s.save },
   };
-  if (s.raw !== undefined) {
-    const raw = r.object(s.raw, `${where}.raw`, ["json", "proto_hex"]);
-    const protoHex = raw.proto_hex === undefined ? undefined : r.string(raw.proto_hex, `${where}.raw.proto_hex`);
-    if (protoHex !== undefined && !/^(?:[0-9a-f]{2})*$/.test(protoHex)) r.fail(`${where}.raw.proto_hex must be lower-case hex`);
-    step.raw = { json: raw.json === undefined ? undefined : r.string(raw.json, `${where}.raw.json`, true), protoHex };
-  }
-  if (s.token !== undefined) step.token = readToken(r, s.token, `${where}.token`);
-  if (op.auth === "token" && s.auth !== undefined) r.fail(`${where}: ${call} is token-authenticated; use token, not auth`);
-  if (op.auth === "signature" && s.token !== undefined) r.fail(`${where}: ${call} is signed; use auth, not token`);
+  if (s.auth?.saveHeader !== undefined) step.saveHeader = s.auth.saveHeader;
+  if (s.raw !== undefined) step.raw = { json: s.raw.json, protoHex: s.raw.protoHex };
+  if (s.token !== undefined) step.token = readToken(s.token);
   return step;
 }
 
-function readParticipantStep(r: Reader, s: Record<string, unknown>, kind: string, where: string): ParticipantStep {
-  const name = (value: unknown, at: string) => {
-    const text = r.string(value, at);
-    if (!participantName.test(text)) r.fail(`${at}: a participant name is lower-case letters, digits and _, starting with a letter`);
-    return text;
-  };
-  const keys = (allowed: string[]) => r.object(s, where, [kind, ...allowed]);
-  const ms = (value: unknown, at: string, fallback: number) => (value === undefined ? fallback : r.positiveInteger(value, at));
-  switch (kind) {
-    case "connect": {
-      keys(["token", "inbox_prefix", "expect"]);
+function readToken(t: TokenSchema): TokenSpec {
+  switch (t.source.case) {
+    case "none":
+      return { kind: "none" };
+    case "value":
+      return { kind: "literal", value: t.source.value, prefix: t.prefix, inQuery: t.inQuery };
+    default:
       return {
-        kind,
-        participant: name(s.connect, `${where}.connect`),
-        token: readToken(r, s.token, `${where}.token`),
-        inboxPrefix: s.inbox_prefix === undefined ? undefined : r.string(s.inbox_prefix, `${where}.inbox_prefix`),
-        expect: r.oneOf(s.expect, `${where}.expect`, ["admitted", "refused"]) as "admitted" | "refused",
+        kind: "derived",
+        from: t.source.value ?? "",
+        claims: t.claims ?? {},
+        header: t.header ?? {},
+        signWith: t.signWith,
+        otherKey: t.otherKey,
+        tamper: t.tamper ?? {},
+        prefix: t.prefix,
+        inQuery: t.inQuery,
       };
-    }
-    case "connect_many": {
-      keys(["count", "room", "expect"]);
-      const expect = r.object(s.expect, `${where}.expect`, ["admitted"]);
-      const count = r.positiveInteger(s.count, `${where}.count`);
-      const admitted = r.integer(expect.admitted, `${where}.expect.admitted`);
-      if (admitted > count) r.fail(`${where}: cannot admit more than count`);
-      return { kind: "connect-many", prefix: name(s.connect_many, `${where}.connect_many`), count, room: r.string(s.room, `${where}.room`), admitted };
-    }
-    case "close":
-    case "leave":
-      keys([]);
-      return { kind, participant: name(s[kind], `${where}.${kind}`) };
-    case "connection": {
-      keys(["expect", "within_ms", "reason"]);
-      const reason = s.reason === undefined ? undefined : r.string(s.reason, `${where}.reason`);
-      if (reason !== undefined && !isReasonName(reason)) r.fail(`${where}.reason: unknown FailureReason "${reason}"`);
-      const expect = r.oneOf(s.expect, `${where}.expect`, ["closed", "open"]) as "closed" | "open";
-      if (reason !== undefined && expect !== "closed") r.fail(`${where}: reason goes with expect: closed`);
-      return { kind, participant: name(s.connection, `${where}.connection`), expect, withinMs: ms(s.within_ms, `${where}.within_ms`, 2_000), reason };
-    }
-    case "subscribe":
-    case "publish": {
-      keys(kind === "publish" ? ["subject", "payload", "envelope", "reply", "expect"] : ["subject", "expect"]);
-      const expect = s.expect === undefined ? undefined : (r.oneOf(s.expect, `${where}.expect`, ["accepted", "refused"]) as "accepted" | "refused");
-      const common = { participant: name(s[kind], `${where}.${kind}`), subject: r.string(s.subject, `${where}.subject`), expect };
-      if (kind === "subscribe") return { kind, ...common };
-      const reply = s.reply === undefined ? undefined : r.string(s.reply, `${where}.reply`);
-      if ((s.payload === undefined) === (s.envelope === undefined)) r.fail(`${where}: give payload (text) or envelope, not both`);
-      if (s.payload !== undefined) return { kind, ...common, payload: r.string(s.payload, `${where}.payload`, true), reply };
-      const envelope = r.object(s.envelope, `${where}.envelope`, ["event", "msg"]);
-      const event = r.oneOf(envelope.event, `${where}.envelope.event`, enumNames(NatsMsgClientToServerEvent));
-      const msg = envelope.msg === undefined ? "" : r.string(envelope.msg, `${where}.envelope.msg`, true);
-      return { kind, ...common, payload: { event: NatsMsgClientToServerEvent[event as keyof typeof NatsMsgClientToServerEvent], msg }, reply };
-    }
-    case "received": {
-      keys(["subject", "within_ms", "expect"]);
-      return {
-        kind,
-        participant: name(s.received, `${where}.received`),
-        subject: s.subject === undefined ? undefined : r.string(s.subject, `${where}.subject`),
-        withinMs: ms(s.within_ms, `${where}.within_ms`, 1_000),
-        expect: readDelivery(r, s.expect, `${where}.expect`),
-      };
-    }
-    case "send": {
-      keys(["event", "msg", "worker", "within_ms", "expect", "save"]);
-      const event = r.oneOf(s.event, `${where}.event`, enumNames(NatsMsgClientToServerEvent));
-      const expect = readAnswer(r, s.expect, `${where}.expect`);
-      return {
-        kind: "request",
-        participant: name(s.send, `${where}.send`),
-        event: NatsMsgClientToServerEvent[event as keyof typeof NatsMsgClientToServerEvent],
-        msg: s.msg === undefined ? undefined : readToken(r, s.msg, `${where}.msg`),
-        worker: s.worker === undefined ? "core" : (r.oneOf(s.worker, `${where}.worker`, ["core", "js"]) as "core" | "js"),
-        withinMs: ms(s.within_ms, `${where}.within_ms`, expect.none ? 1_000 : 5_000),
-        expect,
-        save: s.save === undefined ? {} : r.stringMap(s.save, `${where}.save`),
-      };
-    }
-    case "join_session": {
-      keys(["token", "passphrase", "expect"]);
-      let expect: { joined: true } | { refused: ReasonName };
-      if (s.expect === "joined") expect = { joined: true };
-      else {
-        const refused = r.string(r.object(s.expect, `${where}.expect`, ["refused"]).refused, `${where}.expect.refused`);
-        if (!isReasonName(refused)) r.fail(`${where}.expect.refused: unknown FailureReason "${refused}"`);
-        expect = { refused };
-      }
-      return {
-        kind: "join-session",
-        participant: name(s.join_session, `${where}.join_session`),
-        token: readToken(r, s.token, `${where}.token`),
-        passphrase: s.passphrase === undefined ? undefined : r.string(s.passphrase, `${where}.passphrase`),
-        expect,
-      };
-    }
-    case "send_chat":
-      keys(["text"]);
-      return { kind: "send-chat", participant: name(s.send_chat, `${where}.send_chat`), text: r.string(s.text, `${where}.text`) };
   }
-  return r.fail(`${where}: unknown step kind ${kind}`);
 }
 
-function readDelivery(r: Reader, value: unknown, where: string): DeliveryExpectation {
-  const e = r.object(value, where, ["contains", "not_contains", "nothing", "at_least", "envelope", "decryption_error"]);
-  const texts = (v: unknown, at: string) => (v === undefined ? [] : typeof v === "string" ? [r.string(v, at)] : r.list(v, at).map((t, i) => r.string(t, `${at}[${i}]`)));
-  const expect: DeliveryExpectation = {
-    contains: texts(e.contains, `${where}.contains`),
-    notContains: texts(e.not_contains, `${where}.not_contains`),
-    nothing: e.nothing === undefined ? false : r.boolean(e.nothing, `${where}.nothing`),
-    atLeast: e.at_least === undefined ? undefined : r.positiveInteger(e.at_least, `${where}.at_least`),
-    envelope: e.envelope === undefined ? undefined : readAnswer(r, e.envelope, `${where}.envelope`),
-    decryptionError: e.decryption_error === undefined ? false : r.boolean(e.decryption_error, `${where}.decryption_error`),
-  };
-  if (expect.envelope?.none) r.fail(`${where}.envelope: none belongs to send steps`);
-  const positive = expect.contains.length > 0 || expect.atLeast !== undefined || expect.envelope !== undefined || expect.decryptionError;
-  if (expect.nothing && (expect.contains.length > 0 || expect.atLeast !== undefined || expect.envelope !== undefined)) r.fail(`${where}: nothing excludes contains, at_least and envelope`);
-  if (!positive && !expect.nothing && expect.notContains.length === 0) r.fail(`${where}: state what must or must not arrive`);
-  return expect;
+function readExpect(e: CallExpectation, r: Reader): Expectation {
+  const outcome: Expectation["outcome"] = e.ok ? { ok: true } : e.failure !== undefined ? { failure: r.at("failure").reason(e.failure) } : { any: true };
+  return { outcome, violations: e.violations, messageContains: e.messageContains, fields: e.fields };
 }
 
-function readAnswer(r: Reader, value: unknown, where: string): AnswerExpectation {
-  const e = r.object(value, where, ["event", "none", "msg", "renewal_failure", "error_detail", "initial_data", "media"]);
-  const reason = (v: unknown, at: string) => {
-    if (v === undefined) return undefined;
-    const text = r.string(v, at);
-    if (!isReasonName(text)) r.fail(`${at}: unknown FailureReason "${text}"`);
-    return text;
-  };
-  const event = r.oneOf(e.event, `${where}.event`, enumNames(NatsMsgServerToClientEvent));
-  const answer: AnswerExpectation = {
-    event: NatsMsgServerToClientEvent[event as keyof typeof NatsMsgServerToClientEvent],
-    none: e.none === undefined ? false : r.boolean(e.none, `${where}.none`),
-    msg: e.msg as JsonValue | undefined,
-    renewalFailure: reason(e.renewal_failure, `${where}.renewal_failure`),
-    errorDetail: reason(e.error_detail, `${where}.error_detail`),
-    initialData: e.initial_data === undefined ? undefined : (r.object(e.initial_data, `${where}.initial_data`) as JsonObject),
-    media: e.media === undefined ? undefined : (r.object(e.media, `${where}.media`) as JsonObject),
-  };
-  const refusal = answer.renewalFailure !== undefined || answer.errorDetail !== undefined;
-  const success = answer.initialData !== undefined || answer.media !== undefined;
-  if (answer.renewalFailure !== undefined && answer.errorDetail !== undefined) r.fail(`${where}: renewal_failure and error_detail exclude each other`);
-  if (refusal && success) r.fail(`${where}: a refusal has no initial_data or media`);
-  if (answer.none && (refusal || success || answer.msg !== undefined)) r.fail(`${where}: none stands alone with event`);
-  return answer;
-}
-
-/** An enum's value names as protobuf-es writes them (without the type prefix), zero value included. */
-function enumNames(values: Record<string, string | number>): string[] {
-  return Object.keys(values).filter((k) => Number.isNaN(Number(k)));
-}
-
-function readAuth(r: Reader, value: unknown, where: string): AuthFault {
-  const a = r.object(value, where, ["api_key", "signature"]);
-  const fault: AuthFault = {};
-  if (a.api_key !== undefined) fault.apiKey = r.oneOf(a.api_key, `${where}.api_key`, apiKeyFaults) as AuthFault["apiKey"];
-  if (a.signature !== undefined) fault.signature = r.oneOf(a.signature, `${where}.signature`, signatureFaults) as AuthFault["signature"];
-  return fault;
-}
-
-function readToken(r: Reader, value: unknown, where: string): TokenSpec {
-  if (typeof value === "string") return { kind: "literal", value, prefix: "", inQuery: false };
-  const t = r.object(value, where, ["none", "value", "from", "claims", "header", "sign_with", "other_key", "tamper", "prefix", "in_query"]);
-  if (t.none !== undefined) {
-    if (t.none !== true || Object.keys(t).length > 1) r.fail(`${where}: none: true stands alone`);
-    return { kind: "none" };
-  }
-  const prefix = t.prefix === undefined ? "" : r.string(t.prefix, `${where}.prefix`, true);
-  const inQuery = t.in_query === undefined ? false : r.boolean(t.in_query, `${where}.in_query`);
-  if (t.value !== undefined) {
-    if (t.from !== undefined) r.fail(`${where}: give value or from, not both`);
-    return { kind: "literal", value: r.string(t.value, `${where}.value`, true), prefix, inQuery };
-  }
+function readDelivery(e: DeliverySchema, r: Reader): DeliveryExpectation {
   return {
-    kind: "derived",
-    from: r.string(t.from, `${where}.from`),
-    claims: t.claims === undefined ? {} : (r.object(t.claims, `${where}.claims`) as Record<string, JsonValue>),
-    header: t.header === undefined ? {} : (r.object(t.header, `${where}.header`) as Record<string, JsonValue>),
-    signWith: t.sign_with === undefined ? undefined : r.oneOf(t.sign_with, `${where}.sign_with`, signAlgorithms),
-    otherKey: t.other_key === undefined ? false : r.boolean(t.other_key, `${where}.other_key`),
-    tamper: t.tamper === undefined ? {} : (r.object(t.tamper, `${where}.tamper`) as Record<string, JsonValue>),
-    prefix,
-    inQuery,
+    contains: e.contains,
+    notContains: e.notContains,
+    nothing: e.nothing,
+    atLeast: e.atLeast,
+    envelope: e.envelope === undefined ? undefined : readAnswer(e.envelope, r.at("envelope")),
+    decryptionError: e.decryptionError,
   };
 }
 
-function readExpect(r: Reader, value: unknown, where: string): Expectation {
-  const e = r.object(value, where, ["ok", "failure", "violations", "message_contains", "fields"]);
-  if (e.ok !== undefined && e.failure !== undefined) r.fail(`${where}: ok and failure exclude each other`);
-  let outcome: Expectation["outcome"] = { any: true };
-  if (e.ok !== undefined) {
-    if (e.ok !== true) r.fail(`${where}.ok can only be true; state a failure instead`);
-    outcome = { ok: true };
-  } else if (e.failure !== undefined) {
-    const reason = r.string(e.failure, `${where}.failure`);
-    if (!isReasonName(reason)) r.fail(`${where}.failure: unknown FailureReason "${reason}"`);
-    outcome = { failure: reason };
-  } else if (e.fields === undefined) {
-    r.fail(`${where}: state ok, failure or fields`);
-  }
-  const violations = e.violations === undefined ? [] : r.list(e.violations, `${where}.violations`).map((v, i) => r.string(v, `${where}.violations[${i}]`));
-  if (violations.length > 0 && !("failure" in outcome && outcome.failure === "INVALID_ARGUMENT")) {
-    r.fail(`${where}: violations go with failure: INVALID_ARGUMENT`);
-  }
-  const messageContains =
-    e.message_contains === undefined ? [] : r.list(e.message_contains, `${where}.message_contains`).map((v, i) => r.string(v, `${where}.message_contains[${i}]`));
-  if (messageContains.length > 0 && !("failure" in outcome)) r.fail(`${where}: message_contains goes with a failure`);
-  return { outcome, violations, messageContains, fields: e.fields === undefined ? undefined : (r.object(e.fields, `${where}.fields`) as JsonObject) };
-}
-
-/** Typed reads of parsed YAML; every failure names the file and the place. */
-class Reader {
-  constructor(readonly file: string) {}
-
-  fail(message: string): never {
-    throw new DefinitionError(this.file, message);
-  }
-
-  object(value: unknown, where: string, allowed?: string[]): Record<string, unknown> {
-    if (value === null || typeof value !== "object" || Array.isArray(value)) this.fail(`${where} must be a mapping`);
-    const record = value as Record<string, unknown>;
-    if (allowed) for (const key of Object.keys(record)) if (!allowed.includes(key)) this.fail(`${where}: unknown key "${key}"; allowed: ${allowed.join(", ")}`);
-    return record;
-  }
-
-  list(value: unknown, where: string): unknown[] {
-    if (!Array.isArray(value)) this.fail(`${where} must be a list`);
-    return value;
-  }
-
-  string(value: unknown, where: string, allowEmpty = false): string {
-    if (typeof value !== "string" || (!allowEmpty && value === "")) this.fail(`${where} must be a non-empty string`);
-    return value;
-  }
-
-  integer(value: unknown, where: string): number {
-    if (typeof value !== "number" || !Number.isInteger(value) || value < 0) this.fail(`${where} must be a whole number`);
-    return value;
-  }
-
-  positiveInteger(value: unknown, where: string): number {
-    const n = this.integer(value, where);
-    if (n < 1) this.fail(`${where} must be at least 1`);
-    return n;
-  }
-
-  boolean(value: unknown, where: string): boolean {
-    if (typeof value !== "boolean") this.fail(`${where} must be true or false`);
-    return value;
-  }
-
-  oneOf(value: unknown, where: string, allowed: readonly string[]): string {
-    if (typeof value !== "string" || !allowed.includes(value)) this.fail(`${where} must be one of ${allowed.join(", ")}`);
-    return value;
-  }
-
-  stringMap(value: unknown, where: string): Record<string, string> {
-    const record = this.object(value, where);
-    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, this.string(v, `${where}.${k}`)]));
-  }
+function readAnswer(e: AnswerSchema, r: Reader): AnswerExpectation {
+  return {
+    event: r.at("event").event(NatsMsgServerToClientEvent, e.event),
+    none: e.none,
+    msg: e.msg === undefined ? undefined : toJson(ValueSchema, e.msg),
+    renewalFailure: e.renewalFailure === undefined ? undefined : r.at("renewal_failure").reason(e.renewalFailure),
+    errorDetail: e.errorDetail === undefined ? undefined : r.at("error_detail").reason(e.errorDetail),
+    initialData: e.initialData as JsonObject | undefined,
+    media: e.media as JsonObject | undefined,
+  };
 }

@@ -80,6 +80,7 @@ function redirectedWebSocket(url: string | undefined): WebSocketConstructor {
   };
 }
 
+/** Why the NATS plane could not be found, as the reason of the cases that need it. */
 export function describeDiscoveryFailure(err: unknown): string {
   return `cannot reach the NATS plane: ${describeError(err)}`;
 }

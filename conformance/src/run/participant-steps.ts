@@ -28,14 +28,23 @@ import { resolveToken } from "./resolve-token.js";
 import { answerShape, checkAnswer, decodeServerEnvelope, describeAnswer, eventName } from "./server-answers.js";
 import type { Scope } from "./variables.js";
 
+/** What a participant step works with: the NATS plane, the case's variables and participants, and the call path. */
 export interface ParticipantStepContext {
+  /** Where participants connect, and the subject roots. */
   nats: NatsTarget;
+  /** The server's LiveKit credentials, when the run knows them, to verify media tokens. */
   liveKit?: LiveKitCredentials;
+  /** The case's variables. */
   scope: Scope;
+  /** Re-signs tokens the step derives from issued ones. */
   apiSecret: string;
+  /** The server's URL, for participants' RPCs (VerifyToken). */
   baseUrl: string;
+  /** The case's transport: the protocol of the steps' own calls and of sessions' RPCs. */
   transport: Transport;
+  /** Makes the API calls a step needs (GetJoinToken for connect-many). */
   wire: Wire;
+  /** The run's profile, for checking those calls. */
   profile: Profile;
   /** The case's participants by name; the runner closes them when the case ends. */
   participants: Map<string, Participant>;

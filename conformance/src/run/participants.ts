@@ -1,52 +1,71 @@
+import { type NatsConnection, type Subscription, tokenAuthenticator, wsconnect } from "@nats-io/nats-core";
 import type { ParticipantSession, SessionError } from "@pnm/client";
-import { connectParticipant } from "@pnm/client/protocol";
 import { nodeWebSocket } from "@pnm/client/node";
 import type { NatsTarget } from "./nats-target.js";
 
-export type NatsConnection = Awaited<ReturnType<typeof connectParticipant>>;
-type Subscription = ReturnType<NatsConnection["subscribe"]>;
+// Raw participants speak NATS through nats.js, not through @pnm/client's own
+// connection: the cases' permission checks rely on its reporting of the
+// server's refusals, and the harness must not share the client's mistakes.
+export type { NatsConnection } from "@nats-io/nats-core";
 
+/** A message a raw participant received. */
 export interface RecordedMessage {
+  /** The subject it arrived on. */
   subject: string;
+  /** The payload, copied. */
   data: Uint8Array;
 }
 
 /** A subscription that keeps every message, and the server's refusal if it sent one. */
 export interface RecordedSubscription {
+  /** The subject subscribed to, wildcards and all. */
   subject: string;
+  /** The NATS subscription, to unsubscribe. */
   subscription: Subscription;
+  /** Every message received, in order. */
   messages: RecordedMessage[];
+  /** The server's permissions violation for the SUB, when it refused it. */
   refused?: string;
 }
 
 /** A raw participant connection: the harness speaks NATS itself, with the participant's permissions. */
 export interface RawParticipant {
+  /** Marks a raw connection. */
   kind: "raw";
+  /** The connection; it does not reconnect. */
   nc: NatsConnection;
   /** From the token's claims, for the participant's own subjects. */
   roomId?: string;
+  /** From the token's claims, for the participant's own subjects. */
   userId?: string;
+  /** The participant's subscriptions by subject. */
   subscriptions: Map<string, RecordedSubscription>;
   /** Permission violations the server reported for publishes, in order. */
   publishRefusals: { subject: string; message: string }[];
+  /** Set once the connection has closed, by the server or the harness. */
   closed: boolean;
 }
 
 /** A participant running pnm's client SDK (joinSession): verify, NATS, initial data, key, media, encrypted chat. */
 export interface SessionParticipant {
+  /** Marks a client SDK session. */
   kind: "session";
+  /** The joined session. */
   session: ParticipantSession;
   /** Decrypted chat texts from others. */
   chats: string[];
   /** Errors the session reported (DecryptionError for a message it could not read). */
   errors: Error[];
+  /** Why the session ended, once the server ended it. */
   ended?: SessionError;
   /** Closes what the session needed besides itself (an HTTP/2 client). */
   release: () => void;
 }
 
+/** A participant of a case, by how it speaks to the server. */
 export type Participant = RawParticipant | SessionParticipant;
 
+/** A raw connect's outcome: admitted, or refused by the server with its error text. */
 export type ConnectResult = { admitted: RawParticipant } | { refused: string };
 
 /** A connect that failed for another reason than the server's refusal (unreachable, closed, timed out): a harness or setup problem. */
@@ -61,13 +80,13 @@ const refusalErrors = new Set(["AuthorizationError", "UserAuthenticationExpiredE
 export async function connectRaw(nats: NatsTarget, token: string, options: { inboxPrefix?: string; name: string; roomId?: string; userId?: string }): Promise<ConnectResult> {
   let nc: NatsConnection;
   try {
-    nc = await connectParticipant({
+    nc = await wsconnect({
       servers: [nats.wsUrl],
-      token: () => token,
+      authenticator: tokenAuthenticator(() => token),
       inboxPrefix: options.inboxPrefix ?? "_INBOX",
-      webSocket: nodeWebSocket,
       reconnect: false,
       name: `pnm-conformance/${options.name}`,
+      wsFactory: async (url) => ({ socket: new nodeWebSocket(url), encrypted: url.startsWith("wss://") }),
     });
   } catch (err) {
     const error = err as Error;
@@ -139,6 +158,7 @@ export async function closesWithin(participant: Participant, ms: number): Promis
   return participant.kind === "raw" ? participant.closed : participant.ended !== undefined;
 }
 
+/** Closes the connection or leaves the session; never rejects. */
 export async function closeParticipant(participant: Participant): Promise<void> {
   if (participant.kind === "raw") {
     await participant.nc.close().catch(() => undefined);
@@ -148,10 +168,12 @@ export async function closeParticipant(participant: Participant): Promise<void> 
   }
 }
 
+/** Waits `ms` (default 25) for what the server sent before a flush's PONG to reach the handlers. */
 export function settle(ms = 25): Promise<void> {
   return sleep(ms);
 }
 
+/** Resolves after `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

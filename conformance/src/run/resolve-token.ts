@@ -4,9 +4,11 @@ import { StepError } from "../errors.js";
 import { decodeCompact, encodeSegment, hmacFor, signCompact } from "../tokens/jwt.js";
 import type { Scope } from "./variables.js";
 
+/** A step's Authorization value, and where it goes. */
 export interface ResolvedToken {
   /** Undefined: no Authorization at all. */
   value?: string;
+  /** Sent as the `Authorization` query parameter instead of the header. */
   inQuery: boolean;
 }
 

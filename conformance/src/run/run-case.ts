@@ -18,18 +18,27 @@ import { createScope } from "./variables.js";
 export interface ExpandedCase {
   /** `<case name>/transport:<transport>` */
   name: string;
+  /** The case as written. */
   definition: CaseDefinition;
+  /** The transport this expansion runs over. */
   transport: Transport;
   /** Position in the run, part of the case's fresh room ids. */
   index: number;
 }
 
+/** What every case of a run shares: the server, its credentials and the run's identity. */
 export interface CaseContext {
+  /** Calls the server under test. */
   wire: Wire;
+  /** The run's profile, which decides what answers are checked for. */
   profile: Profile;
+  /** Random per run: part of every fresh room ID, so runs do not meet on one server. */
   runId: string;
+  /** The server's URL. */
   baseUrl: string;
+  /** Given to cases as the `api_key` variable. */
   apiKey: string;
+  /** Signs calls and re-signs derived tokens. */
   apiSecret: string;
   /** The NATS plane, for cases that require it: where it is, or why the harness could not find it. */
   nats?: NatsTarget | { error: string };
@@ -91,7 +100,7 @@ async function runCall(step: CallStep, expanded: ExpandedCase, context: CaseCont
     json: scope.resolve(step.request) as JsonObject,
     rawJson: step.raw?.json === undefined ? undefined : String(scope.resolve(step.raw.json)),
     rawProto: step.raw?.protoHex === undefined ? undefined : Buffer.from(step.raw.protoHex, "hex"),
-    auth: step.auth,
+    auth: step.auth.header === undefined ? step.auth : { ...step.auth, header: String(scope.resolve(step.auth.header)) },
     token: token.value,
     tokenInQuery: token.inQuery,
   };
@@ -99,6 +108,10 @@ async function runCall(step: CallStep, expanded: ExpandedCase, context: CaseCont
   const outcome = await context.wire.call(expanded.transport, op, request);
   const problems = checkOutcome(op, expect, outcome, context.profile);
   if (problems.length === 0) save(step, outcome.body, scope.set);
+  if (problems.length === 0 && step.saveHeader !== undefined) {
+    if (outcome.sentSignature === undefined) throw new StepError(`cannot save ${step.saveHeader}: the request carried no PNM-SIGNATURE`);
+    scope.set(step.saveHeader, outcome.sentSignature);
+  }
   return problems;
 }
 

@@ -8,9 +8,13 @@ import { createWire } from "../wire/wire.js";
 import { describeDiscoveryFailure, discoverNats, type NatsTarget } from "./nats-target.js";
 import { type ExpandedCase, runCase } from "./run-case.js";
 
+/** The server under test: where it is, its API credentials, and what the run knows of its NATS and LiveKit. */
 export interface ServerTarget {
+  /** The server's URL. */
   baseUrl: string;
+  /** The server's API key. */
   apiKey: string;
+  /** The server's API secret, to sign calls and forge tokens with. */
   apiSecret: string;
   /** The WebSocket URL participants use; default: the first `nats_ws_urls` entry of VerifyToken's answer. */
   natsUrl?: string;
@@ -21,23 +25,35 @@ export interface ServerTarget {
 /** `known-failing`: listed and failed, as expected; `unexpected-pass`: listed but passed, which fails the run so the list stays true. */
 export type CaseResultKind = "passed" | "failed" | "known-failing" | "unexpected-pass";
 
+/** How one expanded case (or vector) came out. */
 export interface CaseResult {
+  /** The expanded case's name (`…/transport:<t>`), or `vectors/<kind>/<name>`. */
   case: string;
+  /** How it came out, with the known-failing list applied. */
   result: CaseResultKind;
+  /** How long it ran, in ms. */
   durationMs: number;
+  /** Why it failed (for known-failing ones too), or why a listed case passing fails the run. */
   reason?: string;
 }
 
+/** What `runCases` runs, against which server. */
 export interface RunOptions {
+  /** The server under test. */
   target: ServerTarget;
+  /** Which cases run: `upstream` ones only, or `pnm` ones too. */
   profile: Profile;
+  /** The transports and planes the server offers; cases expand over these only. */
   features: Features;
+  /** The cases as loaded. */
   cases: CaseDefinition[];
+  /** Cases expected to fail; default none. */
   knownFailing?: KnownFailing;
   /** Only cases whose expanded name contains one of these. */
   filters?: string[];
   /** Cases in flight at once; default 8. */
   concurrency?: number;
+  /** Called as each case finishes, in finishing order. */
   onResult?: (result: CaseResult) => void;
 }
 
@@ -92,6 +108,7 @@ export function unmetRequirements(
   return skipped;
 }
 
+/** Runs every expanded case, `concurrency` at a time, and returns the results in expansion order. */
 export async function runCases(options: RunOptions): Promise<CaseResult[]> {
   const { target } = options;
   const available = availableRequirements(options.features, target);
@@ -132,6 +149,7 @@ export async function runCases(options: RunOptions): Promise<CaseResult[]> {
   return results;
 }
 
+/** A case's result from its failure reason (undefined: passed), with the known-failing list applied. */
 export function classify(name: string, reason: string | undefined, durationMs: number, knownFailing?: KnownFailing): CaseResult {
   const listed = knownFailing?.matches(name) ?? false;
   if (reason === undefined) {

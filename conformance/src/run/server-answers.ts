@@ -8,7 +8,9 @@ import { match, type MatchContext } from "./matchers.js";
 
 /** A server envelope (NatsMsgServerToClient) as cases see it, for `save` and for messages. */
 export interface ServerAnswer {
+  /** The NatsMsgServerToClientEvent name. */
   event: string;
+  /** The envelope's msg text. */
   msg: string;
   /** bin_msg read as a RenewalFailure, when it is one. */
   renewal_failure?: { request_id: string; reason: string; msg: string };
@@ -16,6 +18,7 @@ export interface ServerAnswer {
   error_detail?: { reason: string };
 }
 
+/** Reads a NatsMsgServerToClient envelope; undefined when the bytes are not one. */
 export function decodeServerEnvelope(data: Uint8Array): NatsMsgServerToClient | undefined {
   try {
     return fromBinary(NatsMsgServerToClientSchema, data);
@@ -24,10 +27,12 @@ export function decodeServerEnvelope(data: Uint8Array): NatsMsgServerToClient | 
   }
 }
 
+/** The NatsMsgServerToClientEvent name of an event value, or the number for one the contract does not name. */
 export function eventName(event: number): string {
   return NatsMsgServerToClientEvent[event] ?? String(event);
 }
 
+/** An envelope as cases see it, with bin_msg read as a RenewalFailure or ErrorDetail when it names a reason. */
 export function answerShape(message: NatsMsgServerToClient): ServerAnswer {
   const answer: ServerAnswer = { event: eventName(message.event), msg: message.msg };
   if (message.binMsg.length > 0) {
@@ -51,6 +56,7 @@ export function describeAnswer(message: NatsMsgServerToClient): string {
   return `${answer.event} with empty msg and ${message.binMsg.length} bytes of bin_msg`;
 }
 
+/** What checking an answer needs besides the expectation. */
 export interface AnswerCheckOptions {
   /**
    * The id of the request envelope this answers, which a RenewalFailure must
@@ -58,6 +64,7 @@ export interface AnswerCheckOptions {
    * no msg); a notice (SESSION_ENDED) may carry a text in msg besides its reason.
    */
   requestId?: string;
+  /** To verify LiveKit tokens in a media answer (`$livekit`); without them such a check fails. */
   liveKit?: LiveKitCredentials;
 }
 

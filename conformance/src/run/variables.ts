@@ -8,17 +8,23 @@ import { StepError } from "../errors.js";
  * (`api_key`).
  */
 export interface Scope {
+  /** The variable's value; throws StepError for one that is unset (and not a fresh room). */
   get(name: string): JsonValue;
+  /** Sets a variable, as a step's `save` does. */
   set(name: string, value: JsonValue): void;
   /** Substitutes `${name}` in every string and expands `$repeat` and `$now`. */
   resolve(value: JsonValue): JsonValue;
 }
 
+/** Where a case's variables start from. */
 export interface ScopeOptions {
   /** Distinguishes this run's rooms from earlier runs' on the same server. */
   runId: string;
+  /** The expanded case's position in the run, part of its fresh room IDs. */
   caseIndex: number;
+  /** Variables the run sets before the first step (`api_key`, the NATS subject roots). */
   given: Record<string, JsonValue>;
+  /** The clock `$now` reads, in Unix seconds. */
   nowSeconds: () => number;
 }
 
@@ -26,6 +32,7 @@ const freshRoom = /^room(?:_[a-z0-9]+)?$/;
 const reference = /\$\{([A-Za-z0-9_]+)\}/g;
 const wholeReference = /^\$\{([A-Za-z0-9_]+)\}$/;
 
+/** A case's variables, starting with the given ones. */
 export function createScope(options: ScopeOptions): Scope {
   const values = new Map<string, JsonValue>(Object.entries(options.given));
 

@@ -9,21 +9,33 @@ const accessTokenKind = "access";
 const leewaySeconds = 60;
 const segment = /^[A-Za-z0-9_-]+$/;
 
+/** What the tokens are signed with and issued by. */
 export interface TokenKeys {
+  /** The server's API key: the tokens' issuer. */
   apiKey: string;
+  /** The server's API secret: the HS256 key. */
   secret: string;
 }
 
+/** Who a token is for. */
 export interface AccessTokenInput {
+  /** `sub` and `user_id`. */
   userId: string;
+  /** The user's display name. */
   name: string;
+  /** The room the token admits to. */
   roomId: string;
+  /** The room instance the token is for. */
   roomSid: string;
+  /** Written only when true. */
   isAdmin: boolean;
+  /** Written only when true. */
   isHidden: boolean;
+  /** Upstream's client type (1: HYBRID_WEB); 0 is not written. */
   clientType: number;
 }
 
+/** A token's claims when the contract accepts it, otherwise the reason it must be refused with. */
 export type TokenVerdict = { outcome: "valid"; claims: JsonObject } | { outcome: ReasonName };
 
 /**

@@ -9,6 +9,7 @@ function base64url(bytes: string | Uint8Array): string {
   return Buffer.from(bytes).toString("base64url");
 }
 
+/** A JSON object as a JWS segment: JSON, base64url without padding. */
 export function encodeSegment(value: JsonObject): string {
   return base64url(JSON.stringify(value));
 }

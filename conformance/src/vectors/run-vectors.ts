@@ -22,9 +22,13 @@ export const builtInVectorFiles = ["hmac.json", "access-token.json", "room-key.j
   fileURLToPath(new URL(`../../vectors/${f}`, import.meta.url)),
 );
 
+/** Which vector files to check, and how to report. */
 export interface VectorRunOptions {
+  /** The vector files, each a pnm-vectors/v1 JSON file. */
   files: string[];
+  /** Vectors expected to fail, by result name (`vectors/<kind>/<name>`). */
   knownFailing?: KnownFailing;
+  /** Called as each vector is checked. */
   onResult?: (result: CaseResult) => void;
 }
 

@@ -5,15 +5,22 @@ const vectorSchema = "pnm-vectors/v1";
 
 /** A vector as read: `name`, `purpose`, `type`, plus the fields its type defines (vectors/README.md). */
 export interface Vector {
+  /** Kebab-case, unique in its file. */
   name: string;
+  /** One line: what the vector proves. */
   purpose: string;
+  /** Which check of its file's kind applies, and so which other fields it has. */
   type: string;
   [field: string]: unknown;
 }
 
+/** A vectors file, read and checked as far as its envelope. */
 export interface VectorFile {
+  /** Its path, as given. */
   file: string;
+  /** Which checker runs its vectors (`hmac`, `access-token`, `room-key`, `e2ee`). */
   kind: string;
+  /** The vectors, in file order. */
   vectors: Vector[];
 }
 
@@ -54,18 +61,21 @@ export class MalformedVectorError extends Error {
   }
 }
 
+/** A vector's string field; throws MalformedVectorError when it is missing or not a string. */
 export function stringField(vector: Vector, field: string): string {
   const value = vector[field];
   if (typeof value !== "string") throw new MalformedVectorError(`${field} must be a string`);
   return value;
 }
 
+/** A vector's finite number field; throws MalformedVectorError otherwise. */
 export function numberField(vector: Vector, field: string): number {
   const value = vector[field];
   if (typeof value !== "number" || !Number.isFinite(value)) throw new MalformedVectorError(`${field} must be a number`);
   return value;
 }
 
+/** A vector's object field; throws MalformedVectorError otherwise. */
 export function objectField(vector: Vector, field: string): Record<string, unknown> {
   const value = vector[field];
   if (value === null || typeof value !== "object" || Array.isArray(value)) throw new MalformedVectorError(`${field} must be an object`);
@@ -79,12 +89,14 @@ export function bytesField(vector: Vector, field: string): Uint8Array {
   return hexBytes(vector, hexField);
 }
 
+/** The bytes of a lower-case hex field; throws MalformedVectorError otherwise. */
 export function hexBytes(vector: Vector, field: string): Uint8Array {
   const hex = stringField(vector, field);
   if (!/^(?:[0-9a-f]{2})*$/.test(hex)) throw new MalformedVectorError(`${field} must be lower-case hex`);
   return new Uint8Array(Buffer.from(hex, "hex"));
 }
 
+/** Lower-case hex of `bytes`. */
 export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString("hex");
 }

@@ -7,8 +7,11 @@ import { authHeaders, type Credentials } from "./auth-headers.js";
 import type { CallOutcome, WireRequest } from "./call-types.js";
 import { toResponseShape } from "./response-shape.js";
 
+/** The server the REST calls go to, and the credentials they are signed with. */
 export interface RestTarget extends Credentials {
+  /** The server's URL; REST paths are appended to it. */
   baseUrl: string;
+  /** Per call. */
   timeoutMs: number;
 }
 
@@ -20,12 +23,13 @@ export async function callRest(target: RestTarget, op: Operation, request: WireR
   const signed = op.auth === "signature";
   const body = signed ? jsonBody(request) : binaryBody(op, request);
   const headers = new Headers({ "content-type": signed ? "application/json" : "application/protobuf" });
+  let url = target.baseUrl.replace(/\/+$/, "") + op.restPath;
   if (signed) {
-    for (const [name, value] of Object.entries(authHeaders(target, body, "body", request.auth))) if (value !== undefined) headers.set(name, value);
+    const route = { method: "POST", path: new URL(url).pathname };
+    for (const [name, value] of Object.entries(authHeaders(target, body, "body", request.auth, route))) if (value !== undefined) headers.set(name, value);
   } else if (request.token !== undefined && !request.tokenInQuery) {
     headers.set("authorization", request.token);
   }
-  let url = target.baseUrl.replace(/\/+$/, "") + op.restPath;
   if (request.tokenInQuery && request.token !== undefined) url += `?Authorization=${encodeURIComponent(request.token)}`;
 
   let response: Response;
@@ -41,6 +45,7 @@ export async function callRest(target: RestTarget, op: Operation, request: WireR
     httpStatus: response.status,
     reasonHeader: response.headers.get("pnm-failure-reason") ?? undefined,
     text: Buffer.from(bytes).toString("utf8"),
+    sentSignature: headers.get("pnm-signature") ?? undefined,
   };
   return signed ? readJson(outcome, response, bytes) : readVerifyAnswer(outcome, bytes);
 }

@@ -12,10 +12,14 @@ import type { CallOutcome, RpcFailure, WireRequest } from "./call-types.js";
 import { toResponseShape, upstreamEnumName } from "./response-shape.js";
 import { violationPaths, violationsTypeName } from "./violations.js";
 
+/** The Connect protocols: every transport but `rest`. */
 export type RpcTransport = Exclude<Transport, "rest">;
 
+/** The server the RPCs go to, and the credentials they are signed with. */
 export interface RpcTarget extends Credentials {
+  /** The server's URL; RPC paths are appended to it. */
   baseUrl: string;
+  /** Per call. */
   timeoutMs: number;
   /** HTTP/2 client for gRPC. */
   http2Client: () => UniversalClientFn;
@@ -48,14 +52,17 @@ export async function callRpc(target: RpcTarget, transport: RpcTransport, op: Op
     throw new StepError(`request does not fit ${op.input.typeName}: ${describeError(err)}`, { cause: err });
   }
 
+  let sentSignature: string | undefined;
   const wrap = (inner: UniversalClientFn): UniversalClientFn => async (req) => {
     const body = replacement ?? (await collect(req.body));
     const header = new Headers(req.header);
     if (op.auth === "signature") {
-      for (const [name, value] of Object.entries(authHeaders(target, body, framings[transport], request.auth))) {
+      const route = { method: req.method, path: new URL(req.url).pathname };
+      for (const [name, value] of Object.entries(authHeaders(target, body, framings[transport], request.auth, route))) {
         if (value === undefined) header.delete(name);
         else header.set(name, value);
       }
+      sentSignature = header.get("pnm-signature") ?? undefined;
     } else if (request.token !== undefined && !request.tokenInQuery) {
       header.set("authorization", request.token);
     }
@@ -70,10 +77,10 @@ export async function callRpc(target: RpcTarget, transport: RpcTransport, op: Op
   );
   try {
     const answer = await rpc.unary(method, undefined, target.timeoutMs, undefined, message);
-    return { transport, body: toResponseShape(op.output, answer.message), text: "" };
+    return { transport, body: toResponseShape(op.output, answer.message), text: "", sentSignature };
   } catch (err) {
     const error = rpcFailure(ConnectError.from(err));
-    return { transport, error, text: error.message };
+    return { transport, error, text: error.message, sentSignature };
   }
 }
 

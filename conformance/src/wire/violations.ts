@@ -1,5 +1,6 @@
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 
+/** The type name of protovalidate's error detail. */
 export const violationsTypeName = "buf.validate.Violations";
 
 /**

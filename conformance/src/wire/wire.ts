@@ -6,7 +6,9 @@ import type { CallOutcome, WireRequest } from "./call-types.js";
 import { callRest } from "./rest.js";
 import { callRpc } from "./rpc.js";
 
+/** The server under test and its API credentials. */
 export interface WireOptions extends Credentials {
+  /** The server's URL. */
   baseUrl: string;
   /** Per call; default 15 s. */
   timeoutMs?: number;
@@ -14,11 +16,17 @@ export interface WireOptions extends Credentials {
 
 /** Calls one operation over one transport against the server under test. */
 export interface Wire {
+  /**
+   * Makes the call and reads the answer; refusals and network failures
+   * resolve too, as outcomes. Throws StepError when the step's request cannot
+   * be sent as written.
+   */
   call(transport: Transport, op: Operation, request: WireRequest): Promise<CallOutcome>;
   /** Closes the HTTP/2 session gRPC calls share. */
   close(): void;
 }
 
+/** The wire to one server; close it to end the HTTP/2 session. */
 export function createWire(options: WireOptions): Wire {
   const timeoutMs = options.timeoutMs ?? 15_000;
   // One HTTP/2 session for the whole run, opened on the first gRPC call.

@@ -1,6 +1,7 @@
-import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from "node:crypto";
+import { createHmac, randomBytes, timingSafeEqual, type KeyObject } from "node:crypto";
 import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { pnmError } from "../errors.js";
+import { type ApiCredential, type ApiKeyring, createApiKeyring } from "./api-keyring.js";
 
 /** Marks pnm access tokens; other token kinds signed with the same key fail. */
 export const accessTokenKind = "access";
@@ -10,65 +11,115 @@ const leewaySeconds = 60;
 
 /** Upstream's claim set (PlugNmeetTokenClaims at the top level) plus pnm's. */
 export interface AccessTokenClaims {
+  /** Issuer: the server's API key. */
   iss: string;
+  /** Subject: the user ID. */
   sub: string;
+  /** Not before, in seconds since the epoch: the time of issue. */
   nbf: number;
+  /** Expiry, in seconds since the epoch. */
   exp: number;
+  /** The user's display name. */
   name: string;
+  /** The user ID again, as upstream's claims carry it; always equal to `sub`. */
   user_id: string;
+  /** The room the token admits to. */
   room_id: string;
+  /** Present and true for a room admin (moderator). */
   is_admin?: boolean;
+  /** Present and true for a user other participants do not see. */
   is_hidden?: boolean;
   /** A number as upstream: 0 (WEB) is omitted, 1 is HYBRID_WEB. */
   client_type?: number;
   /** The room instance the token was issued for; a re-created room's tokens differ. */
   room_sid: string;
-  /** The user's removal generation at issue, omitted when 0: a removal revokes every older token. */
+  /**
+   * The user's generation at issue, omitted when 0: a removal, a denial by the waiting room or a token
+   * with less privilege raises it, revoking every older token.
+   */
   gen?: number;
+  /**
+   * When the session began, in seconds since the epoch: the `nbf` of the join token GetJoinToken issued,
+   * copied by every renewal (OpenID Connect's name for the time of authentication). The session ends
+   * at most the server's maximum session age after it.
+   */
+  auth_time?: number;
+  /** Always `accessTokenKind`. */
   token_kind: string;
+  /** A random token ID (12 bytes, base64url), so no two tokens are the same. */
   jti: string;
 }
 
+/** Who and what an access token is for; the claims are written from it. */
 export interface AccessTokenInput {
+  /** Written as `sub` and `user_id`. */
   userId: string;
+  /** The user's display name. */
   name: string;
+  /** The room the token admits to. */
   roomId: string;
+  /** The SID of the room instance; a token does not outlive its instance. */
   roomSid: string;
+  /** Whether the user is a room admin (moderator). */
   isAdmin: boolean;
+  /** Whether other participants do not see the user. */
   isHidden: boolean;
+  /** Upstream's client type number: 0 (WEB, not written), 1 (HYBRID_WEB). */
   clientType: number;
+  /** The user's generation now; 0 is not written. */
   generation: number;
+  /** When the session began, in seconds since the epoch, written as `auth_time`; left out, nothing is written. */
+  sessionStart?: number;
 }
 
+/** The clock and tolerance `verify` checks times against. */
 export interface VerifyOptions {
+  /** The current time in ms since the epoch; default Date.now(). */
   nowMs?: number;
   /** Accept a token this long after it expired (renewal only). */
   graceMs?: number;
 }
 
+/** Mints and verifies pnm access tokens: HS256 JWTs signed with the API secret. */
 export interface AccessTokenCodec {
+  /** A new token valid from `nowMs` (default now) for `validityMs`, rounded down to whole seconds, with its claims. */
   mint(input: AccessTokenInput, validityMs: number, nowMs?: number): { token: string; claims: AccessTokenClaims };
+  /**
+   * The claims of a valid token. Throws the pnm error of the first check that
+   * fails: form, algorithm (HS256 only), signature, issuer, kind, claims, then
+   * times, which get upstream's 60 s of leeway (plus `graceMs` on expiry).
+   */
   verify(token: string, options?: VerifyOptions): AccessTokenClaims;
 }
 
+/** The API key (the tokens' issuer) and secret (their HS256 key). */
 export interface AccessTokenCodecOptions {
+  /** Written as `iss`; a token with another issuer does not verify. */
   apiKey: string;
+  /** The HS256 key. */
   apiSecret: string;
 }
 
 const headerSegment = base64url(JSON.stringify({ alg: "HS256", typ: "JWT" }));
 const segmentPattern = /^[A-Za-z0-9_-]+$/;
 
-export function createAccessTokenCodec(options: AccessTokenCodecOptions): AccessTokenCodec {
-  // Imported once: re-importing the secret per call dominates the cost of HS256.
-  const key: KeyObject = createSecretKey(Buffer.from(options.apiSecret, "utf8"));
-  const sign = (input: string) => createHmac("sha256", key).update(input).digest();
+/**
+ * The access token codec of one API key and secret, or of a keyring (key
+ * rotation): tokens are signed with the keyring's newest pair, its key as
+ * `iss`, and verify with any active pair, whose key must then be the `iss`.
+ * So a token outlives a rotation while its pair stays active, and no longer.
+ */
+export function createAccessTokenCodec(source: AccessTokenCodecOptions | ApiKeyring): AccessTokenCodec {
+  // The keyring imports each secret once: re-importing it per call dominates the cost of HS256.
+  const keys = "lookup" in source ? source : createApiKeyring([{ key: source.apiKey, secret: source.apiSecret }]);
+  const sign = (key: KeyObject, input: string) => createHmac("sha256", key).update(input).digest();
 
   return {
     mint(input, validityMs, nowMs = Date.now()) {
       const now = Math.floor(nowMs / 1000);
+      const signer = keys.newest();
       const claims: AccessTokenClaims = {
-        iss: options.apiKey,
+        iss: signer.key,
         sub: input.userId,
         nbf: now,
         exp: now + Math.floor(validityMs / 1000),
@@ -80,11 +131,12 @@ export function createAccessTokenCodec(options: AccessTokenCodecOptions): Access
         ...(input.clientType ? { client_type: input.clientType } : {}),
         room_sid: input.roomSid,
         ...(input.generation ? { gen: input.generation } : {}),
+        ...(input.sessionStart !== undefined ? { auth_time: input.sessionStart } : {}),
         token_kind: accessTokenKind,
         jti: randomBytes(12).toString("base64url"),
       };
       const signingInput = `${headerSegment}.${base64url(JSON.stringify(claims))}`;
-      return { token: `${signingInput}.${sign(signingInput).toString("base64url")}`, claims };
+      return { token: `${signingInput}.${sign(signer.secret, signingInput).toString("base64url")}`, claims };
     },
 
     verify(token, { nowMs = Date.now(), graceMs = 0 } = {}) {
@@ -100,14 +152,11 @@ export function createAccessTokenCodec(options: AccessTokenCodecOptions): Access
       if ("crit" in header) {
         throw pnmError(FailureReason.TOKEN_MALFORMED, "token header has unsupported critical parameters");
       }
-      const expected = sign(`${headerPart}.${payloadPart}`);
-      const given = Buffer.from(signaturePart, "base64url");
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        throw pnmError(FailureReason.TOKEN_SIGNATURE_INVALID, "token signature is invalid");
-      }
+      const signer = activeSigner(keys, `${headerPart}.${payloadPart}`, Buffer.from(signaturePart, "base64url"));
+      if (!signer) throw pnmError(FailureReason.TOKEN_SIGNATURE_INVALID, "token signature is invalid");
       const claims = parseJsonObject(payloadPart);
-      if (claims.iss !== options.apiKey) {
-        throw pnmError(FailureReason.TOKEN_ISSUER_INVALID, "token issuer is not this server's API key");
+      if (claims.iss !== signer.key) {
+        throw pnmError(FailureReason.TOKEN_ISSUER_INVALID, "token issuer is not the API key whose secret signed it");
       }
       if (claims.token_kind !== accessTokenKind) {
         throw pnmError(FailureReason.TOKEN_KIND_INVALID, "token is not an access token");
@@ -119,7 +168,8 @@ export function createAccessTokenCodec(options: AccessTokenCodecOptions): Access
         (claims.user_id !== undefined && claims.user_id !== claims.sub) ||
         typeof claims.exp !== "number" ||
         typeof claims.nbf !== "number" ||
-        (claims.gen !== undefined && !Number.isInteger(claims.gen))
+        (claims.gen !== undefined && !Number.isInteger(claims.gen)) ||
+        (claims.auth_time !== undefined && !Number.isInteger(claims.auth_time))
       ) {
         throw pnmError(FailureReason.TOKEN_CLAIMS_INVALID, "token claims are incomplete or inconsistent");
       }
@@ -133,6 +183,20 @@ export function createAccessTokenCodec(options: AccessTokenCodecOptions): Access
       return { ...claims, user_id: claims.sub } as unknown as AccessTokenClaims;
     },
   };
+}
+
+/**
+ * The active credential whose secret made `signature`. Every secret is tried,
+ * each compared in constant time and without stopping at a match, so the
+ * time taken does not tell which one signed.
+ */
+function activeSigner(keys: ApiKeyring, input: string, signature: Buffer): ApiCredential | undefined {
+  let signer: ApiCredential | undefined;
+  for (const credential of keys.all()) {
+    const expected = createHmac("sha256", credential.secret).update(input).digest();
+    if (signature.length === expected.length && timingSafeEqual(signature, expected)) signer = credential;
+  }
+  return signer;
 }
 
 function parseJsonObject(segment: string): Record<string, unknown> {

@@ -1,5 +1,7 @@
 import { Code, ConnectError, createConnectRouter, type Interceptor } from "@connectrpc/connect";
-import type { UniversalHandler } from "@connectrpc/connect/protocol";
+import { createAsyncIterable, type UniversalHandler, type UniversalServerResponse } from "@connectrpc/connect/protocol";
+import { errorToJsonBytes, parseTimeout as parseConnectTimeout } from "@connectrpc/connect/protocol-connect";
+import { parseTimeout as parseGrpcTimeout } from "@connectrpc/connect/protocol-grpc";
 import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
@@ -7,7 +9,7 @@ import { ParticipantService as ParticipantServiceDesc } from "@pnm/protocol/pnm/
 import { RoomService as RoomServiceDesc } from "@pnm/protocol/pnm/v1/room_service_pb";
 import { ErrorDetailSchema, FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import type { ApiSignatureVerifier, BodySignatureCheck, SignedFraming } from "../auth/api-signature.js";
-import { guardBody, requestDecodeCheck } from "./request-body-guard.js";
+import { clientGone, encodingRefusal, guardBody, requestDecodeCheck, rpcBodyKind, type RpcBodyKind } from "./request-body-guard.js";
 import { pnmError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { type ParticipantService, tokenFromAuthorization } from "../services/participant-service.js";
@@ -15,15 +17,24 @@ import type { RoomService } from "../services/room-service.js";
 
 const opaqueCodes = new Set([Code.Internal, Code.Unknown]);
 
+/** A request from node:http or node:http2 (compat API). */
 export type NodeRequest = IncomingMessage | Http2ServerRequest;
+/** A response of node:http or node:http2 (compat API). */
 export type NodeResponse = ServerResponse | Http2ServerResponse;
+/** A route: answers one request, on HTTP/1.1 or HTTP/2. */
 export type NodeHandler = (req: NodeRequest, res: NodeResponse) => void;
 
+/** The services behind the routes and how their requests are checked. */
 export interface ConnectRoutesOptions {
+  /** Serves RoomService, whose requests must be signed. */
   rooms: RoomService;
+  /** Serves ParticipantService (VerifyToken), authenticated by the access token. */
   participants: ParticipantService;
+  /** Checks the API key and HASH-SIGNATURE of RoomService requests. */
   signature: ApiSignatureVerifier;
+  /** Largest request body accepted, in bytes; a larger one is refused (BODY_TOO_LARGE) before it is read whole. */
   maxBodyBytes: number;
+  /** Hears about internal errors, whose text callers never see. */
   logger: Logger;
 }
 
@@ -60,6 +71,8 @@ export function createConnectRoutes(options: ConnectRoutesOptions): Map<string, 
     isRoomActive: (req) => rooms.isRoomActive(req),
     endRoom: (req) => rooms.endRoom(req),
     removeParticipant: (req) => rooms.removeParticipant(req),
+    approveParticipant: (req) => rooms.approveParticipant(req),
+    denyParticipant: (req) => rooms.denyParticipant(req),
   });
   router.service(ParticipantServiceDesc, {
     verifyToken: (req, ctx) => participants.verifyToken(req, tokenFromAuthorization(ctx.requestHeader.get("authorization"))),
@@ -73,35 +86,90 @@ export function createConnectRoutes(options: ConnectRoutesOptions): Map<string, 
   return routes;
 
   function serve(handler: UniversalHandler, signed: boolean, req: NodeRequest, res: NodeResponse): void {
-    const uReq = universalRequestFromNodeRequest(req as IncomingMessage, res as ServerResponse, undefined, undefined);
     const header = (name: string) => headerValue(req, name);
+    // Anyone can hang up mid-request: that is no failure of pnm's, and must not fill the error log.
+    const gone = () => options.logger.debug?.(`${handler.requestPath}: the client went away before it was answered`);
+    const failed = (err: unknown) => {
+      if (clientGone(req) || ConnectError.from(err).code === Code.Aborted) gone();
+      else options.logger.error("response could not be written", err);
+    };
+    const answer = async (uRes: UniversalServerResponse) => {
+      if (clientGone(req)) {
+        // Ends the answer unread, which also ends the call's context (and any deadline timer).
+        await Promise.resolve(uRes.body?.[Symbol.asyncIterator]().return?.()).catch(() => undefined);
+        return gone();
+      }
+      await universalResponseToNodeResponse(uRes, res as ServerResponse).catch(failed);
+    };
+    const kind = rpcBodyKind(header("content-type"));
+    // Connect answers a content type it does not serve with a bare 415 (a non-POST with 405, left to it).
+    if (req.method === "POST" && !kind) return void answer(unsupportedContentType(header("content-type")));
+    const uReq = universalRequestFromNodeRequest(req as IncomingMessage, res as ServerResponse, undefined, undefined);
     let signature: BodySignatureCheck | Error | undefined;
     if (signed) {
       try {
-        signature = options.signature.begin(header, signedFraming(header("content-type")));
+        // The route is matched on the exact path, so requestPath is the path the client sent (and signed, for v2).
+        signature = options.signature.begin(header, { method: req.method ?? "", path: handler.requestPath, framing: signedFraming(header("content-type")) });
       } catch (err) {
         signature = err as Error;
       }
-      // Signed messages are never compressed: the signature check refuses a
-      // compressed one with a pnm error. Connect would refuse an encoding it
-      // does not accept before reading the body, with no ErrorDetail, so it
-      // does not get to see the encoding headers.
-      uReq.header.delete("content-encoding");
-      uReq.header.delete("grpc-encoding");
     }
+    // Connect refuses a content coding it was not given (none: see
+    // encodingRefusal), a malformed timeout and an announced length over its
+    // own limit before it reads the body, with no ErrorDetail. The guard
+    // refuses the first two instead, after any refusal of the signature
+    // (upstream's order), and enforces the length itself.
+    const timeout = kind && readTimeout(header, kind);
+    const refusal = encodingRefusal(header) ?? timeout?.refusal;
+    for (const name of ["content-encoding", "grpc-encoding", "content-length"]) uReq.header.delete(name);
+    if (timeout && (refusal || timeout.unbounded)) uReq.header.delete(timeout.name);
     const announced = header("content-length");
     uReq.body = guardBody(uReq.body as AsyncIterable<Uint8Array>, {
       limit: options.maxBodyBytes,
       announcedLength: announced === undefined ? undefined : Number(announced),
       signature,
-      decodeCheck: requestDecodeCheck(handler.method.input, header, options.maxBodyBytes),
+      refusal,
+      decodeCheck: kind && requestDecodeCheck(handler.method.input, kind),
     });
-    handler(uReq)
-      .then((uRes) => universalResponseToNodeResponse(uRes, res as ServerResponse))
-      .catch((err: unknown) => {
-        if (ConnectError.from(err).code !== Code.Aborted) options.logger.error("response could not be written", err);
-      });
+    handler(uReq).then(answer, failed);
   }
+}
+
+/** The longest delay a Node.js timer holds (about 24.8 days); a longer one fires at once. */
+const maxTimerMs = 2 ** 31 - 1;
+
+/**
+ * The request's timeout header, read as Connect reads it: `refusal` when
+ * Connect would refuse it (as a pnm error); `unbounded` when it is longer
+ * than a Node.js timer holds, which would make Connect's deadline expire at
+ * once: a deadline weeks away is no deadline, so the header is dropped.
+ */
+function readTimeout(header: (name: string) => string | undefined, kind: RpcBodyKind): { name: string; refusal?: ConnectError; unbounded: boolean } | undefined {
+  const [name, parse] = kind.framing === "envelope" ? (["grpc-timeout", parseGrpcTimeout] as const) : (["connect-timeout-ms", parseConnectTimeout] as const);
+  const value = header(name);
+  if (value === undefined) return undefined;
+  const parsed = parse(value, Number.MAX_SAFE_INTEGER);
+  if (parsed.error) return { name, refusal: pnmError(FailureReason.INVALID_ARGUMENT, `the ${name} header is not a valid timeout`), unbounded: false };
+  return { name, unbounded: (parsed.timeoutMs ?? 0) > maxTimerMs };
+}
+
+/**
+ * The answer to a request whose content type no protocol on the route reads:
+ * 415, as Connect and gRPC answer it, with the error as a Connect error body
+ * (the only protocol whose errors are bodies) and the reason in the
+ * `pnm-failure-reason` header, which any client can read.
+ */
+function unsupportedContentType(contentType: string | undefined): UniversalServerResponse {
+  const err = pnmError(
+    FailureReason.BODY_MALFORMED,
+    `unsupported content type ${JSON.stringify((contentType ?? "").slice(0, 100))}: Connect takes application/json or application/proto, gRPC-web application/grpc-web(+proto|+json), gRPC application/grpc(+proto|+json)`,
+  );
+  const body = errorToJsonBytes(err, {});
+  return {
+    status: 415,
+    header: new Headers({ "content-type": "application/json", "content-length": String(body.byteLength), "pnm-failure-reason": FailureReason[FailureReason.BODY_MALFORMED] }),
+    body: createAsyncIterable([body]),
+  };
 }
 
 /** gRPC and gRPC-web bodies are message envelopes, whose payload alone is signed; a Connect unary body is the message. */
@@ -109,6 +177,7 @@ export function signedFraming(contentType: string | undefined): SignedFraming {
   return /^application\/grpc(-web)?([+;]|$)/i.test((contentType ?? "").trim()) ? "envelope" : "body";
 }
 
+/** A request header's value, the first if it was sent more than once; `name` must be lower-case. */
 export function headerValue(req: NodeRequest, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;

@@ -1,6 +1,7 @@
 import { cors } from "@connectrpc/connect";
 import type { NodeHandler } from "./connect-routes.js";
 
+/** Which web origins may call the participant routes. */
 export interface CorsOptions {
   /** Exact origins allowed to call participant routes from a browser. */
   allowedOrigins: string[];

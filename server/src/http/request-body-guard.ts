@@ -1,10 +1,14 @@
 import { type DescMessage, fromBinary, fromJsonString } from "@bufbuild/protobuf";
-import { brotliDecompressSync, gunzipSync } from "node:zlib";
+import type { ConnectError } from "@connectrpc/connect";
 import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import type { BodySignatureCheck } from "../auth/api-signature.js";
 import { pnmError } from "../errors.js";
+import type { IncomingMessage } from "node:http";
+import type { Http2ServerRequest } from "node:http2";
 
+/** The limit and checks a request body must pass. */
 export interface BodyGuardOptions {
+  /** Largest body accepted, in bytes. */
   limit: number;
   /** The request's content-length, when it announced one. */
   announcedLength: number | undefined;
@@ -12,6 +16,8 @@ export interface BodyGuardOptions {
   signature?: BodySignatureCheck | Error;
   /** Throws a pnm error when the body is not a message of the method's input type. */
   decodeCheck?: (body: Uint8Array) => void;
+  /** A refusal the headers earned (see `encodingRefusal`), thrown before any byte is read, after the signature's own. */
+  refusal?: Error;
 }
 
 /**
@@ -24,6 +30,7 @@ export interface BodyGuardOptions {
  */
 export async function* guardBody(body: AsyncIterable<Uint8Array>, options: BodyGuardOptions): AsyncIterable<Uint8Array> {
   if (options.signature instanceof Error) throw options.signature;
+  if (options.refusal) throw options.refusal;
   const tooLarge = () => pnmError(FailureReason.BODY_TOO_LARGE, `request body exceeds ${options.limit} bytes`);
   if ((options.announcedLength ?? 0) > options.limit) throw tooLarge();
   const chunks: Uint8Array[] = [];
@@ -34,62 +41,95 @@ export async function* guardBody(body: AsyncIterable<Uint8Array>, options: BodyG
     options.signature?.update(chunk);
     chunks.push(chunk);
   }
-  options.signature?.finish();
+  await options.signature?.finish();
   const whole = Buffer.concat(chunks, size);
   options.decodeCheck?.(whole);
   yield whole;
 }
 
+/**
+ * Whether the client went away before pnm answered: an HTTP/1.1 connection
+ * closed, an HTTP/2 stream reset (by the client, or by the listener's request
+ * timeout) or its session closed.
+ */
+export function clientGone(req: IncomingMessage | Http2ServerRequest): boolean {
+  if ("stream" in req) return req.aborted || req.stream.destroyed;
+  return req.aborted || req.socket?.destroyed === true;
+}
+
+/** How a request's body is framed, by content type. */
+export interface RpcBodyKind {
+  /** `body`: the body is the message (Connect unary); `envelope`: one gRPC / gRPC-web message envelope. */
+  framing: "body" | "envelope";
+  /** The message is protobuf JSON rather than binary. */
+  json: boolean;
+}
+
+// What Connect's handlers accept for a unary method, less gRPC-web's base64
+// text variant (application/grpc-web-text), which no pnm client sends and
+// whose body neither the guard nor the signature check reads.
+const rpcContentTypes: [RegExp, RpcBodyKind][] = [
+  [/^application\/json(?:; ?charset=utf-?8)?$/i, { framing: "body", json: true }],
+  [/^application\/proto$/i, { framing: "body", json: false }],
+  [/^application\/grpc(?:-web)?(?:\+proto)?$/i, { framing: "envelope", json: false }],
+  [/^application\/grpc(?:-web)?\+json(?:; ?charset=utf-?8)?$/i, { framing: "envelope", json: true }],
+];
+
+/** The body kind a Connect, gRPC-web or gRPC content type names; undefined for any other, which pnm refuses. */
+export function rpcBodyKind(contentType: string | undefined): RpcBodyKind | undefined {
+  const value = contentType ?? "";
+  return rpcContentTypes.find(([pattern]) => pattern.test(value))?.[1];
+}
+
+/**
+ * pnm reads no compressed request, on any route: request messages are small,
+ * signed ones are signed uncompressed, and a decoder would only give a client
+ * a way to make the server inflate more than the body limit lets it send.
+ * A body under a content coding (`Content-Encoding` other than identity) is
+ * refused before it is read; over gRPC and gRPC-web each envelope's flag says
+ * whether its message is compressed (`grpc-encoding` only names the codec),
+ * so a compressed envelope is refused by the decode check (or the signature
+ * check) instead.
+ */
+export function encodingRefusal(header: (name: string) => string | undefined): ConnectError | undefined {
+  const coding = contentCoding(header);
+  if (coding === undefined) return undefined;
+  return pnmError(FailureReason.BODY_MALFORMED, `request bodies must not be compressed (Content-Encoding: ${coding.slice(0, 40)}); send the body uncompressed`);
+}
+
+/** The request's content coding, undefined when there is none (absent, empty or `identity`). */
+export function contentCoding(header: (name: string) => string | undefined): string | undefined {
+  const coding = (header("content-encoding") ?? "").trim().toLowerCase();
+  return coding === "" || coding === "identity" ? undefined : coding;
+}
+
 const jsonReadOptions = { ignoreUnknownFields: true };
 
 /**
- * How a unary request body of `input` is framed for the protocol its
- * content type names. Unknown types get no check: Connect refuses them.
+ * Checks that a unary request body of `kind` carries exactly one message of
+ * type `input`, uncompressed, so that every way it can fail is a pnm error
+ * (Connect reports an undecodable binary message as `internal`, and a missing
+ * or second envelope as `unimplemented`, both without an ErrorDetail).
  */
-export function requestDecodeCheck(input: DescMessage, header: (name: string) => string | undefined, limit: number): ((body: Uint8Array) => void) | undefined {
-  const contentType = (header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-  const malformed = (err: unknown) => pnmError(FailureReason.BODY_MALFORMED, `request body could not be decoded: ${(err as Error).message}`);
-  const decodeMessage = (json: boolean) => (bytes: Uint8Array) => {
+export function requestDecodeCheck(input: DescMessage, kind: RpcBodyKind): (body: Uint8Array) => void {
+  const malformed = (text: string) => pnmError(FailureReason.BODY_MALFORMED, `request body could not be decoded: ${text}`);
+  const decode = (bytes: Uint8Array) => {
     try {
-      if (json) fromJsonString(input, new TextDecoder("utf-8", { fatal: true }).decode(bytes), jsonReadOptions);
+      if (kind.json) fromJsonString(input, new TextDecoder("utf-8", { fatal: true }).decode(bytes), jsonReadOptions);
       else fromBinary(input, bytes);
     } catch (err) {
-      throw malformed(err);
+      throw malformed((err as Error).message);
     }
   };
-  const decompress = (encoding: string | undefined, bytes: Uint8Array): Uint8Array | undefined => {
-    try {
-      if (!encoding || encoding === "identity") return bytes;
-      if (encoding === "gzip") return gunzipSync(bytes, { maxOutputLength: limit });
-      if (encoding === "br") return brotliDecompressSync(bytes, { maxOutputLength: limit });
-    } catch (err) {
-      throw malformed(err);
-    }
-    return undefined; // an encoding Connect will refuse itself
-  };
-
-  const connectCodec = { "application/json": true, "application/proto": false } as Record<string, boolean>;
-  if (contentType in connectCodec) {
-    const decode = decodeMessage(connectCodec[contentType]!);
-    return (body) => {
-      const plain = decompress(header("content-encoding"), body);
-      if (plain) decode(plain);
-    };
-  }
-  const envelope = /^application\/grpc(-web)?(\+(proto|json))?$/.exec(contentType);
-  if (!envelope) return undefined;
-  const decode = decodeMessage(envelope[3] === "json");
+  if (kind.framing === "body") return decode;
   return (body) => {
-    for (let offset = 0; offset < body.length; ) {
-      if (body.length - offset < 5) throw malformed(new Error("truncated message envelope"));
-      const flags = body[offset]!;
-      const length = new DataView(body.buffer, body.byteOffset + offset + 1, 4).getUint32(0);
-      const data = body.subarray(offset + 5, offset + 5 + length);
-      if (data.length !== length) throw malformed(new Error("truncated message envelope"));
-      if (flags & 0x80) throw malformed(new Error("a request cannot carry trailers"));
-      const plain = flags & 0x01 ? decompress(header("grpc-encoding"), data) : data;
-      if (plain) decode(plain);
-      offset += 5 + length;
-    }
+    if (body.length < 5) throw malformed("truncated message envelope");
+    const flags = body[0]!;
+    const length = new DataView(body.buffer, body.byteOffset + 1, 4).getUint32(0);
+    if (body.length - 5 < length) throw malformed("truncated message envelope");
+    if (body.length - 5 > length) throw malformed("a unary request carries exactly one message envelope");
+    if (flags & 0x80) throw malformed("a request cannot carry trailers");
+    if (flags & 0x01) throw malformed("the message is compressed (envelope flag 1); send it uncompressed");
+    decode(body.subarray(5));
   };
 }

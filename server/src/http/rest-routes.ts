@@ -9,7 +9,14 @@ import {
   IsRoomActiveResponseSchema,
 } from "@pnm/protocol/pnm/v1/create_room_pb";
 import { GetJoinTokenRequestSchema, GetJoinTokenResponseSchema } from "@pnm/protocol/pnm/v1/join_token_pb";
-import { RemoveParticipantRequestSchema, RemoveParticipantResponseSchema } from "@pnm/protocol/pnm/v1/participants_pb";
+import {
+  ApproveParticipantRequestSchema,
+  ApproveParticipantResponseSchema,
+  DenyParticipantRequestSchema,
+  DenyParticipantResponseSchema,
+  RemoveParticipantRequestSchema,
+  RemoveParticipantResponseSchema,
+} from "@pnm/protocol/pnm/v1/participants_pb";
 import { VerifyTokenRequestSchema, VerifyTokenResponseSchema } from "@pnm/protocol/pnm/v1/verify_token_pb";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { ApiSignatureVerifier, BodySignatureCheck } from "../auth/api-signature.js";
@@ -18,14 +25,20 @@ import type { Logger } from "../logger.js";
 import { type ParticipantService, tokenFromAuthorization } from "../services/participant-service.js";
 import type { RoomService } from "../services/room-service.js";
 import { headerValue, type NodeHandler, type NodeRequest, type NodeResponse } from "./connect-routes.js";
-import { guardBody } from "./request-body-guard.js";
+import { clientGone, contentCoding, encodingRefusal, guardBody } from "./request-body-guard.js";
 import { fromUpstreamJson, statusCodeName, toUpstreamJson } from "./upstream-json.js";
 
+/** The services behind upstream's REST routes and how their requests are checked. */
 export interface RestRoutesOptions {
+  /** Serves /auth/room/*, whose requests must be signed. */
   rooms: RoomService;
+  /** Serves /api/verifyToken, authenticated by the access token. */
   participants: ParticipantService;
+  /** Checks the API key and HASH-SIGNATURE of /auth/room/* requests. */
   signature: ApiSignatureVerifier;
+  /** Largest request body accepted, in bytes; a larger one gets HTTP 413. */
   maxBodyBytes: number;
+  /** Hears about internal errors, whose text callers never see. */
   logger: Logger;
 }
 
@@ -37,6 +50,7 @@ const upstreamVerifyMessages: Partial<Record<FailureReason, string>> = {
   [FailureReason.ROOM_NOT_ACTIVE]: "notifications.room-not-active",
   [FailureReason.USER_NOT_FOUND]: "notifications.user-info-not-found",
   [FailureReason.USER_REMOVED]: "notifications.user-info-not-found",
+  [FailureReason.USER_DENIED]: "notifications.user-info-not-found",
   [FailureReason.USER_ALREADY_ONLINE]: "notifications.room-disconnected-duplicate-entry",
   [FailureReason.USER_BLOCKED]: "notifications.you-are-blocked",
   [FailureReason.ROOM_FULL]: "notifications.max-num-participates-exceeded",
@@ -47,6 +61,7 @@ export function createRestRoutes(options: RestRoutesOptions): Map<string, NodeHa
   const { rooms, participants } = options;
 
   function signedJson<Req extends DescMessage, Res extends DescMessage>(
+    path: string,
     requestSchema: Req,
     responseSchema: Res,
     call: (request: MessageShape<Req>) => Promise<MessageShape<Res>>,
@@ -55,17 +70,18 @@ export function createRestRoutes(options: RestRoutesOptions): Map<string, NodeHa
       void (async () => {
         try {
           if (req.method !== "POST") return sendMethodNotAllowed(res);
-          const signature = options.signature.begin((name) => headerValue(req, name));
+          const signature = options.signature.begin((name) => headerValue(req, name), { method: req.method, path });
           const body = await readGuarded(req, options.maxBodyBytes, signature);
           const request = decode(() => fromUpstreamJson(requestSchema, JSON.parse(body.toString("utf8"))));
           sendJson(res, 200, toUpstreamJson(responseSchema, await call(request)));
         } catch (err) {
-          if (err instanceof RequestAborted) return;
+          if (err instanceof RequestAborted) return aborted(path);
           const info = describeFailure(err);
+          const status = codingRefused(req, info) ? 415 : httpStatus(info);
           if (isProtobuf(req)) {
-            send(res, req, httpStatus(info), "application/protobuf", toBinary(CommonResponseSchema, create(CommonResponseSchema, { status: false, msg: info.message })), info);
+            send(res, req, status, "application/protobuf", toBinary(CommonResponseSchema, create(CommonResponseSchema, { status: false, msg: info.message })), info);
           } else {
-            send(res, req, httpStatus(info), "application/json", JSON.stringify({ status: false, msg: info.message, status_code: statusCodeName(info.statusCode) }), info);
+            send(res, req, status, "application/json", JSON.stringify({ status: false, msg: info.message, status_code: statusCodeName(info.statusCode) }), info);
           }
         }
       })();
@@ -81,16 +97,20 @@ export function createRestRoutes(options: RestRoutesOptions): Map<string, NodeHa
         const answer = await participants.verifyToken(request, token);
         send(res, req, 200, "application/protobuf", toBinary(VerifyTokenResponseSchema, answer));
       } catch (err) {
-        if (err instanceof RequestAborted) return;
+        if (err instanceof RequestAborted) return aborted("/api/verifyToken");
         const info = describeFailure(err);
         const msg = upstreamVerifyMessages[info.reason] ?? (info.code === Code.Unauthenticated ? "notifications.invalid-token" : info.message);
         // Upstream's /api guard refuses bad tokens and inactive rooms with 401; later checks answer 200.
         const unauthorized = info.code === Code.Unauthenticated || info.reason === FailureReason.ROOM_NOT_FOUND || info.reason === FailureReason.ROOM_NOT_ACTIVE;
-        const status = info.reason === FailureReason.BODY_TOO_LARGE ? 413 : unauthorized ? 401 : 200;
+        const status = codingRefused(req, info) ? 415 : info.reason === FailureReason.BODY_TOO_LARGE ? 413 : unauthorized ? 401 : 200;
         // status_code stays unset: upstream clients may decode this body as VerifyTokenRes, whose field 3 is a string list.
         send(res, req, status, "application/protobuf", toBinary(CommonResponseSchema, create(CommonResponseSchema, { status: false, msg })), info);
       }
     })();
+
+  function aborted(path: string): void {
+    options.logger.debug?.(`${path}: the client went away before its request ended`);
+  }
 
   function describeFailure(err: unknown): FailureInfo {
     const info = failureInfo(err);
@@ -99,11 +119,13 @@ export function createRestRoutes(options: RestRoutesOptions): Map<string, NodeHa
   }
 
   return new Map<string, NodeHandler>([
-    ["/auth/room/create", signedJson(CreateRoomRequestSchema, CreateRoomResponseSchema, (r) => rooms.createRoom(r))],
-    ["/auth/room/getJoinToken", signedJson(GetJoinTokenRequestSchema, GetJoinTokenResponseSchema, (r) => rooms.getJoinToken(r))],
-    ["/auth/room/isRoomActive", signedJson(IsRoomActiveRequestSchema, IsRoomActiveResponseSchema, (r) => rooms.isRoomActive(r))],
-    ["/auth/room/endRoom", signedJson(EndRoomRequestSchema, EndRoomResponseSchema, (r) => rooms.endRoom(r))],
-    ["/auth/room/removeParticipant", signedJson(RemoveParticipantRequestSchema, RemoveParticipantResponseSchema, (r) => rooms.removeParticipant(r))],
+    ["/auth/room/create", signedJson("/auth/room/create", CreateRoomRequestSchema, CreateRoomResponseSchema, (r) => rooms.createRoom(r))],
+    ["/auth/room/getJoinToken", signedJson("/auth/room/getJoinToken", GetJoinTokenRequestSchema, GetJoinTokenResponseSchema, (r) => rooms.getJoinToken(r))],
+    ["/auth/room/isRoomActive", signedJson("/auth/room/isRoomActive", IsRoomActiveRequestSchema, IsRoomActiveResponseSchema, (r) => rooms.isRoomActive(r))],
+    ["/auth/room/endRoom", signedJson("/auth/room/endRoom", EndRoomRequestSchema, EndRoomResponseSchema, (r) => rooms.endRoom(r))],
+    ["/auth/room/removeParticipant", signedJson("/auth/room/removeParticipant", RemoveParticipantRequestSchema, RemoveParticipantResponseSchema, (r) => rooms.removeParticipant(r))],
+    ["/auth/room/approveParticipant", signedJson("/auth/room/approveParticipant", ApproveParticipantRequestSchema, ApproveParticipantResponseSchema, (r) => rooms.approveParticipant(r))],
+    ["/auth/room/denyParticipant", signedJson("/auth/room/denyParticipant", DenyParticipantRequestSchema, DenyParticipantResponseSchema, (r) => rooms.denyParticipant(r))],
     ["/api/verifyToken", verifyToken],
   ]);
 }
@@ -111,21 +133,34 @@ export function createRestRoutes(options: RestRoutesOptions): Map<string, NodeHa
 /** The body stopped arriving: the client went away or ran out of time. There is no one to answer, and nothing failed here. */
 class RequestAborted extends Error {}
 
-/** The whole body, through the same guard as the RPC routes (limit first, then the signature). */
+/**
+ * The whole body, through the same guard as the RPC routes (the signature's
+ * refusals first, then a compressed body's, the limit, the signature).
+ */
 async function readGuarded(req: NodeRequest, limit: number, signature?: BodySignatureCheck): Promise<Buffer> {
   const announced = headerValue(req, "content-length");
+  const options = {
+    limit,
+    announcedLength: announced === undefined ? undefined : Number(announced),
+    signature,
+    refusal: encodingRefusal((name) => headerValue(req, name)),
+  };
   let body = Buffer.alloc(0);
   try {
-    for await (const whole of guardBody(req as AsyncIterable<Uint8Array>, { limit, announcedLength: announced === undefined ? undefined : Number(announced), signature })) {
+    for await (const whole of guardBody(req as AsyncIterable<Uint8Array>, options)) {
       body = Buffer.from(whole);
     }
   } catch (err) {
-    // The guard refuses with pnm errors; a request that was torn down mid-body is no failure of ours.
-    const tornDown = req.destroyed || ("stream" in req && req.stream.closed);
-    if (err instanceof ConnectError || !tornDown) throw err;
+    // The guard refuses with pnm errors; a request whose client went away mid-body is no failure of ours.
+    if (err instanceof ConnectError || !clientGone(req)) throw err;
     throw new RequestAborted("request body aborted", { cause: err });
   }
   return body;
+}
+
+/** Whether `info` is the refusal of a compressed body (see encodingRefusal): HTTP's 415, rather than upstream's 200 for a malformed one. */
+function codingRefused(req: NodeRequest, info: FailureInfo): boolean {
+  return info.reason === FailureReason.BODY_MALFORMED && contentCoding((name) => headerValue(req, name)) !== undefined;
 }
 
 function decode<T>(parse: () => T): T {
@@ -159,6 +194,8 @@ function sendMethodNotAllowed(res: NodeResponse): void {
 function send(res: NodeResponse, req: NodeRequest, status: number, contentType: string, body: string | Uint8Array, failure?: FailureInfo): void {
   const headers: Record<string, string> = { "content-type": contentType };
   if (failure) headers["pnm-failure-reason"] = FailureReason[failure.reason];
+  // 415 answers a compressed body: only uncompressed ones are read (RFC 9110 §15.5.16).
+  if (status === 415) headers["accept-encoding"] = "identity";
   // An unread HTTP/1.1 body would otherwise be parsed as the next request.
   if (!req.readableEnded && req.httpVersionMajor === 1) headers.connection = "close";
   res.writeHead(status, headers);

@@ -9,11 +9,7 @@ import {
 } from "@bufbuild/protobuf";
 import { type StatusCode, StatusCodeSchema, upstream_name } from "@pnm/protocol/pnm/v1/common_pb";
 
-/**
- * protojson as upstream's routes speak it. pnm's enum values carry the prefix
- * buf's STANDARD lint asks for (STATUS_CODE_SUCCESS); upstream JSON names them
- * without it (SUCCESS), or by the contract's `upstream_name` option.
- */
+/** An enum's value names both ways between pnm's and upstream JSON's. */
 interface EnumNames {
   toUpstream: Map<string, string>;
   fromUpstream: Map<string, string>;
@@ -21,6 +17,12 @@ interface EnumNames {
 
 const enumNames = new WeakMap<DescEnum, EnumNames>();
 
+/**
+ * An enum's value names in protojson as upstream's routes speak it, cached per
+ * enum. pnm's enum values carry the prefix buf's STANDARD lint asks for
+ * (STATUS_CODE_SUCCESS); upstream JSON names them without it (SUCCESS), or by
+ * the contract's `upstream_name` option.
+ */
 function namesOf(desc: DescEnum): EnumNames {
   let names = enumNames.get(desc);
   if (!names) {

@@ -2,25 +2,38 @@ import { create } from "@bufbuild/protobuf";
 import { AccessToken, type VideoGrant } from "livekit-server-sdk";
 import { ClientType } from "@pnm/protocol/pnm/v1/common_pb";
 import { type MediaServerConnInfo, MediaServerConnInfoSchema } from "@pnm/protocol/pnm/v1/nats_msg_pb";
+import type { Membership } from "../rooms/membership.js";
 import { parseRoomMetadata } from "../rooms/room-metadata.js";
-import type { Membership } from "../services/participant-service.js";
 
+/** The LiveKit server participants are sent to, and the key pair its tokens are signed with. */
 export interface LiveKitOptions {
+  /** LiveKit's URL as participants reach it (ws:// or wss://); handed to them as is. */
   url: string;
+  /** The LiveKit API key the tokens name as issuer. */
   apiKey: string;
+  /** The LiveKit API secret the tokens are signed with. */
   apiSecret: string;
 }
 
+/** The LiveKit server, and how long its tokens last. */
 export interface MediaTokenIssuerOptions {
+  /** Where participants' media goes. */
   livekit: LiveKitOptions;
+  /** How long a LiveKit token is valid, in ms, rounded down to whole seconds. */
   tokenValidityMs: number;
 }
 
+/** Issues the LiveKit tokens of admitted participants. */
 export interface MediaTokenIssuer {
   /** LiveKit credentials for an admitted participant, with the grants upstream gives. */
   issue(member: Membership): Promise<MediaServerConnInfo>;
 }
 
+/**
+ * The media token issuer of one LiveKit server. A hybrid web client also gets
+ * a native token (identity `<user ID>-native`) that publishes, while its web
+ * token only subscribes.
+ */
 export function createMediaTokenIssuer(options: MediaTokenIssuerOptions): MediaTokenIssuer {
   const { livekit } = options;
   const ttl = Math.floor(options.tokenValidityMs / 1000);

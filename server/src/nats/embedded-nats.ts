@@ -1,17 +1,17 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, statSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { connect as connectTcp } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join, resolve as resolvePath } from "node:path";
-import { renderNatsServerConfig } from "./nats-config.js";
+import { type NatsAccountLimits, renderNatsServerConfig } from "./nats-config.js";
 import type { NatsPublicKeys } from "./nats-keys.js";
 
 export interface SpawnNatsServerOptions {
   keys: NatsPublicKeys;
-  /** nats-server binary; default: resolveNatsServerBinary(). */
-  binary?: string;
+  /** The nats-server binary (resolveNatsServerBinary finds one). */
+  binary: string;
   /**
    * Directory for the config, ports file and JetStream store, kept after stop() so
    * streams survive restarts; one server per directory. Default: a fresh unique
@@ -27,8 +27,13 @@ export interface SpawnNatsServerOptions {
   httpPort?: number;
   serverName?: string;
   authTimeoutSeconds?: number;
-  /** See NatsServerConfigOptions: for bench/callout.ts only. */
-  benchmarkAnonymousUser?: string;
+  /** Per-connection limits in PNM; default `defaultNatsAccountLimits`. */
+  accountLimits?: NatsAccountLimits;
+  /**
+   * Changes the rendered configuration before the server reads it: for what
+   * only a benchmark or a test may add (bench/anonymous-nats-user.ts).
+   */
+  editConfig?: (config: string) => string;
   startTimeoutMs?: number;
 }
 
@@ -58,24 +63,36 @@ export class NatsServerNotFoundError extends Error {
 }
 
 /**
- * The nats-server to run: $PNM_NATS_SERVER_BIN, else the first `nats-server`
- * on PATH. (In a checkout, scripts/bootstrap.sh sets the former to one it
+ * The nats-server to run: `configured` (pnm-server's PNM_NATS_SERVER_BIN)
+ * when given, else the first `nats-server` on `searchPath` (default: PATH).
+ * (In a checkout, scripts/bootstrap.sh sets PNM_NATS_SERVER_BIN to one it
  * installs when PATH has none new enough.)
  */
-export function resolveNatsServerBinary(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.PNM_NATS_SERVER_BIN) return env.PNM_NATS_SERVER_BIN;
-  for (const dir of (env.PATH ?? "").split(delimiter).filter(Boolean)) {
-    const candidate = join(dir, "nats-server");
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here; try the next directory
-    }
+export function resolveNatsServerBinary(configured?: string, searchPath = process.env.PATH ?? ""): string {
+  if (configured) {
+    if (isExecutable(configured)) return configured;
+    throw new NatsServerNotFoundError(
+      `PNM_NATS_SERVER_BIN is ${configured}, which is not an executable file: point it at nats-server >= 2.10, unset it to use the one on PATH, or set PNM_NATS_URL to use a running NATS`,
+    );
   }
+  const found = searchPath
+    .split(delimiter)
+    .filter(Boolean)
+    .map((dir) => join(dir, "nats-server"))
+    .find(isExecutable);
+  if (found) return found;
   throw new NatsServerNotFoundError(
     "no nats-server found: install nats-server >= 2.10 (https://github.com/nats-io/nats-server/releases) on PATH, set PNM_NATS_SERVER_BIN to its path, or set PNM_NATS_URL to use a running NATS",
   );
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 // Servers a test forgot to stop would outlive the worker and hold ports; kill
@@ -143,7 +160,7 @@ function probeInfo(url: string, serverName: string): Promise<boolean> {
  * its ports file, so parallel callers never race for a port.
  */
 export async function spawnNatsServer(options: SpawnNatsServerOptions): Promise<EmbeddedNatsServer> {
-  const binary = options.binary ?? resolveNatsServerBinary();
+  const { binary } = options;
   const temporary = options.dataDir === undefined;
   const dataDir = options.dataDir === undefined ? await mkdtemp(join(tmpdir(), "pnm-nats-")) : resolvePath(options.dataDir);
   const removeTemporary = () => (temporary ? rm(dataDir, { recursive: true, force: true }) : Promise.resolve());
@@ -161,8 +178,9 @@ export async function spawnNatsServer(options: SpawnNatsServerOptions): Promise<
       storeDir: dataDir,
       portsFileDir: dataDir,
       authTimeoutSeconds: options.authTimeoutSeconds,
-      benchmarkAnonymousUser: options.benchmarkAnonymousUser,
+      accountLimits: options.accountLimits,
     });
+    if (options.editConfig) config = options.editConfig(config);
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     // A ports file left by a crashed run must not be mistaken for this server's.
     for (const entry of await readdir(dataDir)) if (entry.endsWith(".ports")) await rm(join(dataDir, entry), { force: true });

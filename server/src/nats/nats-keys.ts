@@ -1,8 +1,8 @@
 import { chmod, mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { createAccount, createCurve, createUser, fromCurveSeed } from "@nats-io/nkeys";
-import { createNativeSigner } from "./native-signer.js";
-import type { NkeyKind } from "./nkey-codec.js";
+import { createNativeSigner } from "../nkeys/native-signer.js";
+import type { NkeyKind } from "../nkeys/nkey-codec.js";
 
 export interface NatsKeyEntry {
   publicKey: string;

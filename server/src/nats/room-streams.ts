@@ -1,5 +1,6 @@
 import {
   AckPolicy,
+  DiscardPolicy,
   JetStreamApiCodes,
   JetStreamApiError,
   jetstream,
@@ -20,11 +21,29 @@ export class RoomStreamError extends Error {
 }
 
 /**
+ * How much the JetStream work queue holds. A publish beyond a limit is refused
+ * by JetStream (discard new), answered to the publisher's reply subject with
+ * a JetStream error: the queue never silently drops what it accepted, and one
+ * participant filling its own share leaves the others' untouched.
+ */
+export interface WorkerQueueLimits {
+  /** Requests waiting per participant (per worker subject); more are refused with "maximum messages per subject exceeded" (`PNM_WORKER_QUEUE_PER_USER`). */
+  perUser: number;
+  /** Bytes waiting in the whole queue; more are refused for everyone until pnm catches up (`PNM_WORKER_QUEUE_BYTES`). */
+  maxBytes: number;
+}
+
+export const defaultWorkerQueueLimits: Readonly<WorkerQueueLimits> = { perUser: 100, maxBytes: 64 * 1024 * 1024 };
+
+/** The largest request the work queue takes: requests carry at most a token, so 64 KiB is generous. */
+export const workerRequestMaxBytes = 64 * 1024;
+
+/**
  * The streams upstream clients expect: the room stream that keeps server
  * messages (sysPublic/sysPrivate), and the work queue for requests that
  * participants publish with JetStream (one server instance takes each).
  */
-export async function ensureRoomStreams(nc: NatsConnection): Promise<JetStreamClient> {
+export async function ensureRoomStreams(nc: NatsConnection, workerQueue: WorkerQueueLimits = defaultWorkerQueueLimits): Promise<JetStreamClient> {
   const jsm = await jetstreamManager(nc);
   await upsertStream(jsm, {
     name: roomStreamName,
@@ -37,6 +56,11 @@ export async function ensureRoomStreams(nc: NatsConnection): Promise<JetStreamCl
     subjects: [`${natsSubjects.systemJsWorker}.*.*`],
     retention: RetentionPolicy.Workqueue,
     max_age: 3600 * 1e9,
+    max_msgs_per_subject: workerQueue.perUser,
+    max_bytes: workerQueue.maxBytes,
+    max_msg_size: workerRequestMaxBytes,
+    discard: DiscardPolicy.New,
+    discard_new_per_subject: true,
   });
   await jsm.consumers
     .add(natsSubjects.systemJsWorker, { durable_name: workerConsumerName, ack_policy: AckPolicy.Explicit, max_deliver: 3 })

@@ -22,3 +22,16 @@ export const roomStreamName = "pnm-room-stream";
 export function userInboxPrefix(roomId: string, userId: string): string {
   return `_INBOX_${roomId}.${userId}`;
 }
+
+/** The roots of the room's peer subjects: chat, whiteboard and data channel. */
+export const peerSubjectRoots = [natsSubjects.chat, natsSubjects.whiteboard, natsSubjects.dataChannel] as const;
+
+/**
+ * Where participant U of room R publishes its own peer messages:
+ * `<root>.R.U` (upstream's clients use `<root>.R`, which anyone in the room may
+ * publish on). Only U may publish there, so receivers read the sender from
+ * the subject (docs/security-gaps.md #24).
+ */
+export function peerSenderSubject(root: string, roomId: string, userId: string): string {
+  return `${root}.${roomId}.${userId}`;
+}

@@ -46,9 +46,13 @@ const defaultLockSettings = create(LockSettingsSchema, {
 const minEmptyTimeoutSeconds = 120;
 const defaultEmptyTimeoutSeconds = 1800;
 
+/** What a room is created with, once defaults and rules are applied. */
 export interface RoomSettings {
+  /** The room's metadata with every feature set, a new metadata ID and the start time; never the E2EE key. */
   metadata: RoomMetadata;
+  /** How long the room may stay empty, in seconds; a request under 120 gets the default of 1800. */
   emptyTimeoutSeconds: number;
+  /** The participant limit; 0 means unlimited. */
   maxParticipants: number;
 }
 

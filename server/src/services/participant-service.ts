@@ -7,31 +7,32 @@ import {
 } from "@pnm/protocol/pnm/v1/verify_token_pb";
 import type { AccessTokenClaims, AccessTokenCodec } from "../auth/access-token.js";
 import { pnmError } from "../errors.js";
+import type { Admission, Membership } from "../rooms/membership.js";
 import { parseRoomMetadata } from "../rooms/room-metadata.js";
 import { liveHolders, type SeatTimings } from "../rooms/seats.js";
 import { natsSubjects, roomStreamName, userInboxPrefix } from "../nats/subjects.js";
-import type { RoomRecord, UserRecord } from "../store/records.js";
-import { isRoomActive } from "../store/records.js";
+import { isRoomActive, type UserRecord } from "../store/records.js";
 import { type RoomStore, userKey } from "../store/room-store.js";
 import { serverVersion } from "../version.js";
 
+/** Where the service reads rooms and users, and what it tells admitted participants. */
 export interface ParticipantServiceOptions {
+  /** Rooms, users, blocks and seats. */
   store: RoomStore;
+  /** Verifies the participants' access tokens. */
   tokens: AccessTokenCodec;
+  /** The WebSocket URLs of the NATS plane, read on every VerifyToken (ports may be known only after start). */
   natsWsUrls: () => string[];
+  /** How long seats of connections not (yet) connected still count, for the duplicate and room-full checks. */
   timings: SeatTimings;
 }
 
-export interface Membership {
-  room: RoomRecord;
-  user: UserRecord;
-}
-
-export interface Admission extends Membership {
-  claims: AccessTokenClaims;
-}
-
+/** Admits participants: the checks behind VerifyToken, NATS connects and renewal. */
 export interface ParticipantService {
+  /**
+   * VerifyToken: admits the token's user, refuses one already online or a full room,
+   * and answers with what the client needs to reach the NATS plane.
+   */
   verifyToken(request: VerifyTokenRequest, token: string | undefined): Promise<VerifyTokenResponse>;
   /** Token, room and user checks shared by every participant entry point. */
   admit(token: string | undefined): Promise<Admission>;
@@ -48,6 +49,7 @@ export function tokenFromAuthorization(header: string | null | undefined): strin
   return value.toLowerCase().startsWith("bearer ") ? value.slice(7).trim() : value;
 }
 
+/** The participant service over one room store. */
 export function createParticipantService(options: ParticipantServiceOptions): ParticipantService {
   const { store, tokens } = options;
 
@@ -58,9 +60,8 @@ export function createParticipantService(options: ParticipantServiceOptions): Pa
 
   async function admitClaims(claims: AccessTokenClaims): Promise<Admission> {
     const membership = await admitMember(claims.room_id, claims.sub, claims.room_sid);
-    if (membership.user.removedAt !== undefined || (claims.gen ?? 0) !== membership.user.generation) {
-      throw pnmError(FailureReason.USER_REMOVED, "user was removed from this room; this token is revoked");
-    }
+    const { user } = membership;
+    if (user.removedAt !== undefined || (claims.gen ?? 0) !== user.generation) throw revoked(user);
     return { ...membership, claims };
   }
 
@@ -85,16 +86,19 @@ export function createParticipantService(options: ParticipantServiceOptions): Pa
     admitClaims,
     admitMember,
     async verifyToken(_request, token) {
-      const { claims, room } = await admit(token);
-      const seats = (await store.seats.get(room.roomId))?.value;
-      const holders = seats ? liveHolders(seats, Date.now(), options.timings) : {};
-      const seat = holders[claims.sub];
-      // A seat kept through a short disconnect is the user's own, for its reconnect.
-      if (seat && seat.state !== "disconnected") {
-        throw pnmError(FailureReason.USER_ALREADY_ONLINE, "user is already online in this room");
-      }
-      if (!seat && room.maxParticipants > 0 && Object.keys(holders).length >= room.maxParticipants) {
-        throw pnmError(FailureReason.ROOM_FULL, "room has reached its participant limit");
+      const { claims, room, user } = await admit(token);
+      // The waiting room takes no seat: a waiting user connects whether or not the room is full.
+      if (!user.waitingForApproval) {
+        const seats = (await store.seats.get(room.roomId))?.value;
+        const holders = seats ? liveHolders(seats, Date.now(), options.timings) : {};
+        const seat = holders[claims.sub];
+        // A seat kept through a short disconnect, or reserved by an approval, is the user's own, for its (re)connect.
+        if (seat && (seat.state === "pending" || seat.state === "connected")) {
+          throw pnmError(FailureReason.USER_ALREADY_ONLINE, "user is already online in this room");
+        }
+        if (!seat && room.maxParticipants > 0 && Object.keys(holders).length >= room.maxParticipants) {
+          throw pnmError(FailureReason.ROOM_FULL, "room has reached its participant limit");
+        }
       }
       const e2ee = parseRoomMetadata(room.metadataJson).roomFeatures?.endToEndEncryptionFeatures;
       return create(VerifyTokenResponseSchema, {
@@ -113,4 +117,16 @@ export function createParticipantService(options: ParticipantServiceOptions): Pa
       });
     },
   };
+}
+
+/** The refusal of a token its user's generation has left behind, named after what raised the generation. */
+function revoked(user: UserRecord): Error {
+  switch (user.revocation) {
+    case "denial":
+      return pnmError(FailureReason.USER_DENIED, "user was denied entry by the waiting room; this token is revoked");
+    case "demotion":
+      return pnmError(FailureReason.TOKEN_SUPERSEDED, "a newer token with less privilege replaced this one; this token is revoked");
+    default:
+      return pnmError(FailureReason.USER_REMOVED, "user was removed from this room; this token is revoked");
+  }
 }

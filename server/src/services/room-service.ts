@@ -1,4 +1,4 @@
-import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { create, fromJsonString, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { createHash, randomUUID } from "node:crypto";
 import { FailureReason, StatusCode } from "@pnm/protocol/pnm/v1/common_pb";
 import {
@@ -26,6 +26,14 @@ import {
   UserRaisedHandSchema,
 } from "@pnm/protocol/pnm/v1/join_token_pb";
 import {
+  type ApproveParticipantRequest,
+  ApproveParticipantRequestSchema,
+  type ApproveParticipantResponse,
+  ApproveParticipantResponseSchema,
+  type DenyParticipantRequest,
+  DenyParticipantRequestSchema,
+  type DenyParticipantResponse,
+  DenyParticipantResponseSchema,
   type RemoveParticipantRequest,
   RemoveParticipantRequestSchema,
   type RemoveParticipantResponse,
@@ -35,34 +43,88 @@ import type { AccessTokenCodec } from "../auth/access-token.js";
 import { pnmError } from "../errors.js";
 import { generateE2eeKey } from "../rooms/e2ee-key.js";
 import { fillUnset } from "../rooms/fill-unset.js";
+import { accessTokenInput } from "../rooms/membership.js";
 import { parseRoomMetadata } from "../rooms/room-metadata.js";
 import { resolveRoomSettings } from "../rooms/room-defaults.js";
+import { admitFromWaitingRoom, emptySeats, evictUser, type SeatTimings } from "../rooms/seats.js";
 import { isRevisionConflict } from "../store/json-kv.js";
-import { isRoomActive, type RoomRecord, type Seat, type UserRecord } from "../store/records.js";
-import { emptySeats } from "../rooms/seats.js";
-import type { SessionControl } from "../nats/session-control.js";
+import { isRoomActive, type Revocation, type RoomRecord, type Seat, type UserRecord } from "../store/records.js";
 import { type RoomStore, userKey } from "../store/room-store.js";
 import { assertValid } from "../validation.js";
 
+/** Why a participant's session ends. */
+export interface SessionEnd {
+  /** Typed, in the SESSION_ENDED message's bin_msg as an ErrorDetail. */
+  reason: FailureReason;
+  /** Shown to the participant. */
+  message: string;
+}
+
+/**
+ * Ends participants' sessions: declared here, where removals and room ends
+ * need it, and implemented by the NATS plane, which the services must not
+ * depend on.
+ */
+export interface SessionControl {
+  /** Tells each participant why, then closes its NATS connection at once. */
+  end(roomId: string, sessions: [userId: string, seat: Seat][], why: SessionEnd): Promise<void>;
+  /**
+   * Tells a participant the waiting room admitted it, then closes its
+   * waiting-room connection (when it has one), so that it reconnects with
+   * the room's permissions.
+   */
+  promote(roomId: string, userId: string, waiting: Seat | undefined): Promise<void>;
+}
+
+/** The state the room service changes, and how it issues tokens. */
 export interface RoomServiceOptions {
+  /** Rooms, users, blocks and seats. */
   store: RoomStore;
+  /** Mints join tokens. */
   tokens: AccessTokenCodec;
+  /** How long a join token is valid, in ms. */
   tokenValidityMs: number;
-  /** Disconnects participants who are removed or whose room ends. */
+  /** How long a session lasts at most, from its join token, in ms: no token of it expires later. */
+  maxSessionMs: number;
+  /** How long seats of connections not (yet) connected still count, for approval's room-full check. */
+  timings: SeatTimings;
+  /** Disconnects participants who are removed or whose room ends, and promotes approved ones. */
   sessions: SessionControl;
+  /** The clock, in Unix ms; default Date.now. */
   now?: () => number;
 }
 
+/** The signed server-to-server API (`pnm.v1.RoomService`), behind both the RPC and the REST routes. */
 export interface RoomService {
+  /**
+   * Creates a room, or answers with the active room when the same request is repeated;
+   * throws ROOM_SETTINGS_CONFLICT for an active room created with other settings.
+   */
   createRoom(request: CreateRoomRequest): Promise<CreateRoomResponse>;
+  /** Issues a join token for a user of an active room, recording the user; refuses a blocked user. */
   getJoinToken(request: GetJoinTokenRequest): Promise<GetJoinTokenResponse>;
+  /** Whether the room exists and has not ended: an unknown room answers false, not ROOM_NOT_FOUND. */
   isRoomActive(request: IsRoomActiveRequest): Promise<IsRoomActiveResponse>;
+  /** Ends an active room: nobody is admitted again, its E2EE key is dropped and every session is ended. */
   endRoom(request: EndRoomRequest): Promise<EndRoomResponse>;
+  /**
+   * Removes a user from an active room, revoking its tokens and ending its session;
+   * with `block_user` it can never rejoin.
+   */
   removeParticipant(request: RemoveParticipantRequest): Promise<RemoveParticipantResponse>;
+  /**
+   * Admits a user the waiting room holds: takes a seat for it (ROOM_FULL when
+   * there is none) and promotes its waiting-room connection. A user who is
+   * not waiting is left as it is.
+   */
+  approveParticipant(request: ApproveParticipantRequest): Promise<ApproveParticipantResponse>;
+  /** Turns away a user the waiting room holds, as a removal does, ending its session with USER_DENIED. */
+  denyParticipant(request: DenyParticipantRequest): Promise<DenyParticipantResponse>;
 }
 
 const success = { status: true, msg: "success", statusCode: StatusCode.SUCCESS } as const;
 
+/** The room service over one room store. */
 export function createRoomService(options: RoomServiceOptions): RoomService {
   const { store, tokens } = options;
   const now = options.now ?? Date.now;
@@ -135,7 +197,8 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
       assertValid(GetJoinTokenRequestSchema, request);
       const room = await activeRoom(request.roomId);
       const userInfo = request.userInfo!;
-      const features = parseRoomMetadata(room.metadataJson).roomFeatures!;
+      const roomMetadata = parseRoomMetadata(room.metadataJson);
+      const features = roomMetadata.roomFeatures!;
       const userId = features.autoGenUserId ? randomUUID() : userInfo.userId;
       if (!userId) throw pnmError(FailureReason.INVALID_ARGUMENT, "user_info.user_id: value is required");
       if (await store.blocklist.get(userKey(room.roomId, userId))) {
@@ -155,13 +218,20 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
         metadata.lockSettings = create(LockSettingsSchema);
       } else {
         metadata.lockSettings ??= create(LockSettingsSchema);
-        const roomLocks = parseRoomMetadata(room.metadataJson).defaultLockSettings;
-        if (roomLocks) fillUnset(LockSettingsSchema, metadata.lockSettings, roomLocks);
+        if (roomMetadata.defaultLockSettings) fillUnset(LockSettingsSchema, metadata.lockSettings, roomMetadata.defaultLockSettings);
       }
 
-      const issuedAt = now();
-      const user = await store.modify(store.users, userKey(room.roomId, userId), (current) => {
-        const previous = current?.value.roomSid === room.sid ? current.value : undefined;
+      let demoted: UserRecord | undefined;
+      let promoted = false;
+      const user = (await store.modify(store.users, userKey(room.roomId, userId), (current) => {
+        const previous = current?.value.roomSid === room.sid && current.value.removedAt === undefined ? current.value : undefined;
+        // Less privilege than the token before (admin to participant, admitted to waiting): that token,
+        // and the session holding it, must not keep the higher one.
+        const demotes = previous !== undefined && ((previous.isAdmin && !userInfo.isAdmin) || (!previous.waitingForApproval && metadata.waitForApproval));
+        demoted = demotes ? previous : undefined;
+        promoted = previous !== undefined && previous.waitingForApproval && !metadata.waitForApproval;
+        const kept = current?.value.roomSid === room.sid ? current.value : undefined;
+        const revocation: Revocation | undefined = demotes ? "demotion" : kept?.revocation;
         return {
           userId,
           name: userInfo.name,
@@ -169,27 +239,19 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
           isAdmin: userInfo.isAdmin,
           isHidden: userInfo.isHidden,
           clientType: userInfo.clientType,
-          status: previous?.status ?? "added",
+          status: kept?.status ?? "added",
           waitingForApproval: metadata.waitForApproval,
           metadataJson: toJsonString(UserMetadataSchema, metadata, { useProtoFieldName: true }),
-          issuedAt,
-          generation: previous?.generation ?? 0,
+          // Later than the token before, whose admissions the demotion refuses by this time.
+          issuedAt: Math.max(now(), (kept?.issuedAt ?? 0) + 1),
+          generation: (kept?.generation ?? 0) + (demotes ? 1 : 0),
+          ...(revocation ? { revocation } : {}),
         } satisfies UserRecord;
-      });
-      const { token } = tokens.mint(
-        {
-          userId,
-          name: userInfo.name,
-          roomId: room.roomId,
-          roomSid: room.sid,
-          isAdmin: userInfo.isAdmin,
-          isHidden: userInfo.isHidden,
-          clientType: userInfo.clientType,
-          generation: user!.generation,
-        },
-        options.tokenValidityMs,
-        issuedAt,
-      );
+      }))!;
+      if (demoted) await endDemotedSession(room.roomId, userId, demoted.issuedAt);
+      if (promoted) await promoteWaitingConnection(room.roomId, userId);
+      const sessionStart = Math.floor(user.issuedAt / 1000);
+      const { token } = tokens.mint(accessTokenInput({ room, user }, sessionStart), Math.min(options.tokenValidityMs, options.maxSessionMs), user.issuedAt);
       return create(GetJoinTokenResponseSchema, { ...success, token });
     },
 
@@ -211,12 +273,13 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
         if (!isRoomActive(current.value)) throw pnmError(FailureReason.ROOM_NOT_ACTIVE, "room is not active");
         return { ...current.value, status: "ended" as const, e2eeKey: undefined };
       });
-      let holders: Record<string, Seat> = {};
+      let connections: [string, Seat][] = [];
       await store.modify(store.seats, request.roomId, (current) => {
-        holders = current?.value.holders ?? {};
-        return { ...(current?.value ?? emptySeats()), holders: {}, closed: true };
+        const value = current?.value ?? emptySeats();
+        connections = [...Object.entries(value.holders), ...Object.entries(value.waiting ?? {})].filter(([, seat]) => seat.state !== "reserved");
+        return { ...value, holders: {}, waiting: {}, closed: true };
       });
-      await options.sessions.end(request.roomId, Object.entries(holders), { reason: FailureReason.ROOM_ENDED, message: "room ended" });
+      await options.sessions.end(request.roomId, connections, { reason: FailureReason.ROOM_ENDED, message: "room ended" });
       return create(EndRoomResponseSchema, success);
     },
 
@@ -226,23 +289,103 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
       const key = userKey(room.roomId, request.userId);
       if (request.blockUser) await store.blocklist.put(key, { blockedAt: now() });
       else if ((await store.users.get(key))?.value.roomSid !== room.sid) throw pnmError(FailureReason.USER_NOT_FOUND, "user is not in this room");
-      const removedAt = now();
-      // Revoked in the seats record first: an admission racing with this removal loses the compare-and-set.
-      let seat: Seat | undefined;
-      await store.modify(store.seats, room.roomId, (current) => {
-        const value = current?.value ?? emptySeats();
-        const { [request.userId]: removed, ...holders } = value.holders;
-        seat = removed;
-        return { ...value, holders, revoked: { ...value.revoked, [request.userId]: request.blockUser ? 0 : removedAt } };
-      });
-      await store.modify(store.users, key, (current) =>
-        current?.value.roomSid === room.sid ? { ...current.value, generation: current.value.generation + 1, removedAt } : undefined,
-      );
-      if (seat) {
-        const reason = request.blockUser ? FailureReason.USER_BLOCKED : FailureReason.USER_REMOVED;
-        await options.sessions.end(room.roomId, [[request.userId, seat]], { reason, message: request.msg || (request.blockUser ? "blocked" : "removed") });
-      }
+      const reason = request.blockUser ? FailureReason.USER_BLOCKED : FailureReason.USER_REMOVED;
+      await revokeUser(room, request.userId, "removal", request.blockUser, { reason, message: request.msg || (request.blockUser ? "blocked" : "removed") });
       return create(RemoveParticipantResponseSchema, success);
     },
+
+    async approveParticipant(request) {
+      assertValid(ApproveParticipantRequestSchema, request);
+      const room = await activeRoom(request.roomId);
+      const key = userKey(room.roomId, request.userId);
+      const [entry, block] = await Promise.all([store.users.get(key), store.blocklist.get(key)]);
+      if (block) throw pnmError(FailureReason.USER_BLOCKED, "user is blocked from this room");
+      const user = entry?.value;
+      if (!user || user.roomSid !== room.sid || user.removedAt !== undefined) throw pnmError(FailureReason.USER_NOT_FOUND, "user is not in this room");
+      if (!user.waitingForApproval) return create(ApproveParticipantResponseSchema, success);
+      // The seat first, by compare-and-set with the limit, as a connect takes one: approvals never fill a room past it.
+      let waiting: Seat | undefined;
+      await store.modify(store.seats, room.roomId, (current) => {
+        const admitted = admitFromWaitingRoom(
+          current?.value ?? emptySeats(),
+          { userId: request.userId, issuedAt: user.issuedAt, limit: room.maxParticipants, now: now() },
+          options.timings,
+        );
+        waiting = admitted.waiting;
+        return admitted.record;
+      });
+      await store.modify(store.users, key, (current) => {
+        if (current?.value.roomSid !== room.sid || current.value.removedAt !== undefined) throw pnmError(FailureReason.USER_NOT_FOUND, "user is not in this room");
+        if (!current.value.waitingForApproval) return undefined;
+        const metadata = fromJsonString(UserMetadataSchema, current.value.metadataJson, { ignoreUnknownFields: true });
+        metadata.waitForApproval = false;
+        return { ...current.value, waitingForApproval: false, metadataJson: toJsonString(UserMetadataSchema, metadata, { useProtoFieldName: true }) };
+      });
+      await options.sessions.promote(room.roomId, request.userId, waiting);
+      return create(ApproveParticipantResponseSchema, success);
+    },
+
+    async denyParticipant(request) {
+      assertValid(DenyParticipantRequestSchema, request);
+      const room = await activeRoom(request.roomId);
+      const user = (await store.users.get(userKey(room.roomId, request.userId)))?.value;
+      if (!user || user.roomSid !== room.sid) throw pnmError(FailureReason.USER_NOT_FOUND, "user is not in this room");
+      if (!user.waitingForApproval || user.removedAt !== undefined) {
+        throw pnmError(FailureReason.USER_NOT_WAITING, "user is not in the waiting room; remove an admitted participant with RemoveParticipant");
+      }
+      if (request.blockUser) await store.blocklist.put(userKey(room.roomId, request.userId), { blockedAt: now() });
+      await revokeUser(room, request.userId, "denial", request.blockUser, { reason: FailureReason.USER_DENIED, message: request.msg || "denied" });
+      return create(DenyParticipantResponseSchema, success);
+    },
   };
+
+  /**
+   * Takes the user's connections out of the room and revokes its tokens
+   * (for good when blocked), then ends its sessions with `why`. The seats
+   * record first: an admission racing with this loses the compare-and-set.
+   */
+  async function revokeUser(room: RoomRecord, userId: string, revocation: Revocation, block: boolean, why: SessionEnd): Promise<void> {
+    const revokedAt = now();
+    let evicted: Seat[] = [];
+    await store.modify(store.seats, room.roomId, (current) => {
+      const result = evictUser(current?.value ?? emptySeats(), userId, block ? 0 : revokedAt);
+      evicted = result.evicted;
+      return result.record;
+    });
+    await store.modify(store.users, userKey(room.roomId, userId), (current) =>
+      current?.value.roomSid === room.sid ? { ...current.value, generation: current.value.generation + 1, removedAt: revokedAt, revocation } : undefined,
+    );
+    if (evicted.length > 0) await options.sessions.end(room.roomId, evicted.map((seat): [string, Seat] => [userId, seat]), why);
+  }
+
+  /**
+   * A demoted user's live connections go: admissions of tokens issued up to
+   * `previousIssuedAt` are refused from now on (the record's generation
+   * already refuses them at every other entry point), and the session
+   * holding the older token ends.
+   */
+  async function endDemotedSession(roomId: string, userId: string, previousIssuedAt: number): Promise<void> {
+    let evicted: Seat[] = [];
+    await store.modify(store.seats, roomId, (current) => {
+      const result = evictUser(current?.value ?? emptySeats(), userId, previousIssuedAt);
+      evicted = result.evicted;
+      return result.record;
+    });
+    if (evicted.length > 0) {
+      const why = { reason: FailureReason.TOKEN_SUPERSEDED, message: "a newer token with less privilege replaced this session's" };
+      await options.sessions.end(roomId, evicted.map((seat): [string, Seat] => [userId, seat]), why);
+    }
+  }
+
+  /** A waiting user issued a token that needs no approval (an admin's) leaves the waiting room as an approved one does. */
+  async function promoteWaitingConnection(roomId: string, userId: string): Promise<void> {
+    let waiting: Seat | undefined;
+    await store.modify(store.seats, roomId, (current) => {
+      waiting = current?.value.waiting?.[userId];
+      if (!waiting) return undefined;
+      const { [userId]: _promoted, ...rest } = current!.value.waiting!;
+      return { ...current!.value, waiting: rest };
+    });
+    if (waiting) await options.sessions.promote(roomId, userId, waiting);
+  }
 }

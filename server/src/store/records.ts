@@ -1,13 +1,19 @@
 /** State kept in NATS KV. Plain JSON: it is internal, not part of the contract. */
 
+/** `created` by CreateRoom, `ended` by EndRoom; `created` and `active` both count as active (isRoomActive). */
 export type RoomStatus = "created" | "active" | "ended";
 
+/** A room as CreateRoom made it: one record per room ID, replaced when the room is created again after it ended. */
 export interface RoomRecord {
+  /** The caller's room ID, stable across instances of the room. */
   roomId: string;
+  /** The SID of this instance of the room: a room created again under the same ID gets a new one. */
   sid: string;
+  /** Where the room is in its life. */
   status: RoomStatus;
   /** Unix seconds. */
   createdAt: number;
+  /** How long the room may stay empty before it ends, in seconds. */
   emptyTimeoutSeconds: number;
   /** 0 means unlimited. */
   maxParticipants: number;
@@ -19,42 +25,70 @@ export interface RoomRecord {
   requestDigest: string;
 }
 
+/** `added` by GetJoinToken, `online` on connecting, `disconnected` on a drop, `offline` once the seat is given up. */
 export type UserStatus = "added" | "online" | "disconnected" | "offline";
 
+/** A user of a room, written by GetJoinToken and updated by presence and removal. */
 export interface UserRecord {
+  /** The caller's user ID. */
   userId: string;
+  /** Display name. */
   name: string;
+  /** The room instance the user's join token was issued for. */
   roomSid: string;
+  /** Whether the user is a room admin (moderator). */
   isAdmin: boolean;
+  /** Whether other participants do not see the user. */
   isHidden: boolean;
+  /** Upstream's client type number (0 WEB, 1 HYBRID_WEB). */
   clientType: number;
+  /** The user's presence. */
   status: UserStatus;
+  /** True while the waiting room holds the user for a moderator's approval. */
   waitingForApproval: boolean;
   /** UserMetadata as protojson. */
   metadataJson: string;
   /** Unix ms of the latest join token. */
   issuedAt: number;
   /**
-   * Raised by every removal; access tokens carry the generation they were
-   * issued under, so a removed user's older tokens stay refused even after
-   * the user is invited again.
+   * Raised by every removal, denial by the waiting room and demotion (a join
+   * token with less privilege than the one before); access tokens carry the
+   * generation they were issued under, so a removed user's older tokens stay
+   * refused even after the user is invited again.
    */
   generation: number;
-  /** Set by a removal, cleared by the next join token. */
+  /** What raised the generation last, so that older tokens are refused with the matching reason. */
+  revocation?: Revocation;
+  /** Set by a removal or denial, cleared by the next join token. */
   removedAt?: number;
 }
 
+/**
+ * Why a user's older tokens were revoked: removed, denied entry by the waiting
+ * room, or demoted by a join token with less privilege.
+ */
+export type Revocation = "removal" | "denial" | "demotion";
+
+/** A user blocked from a room for good. */
 export interface BlockRecord {
+  /** Unix ms of the block. */
   blockedAt: number;
 }
 
-export type SeatState = "pending" | "connected" | "disconnected";
+/**
+ * A seat's connection: admitted but not yet connected, connected, or gone (the
+ * seat is kept a while); or `reserved` by an approval for the user's next
+ * connection, which no connection holds yet (its cid and serverId mean nothing).
+ */
+export type SeatState = "pending" | "connected" | "disconnected" | "reserved";
 
 /** One NATS connection holding a user's seat. */
 export interface Seat {
   /** The connection's client id on its nats-server. */
   cid: number;
+  /** The nats-server the connection is on. */
   serverId: string;
+  /** Where the connection is. */
   state: SeatState;
   /** Unix ms of the last state change. */
   at: number;
@@ -62,17 +96,24 @@ export interface Seat {
 
 /**
  * Who holds a seat in a room: the one record that admission, duplicate
- * connections and removal change, always with compare-and-set.
+ * connections, approval and removal change, always with compare-and-set.
  */
 export interface SeatsRecord {
   /** user id → the connection holding the seat. */
   holders: Record<string, Seat>;
+  /**
+   * user id → the connection of a user the waiting room holds, which has the
+   * waiting room's permissions and no seat; approval turns it into a holder's
+   * seat. Absent in records written before there was a waiting room on NATS.
+   */
+  waiting?: Record<string, Seat>;
   /** user id → unix ms of removal; a token issued before it is refused. 0 means blocked for good. */
   revoked: Record<string, number>;
   /** Set when the room ends: nobody is admitted again. */
   closed: boolean;
 }
 
+/** Whether a room exists and has not ended. */
 export function isRoomActive(room: RoomRecord | undefined): room is RoomRecord {
   return room !== undefined && (room.status === "created" || room.status === "active");
 }

@@ -3,10 +3,15 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { createJsonKv, isRevisionConflict, type JsonKv, type Versioned } from "./json-kv.js";
 import type { BlockRecord, RoomRecord, SeatsRecord, UserRecord } from "./records.js";
 
+/** The server's state in NATS KV, one bucket per record type, shared by every instance on that NATS. */
 export interface RoomStore {
+  /** Rooms by room ID. */
   rooms: JsonKv<RoomRecord>;
+  /** Users by `userKey(roomId, userId)`. */
   users: JsonKv<UserRecord>;
+  /** Blocked users by `userKey(roomId, userId)`. */
   blocklist: JsonKv<BlockRecord>;
+  /** Each room's seats, by room ID. */
   seats: JsonKv<SeatsRecord>;
   /**
    * Applies `change` to the key's latest value with compare-and-set, retrying
@@ -17,17 +22,19 @@ export interface RoomStore {
   modify<T>(kv: JsonKv<T>, key: string, change: (current: Versioned<T> | undefined) => T | undefined): Promise<T | undefined>;
 }
 
+/** The key of a user's records: `<roomId>.<userId>`. */
 export const userKey = (roomId: string, userId: string) => `${roomId}.${userId}`;
 
+/** The NATS connection (with JetStream) to keep state in. */
 export interface RoomStoreOptions {
+  /** A connection to a NATS with JetStream enabled. */
   nc: NatsConnection;
-  /** Bucket name prefix, so that several deployments can share one NATS. */
-  prefix?: string;
 }
 
-export async function createRoomStore({ nc, prefix = "pnm" }: RoomStoreOptions): Promise<RoomStore> {
+/** Opens the store's buckets (`pnm-rooms`, `-users`, `-blocklist`, `-seats`), creating those that are missing. */
+export async function createRoomStore({ nc }: RoomStoreOptions): Promise<RoomStore> {
   const kvm = new Kvm(nc);
-  const open = async <T>(name: string) => createJsonKv<T>(await kvm.create(`${prefix}-${name}`, { history: 1 }));
+  const open = async <T>(name: string) => createJsonKv<T>(await kvm.create(`pnm-${name}`, { history: 1 }));
   const [rooms, users, blocklist, seats] = await Promise.all([
     open<RoomRecord>("rooms"),
     open<UserRecord>("users"),

@@ -10,6 +10,7 @@ import type { TestNats } from "./test-nats.js";
 
 /** A configuration for `nats`: a free port on loopback, fresh credentials and data directory, short offline delay. */
 export function testConfig(nats: TestNats, overrides: Partial<PnmConfig> = {}): PnmConfig {
+  const dataDir = mkdtempSync(join(tmpdir(), "pnm-test-"));
   return {
     host: "127.0.0.1",
     httpPort: 0,
@@ -19,7 +20,8 @@ export function testConfig(nats: TestNats, overrides: Partial<PnmConfig> = {}): 
     natsWsUrls: [nats.server.wsUrl],
     corsOrigins: [],
     tokenValidityMs: 600_000,
-    dataDir: mkdtempSync(join(tmpdir(), "pnm-test-")),
+    dataDir,
+    natsKeysFile: join(dataDir, "nats-keys.json"),
     maxBodyBytes: 64 * 1024,
     offlineAfterMs: 300,
     renewalGraceMs: 30_000,
@@ -29,9 +31,13 @@ export function testConfig(nats: TestNats, overrides: Partial<PnmConfig> = {}): 
 
 /** A pnm app on a test nats-server. */
 export interface TestServer {
+  /** The running app; `server.url` is where to call it. */
   server: PnmApp;
+  /** The configuration it runs with, credentials included. */
   config: PnmConfig;
+  /** The app's own NATS connection, which `nats` closes on stop. */
   nc: NatsConnection;
+  /** Stops the app; the test nats-server keeps running. */
   close(): Promise<void>;
 }
 

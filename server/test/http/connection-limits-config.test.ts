@@ -2,7 +2,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config.js";
+import { ConfigError } from "../../src/config-error.js";
+import { parseConfig } from "../../src/config.js";
 
 const baseEnv = () => ({
   PNM_DATA_DIR: mkdtempSync(join(tmpdir(), "pnm-limits-")),
@@ -12,7 +13,7 @@ const baseEnv = () => ({
 
 describe("connection limit settings", () => {
   it("defaults to the documented values", () => {
-    expect(loadConfig(baseEnv())).toMatchObject({
+    expect(parseConfig(baseEnv())).toMatchObject({
       headersTimeoutMs: 10_000,
       requestTimeoutMs: 30_000,
       idleTimeoutMs: 60_000,
@@ -23,7 +24,7 @@ describe("connection limit settings", () => {
   });
 
   it("reads durations and counts from the environment", () => {
-    const config = loadConfig({
+    const config = parseConfig({
       ...baseEnv(),
       PNM_HEADERS_TIMEOUT: "2s",
       PNM_REQUEST_TIMEOUT: "1m",
@@ -52,12 +53,12 @@ describe("connection limit settings", () => {
     ["PNM_MAX_CONNECTIONS_PER_CLIENT", "-1"],
     ["PNM_MAX_CONNECTIONS_PER_CLIENT", "2.5"],
   ])("refuses %s=%j with a ConfigError naming it", (name, value) => {
-    const load = () => loadConfig({ ...baseEnv(), [name]: value });
+    const load = () => parseConfig({ ...baseEnv(), [name]: value });
     expect(load).toThrow(ConfigError);
     expect(load).toThrow(name);
   });
 
   it("refuses a headers timeout longer than the request timeout", () => {
-    expect(() => loadConfig({ ...baseEnv(), PNM_HEADERS_TIMEOUT: "40s" })).toThrow(/PNM_HEADERS_TIMEOUT.*PNM_REQUEST_TIMEOUT/);
+    expect(() => parseConfig({ ...baseEnv(), PNM_HEADERS_TIMEOUT: "40s" })).toThrow(/PNM_HEADERS_TIMEOUT.*PNM_REQUEST_TIMEOUT/);
   });
 });

@@ -7,7 +7,8 @@ import { encodeAuthorizationResponse, encodeUser, type AuthorizationRequest } fr
 import { fromCurveSeed } from "@nats-io/nkeys";
 import { spawnNatsServer, type EmbeddedNatsServer } from "../../src/nats/embedded-nats.js";
 import { createNatsKeys } from "../../src/nats/nats-keys.js";
-import { createNativeSigner, verifyNatsJwt } from "../../src/nats/native-signer.js";
+import { createNativeSigner, verifyNatsJwt } from "../../src/nkeys/native-signer.js";
+import { localNatsServerBinary } from "../support/harness.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -99,7 +100,7 @@ async function eventFor(kind: "CONNECT" | "DISCONNECT", cid: number): Promise<Re
 }
 
 beforeAll(async () => {
-  server = await spawnNatsServer({ keys });
+  server = await spawnNatsServer({ binary: localNatsServerBinary(), keys });
   system = await connect({ servers: server.url, authenticator: nkeyAuthenticator(encoder.encode(keys.systemUser.seed)) });
   system.subscribe("$SYS.ACCOUNT.PNM.>", {
     callback: (_, msg) => {

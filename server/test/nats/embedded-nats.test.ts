@@ -8,8 +8,10 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { NatsServerNotFoundError, NatsServerStartError, resolveNatsServerBinary, spawnNatsServer } from "../../src/nats/embedded-nats.js";
 import { NatsConfigError } from "../../src/nats/nats-config.js";
 import { createNatsKeys } from "../../src/nats/nats-keys.js";
+import { localNatsServerBinary } from "../support/harness.js";
 
 const keys = createNatsKeys();
+const binary = localNatsServerBinary();
 const serverUser = () => nkeyAuthenticator(new TextEncoder().encode(keys.serverUser.seed));
 let scratch: string;
 const previousTmpdir = process.env.TMPDIR;
@@ -41,7 +43,7 @@ function freePort(): Promise<number> {
 
 describe("spawnNatsServer", () => {
   it("starts many servers in parallel on distinct ports and removes their temporary data on stop", async () => {
-    const servers = await Promise.all(Array.from({ length: 6 }, () => spawnNatsServer({ keys, httpPort: -1 })));
+    const servers = await Promise.all(Array.from({ length: 6 }, () => spawnNatsServer({ binary, keys, httpPort: -1 })));
     try {
       const urls = new Set(servers.flatMap((server) => [server.url, server.wsUrl]));
       expect(urls.size).toBe(12);
@@ -63,7 +65,7 @@ describe("spawnNatsServer", () => {
 
   it("keeps a given data directory, so JetStream state survives a restart", async () => {
     const dataDir = join(scratch, "persistent");
-    const first = await spawnNatsServer({ keys, dataDir });
+    const first = await spawnNatsServer({ binary, keys, dataDir });
     try {
       const nc = await connect({ servers: first.url, authenticator: serverUser() });
       await (await jetstreamManager(nc)).streams.add({ name: "survivor", subjects: ["survivor.>"] });
@@ -72,7 +74,7 @@ describe("spawnNatsServer", () => {
       await first.stop();
     }
     expect(await exists(join(dataDir, "nats-server.conf"))).toBe(true);
-    const second = await spawnNatsServer({ keys, dataDir });
+    const second = await spawnNatsServer({ binary, keys, dataDir });
     try {
       const nc = await connect({ servers: second.url, authenticator: serverUser() });
       expect((await (await jetstreamManager(nc)).streams.info("survivor")).config.subjects).toEqual(["survivor.>"]);
@@ -85,7 +87,7 @@ describe("spawnNatsServer", () => {
 
   it("uses given ports, and stop() is idempotent", async () => {
     const [port, websocketPort] = [await freePort(), await freePort()];
-    const server = await spawnNatsServer({ keys, port, websocketPort });
+    const server = await spawnNatsServer({ binary, keys, port, websocketPort });
     try {
       expect(server.url).toBe(`nats://127.0.0.1:${port}`);
       expect(server.wsUrl).toBe(`ws://127.0.0.1:${websocketPort}`);
@@ -98,9 +100,9 @@ describe("spawnNatsServer", () => {
 
   it("reports a server that cannot start, with its log, and cleans up", async () => {
     const port = await freePort();
-    const first = await spawnNatsServer({ keys, port });
+    const first = await spawnNatsServer({ binary, keys, port });
     try {
-      const error = await spawnNatsServer({ keys, port }).catch((caught: unknown) => caught);
+      const error = await spawnNatsServer({ binary, keys, port }).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(NatsServerStartError);
       expect(String((error as Error).message)).toMatch(/address already in use/);
     } finally {
@@ -110,7 +112,7 @@ describe("spawnNatsServer", () => {
   });
 
   it("removes its temporary directory when the options do not render", async () => {
-    await expect(spawnNatsServer({ keys, serverName: "not valid" })).rejects.toBeInstanceOf(NatsConfigError);
+    await expect(spawnNatsServer({ binary, keys, serverName: "not valid" })).rejects.toBeInstanceOf(NatsConfigError);
     expect(await temporaryDirs()).toEqual([]);
   });
 
@@ -123,18 +125,30 @@ describe("spawnNatsServer", () => {
 });
 
 describe("resolveNatsServerBinary", () => {
-  it("takes PNM_NATS_SERVER_BIN, else the first executable nats-server on PATH", async () => {
-    const [empty, found] = [join(scratch, "path-empty"), join(scratch, "path-found")];
-    await Promise.all([mkdir(empty), mkdir(found)]);
-    await writeFile(join(found, "nats-server"), "#!/bin/sh\n");
-    await chmod(join(found, "nats-server"), 0o755);
-    expect(resolveNatsServerBinary({ PNM_NATS_SERVER_BIN: "/opt/nats-server", PATH: found })).toBe("/opt/nats-server");
-    expect(resolveNatsServerBinary({ PATH: [empty, found].join(":") })).toBe(join(found, "nats-server"));
+  it("takes the configured binary, else the first executable nats-server on the search path", async () => {
+    const [empty, found, configured] = [join(scratch, "path-empty"), join(scratch, "path-found"), join(scratch, "configured")];
+    await Promise.all([mkdir(empty), mkdir(found), mkdir(configured)]);
+    for (const dir of [found, configured]) {
+      await writeFile(join(dir, "nats-server"), "#!/bin/sh\n");
+      await chmod(join(dir, "nats-server"), 0o755);
+    }
+    expect(resolveNatsServerBinary(join(configured, "nats-server"), found)).toBe(join(configured, "nats-server"));
+    expect(resolveNatsServerBinary(undefined, [empty, found].join(":"))).toBe(join(found, "nats-server"));
   });
 
   it("says in one line how to get one when there is none", () => {
-    const resolve = () => resolveNatsServerBinary({ PATH: join(scratch, "nowhere") });
+    const resolve = () => resolveNatsServerBinary(undefined, join(scratch, "nowhere"));
     expect(resolve).toThrow(NatsServerNotFoundError);
     expect(resolve).toThrow(/^no nats-server found: [^\n]*PNM_NATS_SERVER_BIN[^\n]*PNM_NATS_URL[^\n]*$/);
+  });
+
+  it("refuses a configured binary that is not an executable file, naming PNM_NATS_SERVER_BIN", async () => {
+    const plain = join(scratch, "not-executable");
+    await writeFile(plain, "#!/bin/sh\n");
+    for (const configured of [plain, join(scratch, "missing"), scratch]) {
+      const resolve = () => resolveNatsServerBinary(configured, "");
+      expect(resolve).toThrow(NatsServerNotFoundError);
+      expect(resolve).toThrow(/^PNM_NATS_SERVER_BIN is [^\n]* not an executable file: [^\n]*$/);
+    }
   });
 });

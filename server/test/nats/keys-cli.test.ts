@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { resolveNatsServerBinary } from "../../src/nats/embedded-nats.js";
 import { loadNatsKeys } from "../../src/nats/nats-keys.js";
+import { localNatsServerBinary } from "../support/harness.js";
 
 const run = promisify(execFile);
 const cli = fileURLToPath(new URL("../../src/cli/keys.ts", import.meta.url));
@@ -42,7 +42,7 @@ describe("keys CLI", () => {
 
     const config = await readFile(join(out, "nats-server.conf"), "utf8");
     expect(config).toContain(keys.issuer.publicKey);
-    const { stdout, stderr } = await run(resolveNatsServerBinary(), ["-c", join(out, "nats-server.conf"), "-t"]);
+    const { stdout, stderr } = await run(localNatsServerBinary(), ["-c", join(out, "nats-server.conf"), "-t"]);
     expect(stdout + stderr).toMatch(/is valid/);
   });
 

@@ -5,15 +5,15 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NatsConfigError, renderNatsServerConfig, type NatsServerConfigOptions } from "../../src/nats/nats-config.js";
-import { resolveNatsServerBinary } from "../../src/nats/embedded-nats.js";
 import { createNatsKeys } from "../../src/nats/nats-keys.js";
+import { localNatsServerBinary } from "../support/harness.js";
 
 const run = promisify(execFile);
 let dir: string;
 let binary: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "pnm-nats-config-"));
-  binary = resolveNatsServerBinary();
+  binary = localNatsServerBinary();
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -49,6 +49,7 @@ describe("renderNatsServerConfig", () => {
       renderNatsServerConfig(options()),
       renderNatsServerConfig(options({ httpPort: 8223, portsFileDir: dir, host: "::1", authTimeoutSeconds: 2.5 })),
       renderNatsServerConfig(options({ port: -1, websocketPort: -1, httpPort: -1 })),
+      renderNatsServerConfig(options({ accountLimits: { maxSubscriptions: 16, maxPayload: 8 * 1024 * 1024 } })),
     ]) {
       const result = await testConfig(config);
       expect(result.output).toMatch(/is valid/);
@@ -87,6 +88,9 @@ describe("renderNatsServerConfig", () => {
       { keys: { ...keys, issuer: keys.serverUser } },
       { keys: { ...keys, xkey: keys.issuer } },
       { keys: { ...keys, systemUser: keys.serverUser } },
+      { accountLimits: { maxSubscriptions: 15, maxPayload: 1024 * 1024 } },
+      { accountLimits: { maxSubscriptions: 64, maxPayload: 8 * 1024 * 1024 + 1 } },
+      { accountLimits: { maxSubscriptions: 64.5, maxPayload: 1024 * 1024 } },
     ];
     for (const overrides of bad) expect(() => renderNatsServerConfig(options(overrides))).toThrow(NatsConfigError);
   });

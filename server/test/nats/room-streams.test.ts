@@ -1,5 +1,5 @@
 import type { NatsConnection } from "@nats-io/nats-core";
-import { JetStreamApiError, jetstreamManager, type JetStreamManager, RetentionPolicy } from "@nats-io/jetstream";
+import { DiscardPolicy, JetStreamApiError, jetstream, jetstreamManager, type JetStreamManager, RetentionPolicy } from "@nats-io/jetstream";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ensureRoomStreams, RoomStreamError, workerConsumerName } from "../../src/nats/room-streams.js";
 import { natsSubjects, roomStreamName } from "../../src/nats/subjects.js";
@@ -9,6 +9,9 @@ import { startTestNats, type TestNats } from "../support/harness.js";
 // change and for a create over an existing stream.
 const streamInvalidConfig = 10052;
 const streamNameInUse = 10058;
+// And for a publish refused by the stream's limits: per subject (discard new), and by size.
+const maxMessagesPerSubjectExceeded = 10077;
+const messageExceedsMaximum = 10054;
 
 let nats: TestNats;
 let nc: NatsConnection;
@@ -32,6 +35,29 @@ describe("ensureRoomStreams", () => {
     });
     expect((await jsm.streams.info(natsSubjects.systemJsWorker)).config).toMatchObject({ retention: RetentionPolicy.Workqueue });
     expect((await jsm.consumers.info(natsSubjects.systemJsWorker, workerConsumerName)).config.durable_name).toBe(workerConsumerName);
+  });
+
+  it("limits the work queue per participant, refusing the publish past a participant's share while the others' go on", async () => {
+    // As earlier versions of pnm left it: no limits but the age; the update adds them.
+    const subjects = [`${natsSubjects.systemJsWorker}.*.*`];
+    await jsm.streams.add({ name: natsSubjects.systemJsWorker, subjects, retention: RetentionPolicy.Workqueue, max_age: 3600 * 1e9 });
+    await ensureRoomStreams(nc, { perUser: 3, maxBytes: 1024 * 1024 });
+    expect((await jsm.streams.info(natsSubjects.systemJsWorker)).config).toMatchObject({
+      max_msgs_per_subject: 3,
+      max_bytes: 1024 * 1024,
+      discard: DiscardPolicy.New,
+      discard_new_per_subject: true,
+    });
+    // Nobody consumes here, so the requests stay queued.
+    const js = jetstream(nc);
+    for (let i = 0; i < 3; i++) await js.publish(`${natsSubjects.systemJsWorker}.r1.flooder`, "request");
+    const refused = await js.publish(`${natsSubjects.systemJsWorker}.r1.flooder`, "one too many").then(() => undefined, (e: unknown) => e);
+    expect(refused).toBeInstanceOf(JetStreamApiError);
+    expect((refused as JetStreamApiError).code).toBe(maxMessagesPerSubjectExceeded);
+    await expect(js.publish(`${natsSubjects.systemJsWorker}.r1.other`, "request")).resolves.toMatchObject({ stream: natsSubjects.systemJsWorker });
+    const tooLarge = await js.publish(`${natsSubjects.systemJsWorker}.r1.other`, new Uint8Array(64 * 1024 + 1)).then(() => undefined, (e: unknown) => e);
+    expect(tooLarge).toBeInstanceOf(JetStreamApiError);
+    expect((tooLarge as JetStreamApiError).code).toBe(messageExceedsMaximum);
   });
 
   it("brings an existing stream to pnm's configuration", async () => {

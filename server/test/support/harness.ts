@@ -4,10 +4,10 @@
 import type { RoomServiceClient } from "@pnm/client";
 import { afterAll, beforeAll } from "vitest";
 import type { PnmConfig } from "../../src/config.js";
-import { startTestNats, startTestServer, testConfig, type TestNats, type TestServer } from "../../src/testing/index.js";
+import { localNatsServerBinary, startTestNats, startTestServer, testConfig, type TestNats, type TestServer } from "../../src/testing/index.js";
 import { signedClient } from "./clients.js";
 
-export { startTestNats, startTestServer, testConfig, type TestNats, type TestServer };
+export { localNatsServerBinary, startTestNats, startTestServer, testConfig, type TestNats, type TestServer };
 
 export interface TestDeployment {
   readonly nats: TestNats;

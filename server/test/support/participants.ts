@@ -1,7 +1,6 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import type { NatsConnection } from "@nats-io/nats-core";
+import { type NatsConnection, tokenAuthenticator, wsconnect } from "@nats-io/nats-core";
 import type { RoomServiceClient } from "@pnm/client";
-import { connectParticipant } from "@pnm/client/protocol";
 import { nodeWebSocket } from "@pnm/client/node";
 import {
   type NatsMsgClientToServerEvent,
@@ -17,15 +16,20 @@ export async function issueToken(rooms: RoomServiceClient, roomId: string, userI
   return token!;
 }
 
-/** A participant's NATS connection over WebSocket, as a browser would open it (no reconnects, so closes are visible). */
+/**
+ * A participant's NATS connection over WebSocket, as a browser would open it
+ * (no reconnects, so closes are visible). nats.js, not @pnm/client's own
+ * connection: the plane's tests assert on its reports of the server's
+ * refusals (PermissionViolationError, AuthorizationError).
+ */
 export function connectAs(nats: TestNats, roomId: string, userId: string, token: string): Promise<NatsConnection> {
-  return connectParticipant({
+  return wsconnect({
     servers: [nats.server.wsUrl],
-    token: () => token,
+    authenticator: tokenAuthenticator(() => token),
     inboxPrefix: userInboxPrefix(roomId, userId),
-    webSocket: nodeWebSocket,
     reconnect: false,
     name: `${roomId}/${userId}`,
+    wsFactory: async (url) => ({ socket: new nodeWebSocket(url), encrypted: false }),
   });
 }
 

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pnm/v1/common.proto.
  */
 export const file_pnm_v1_common: GenFile = /*@__PURE__*/
-  fileDesc("ChNwbm0vdjEvY29tbW9uLnByb3RvEgZwbm0udjEiVgoOQ29tbW9uUmVzcG9uc2USDgoGc3RhdHVzGAEgASgIEgsKA21zZxgCIAEoCRInCgtzdGF0dXNfY29kZRgDIAEoDjISLnBubS52MS5TdGF0dXNDb2RlIl0KC0Vycm9yRGV0YWlsEiUKBnJlYXNvbhgBIAEoDjIVLnBubS52MS5GYWlsdXJlUmVhc29uEicKC3N0YXR1c19jb2RlGAIgASgOMhIucG5tLnYxLlN0YXR1c0NvZGUqkgQKClN0YXR1c0NvZGUSLwoXU1RBVFVTX0NPREVfVU5TUEVDSUZJRUQQABoSyvMYDlVOS05PV05fU1RBVFVTEhcKE1NUQVRVU19DT0RFX1NVQ0NFU1MQARIhCh1TVEFUVVNfQ09ERV9QRVJNSVNTSU9OX0RFTklFRBACEhkKFVNUQVRVU19DT0RFX05PVF9GT1VORBADEhgKFFNUQVRVU19DT0RFX0NPTkZMSUNUEAQSKgomU1RBVFVTX0NPREVfSU5WQUxJRF9UT0tFTl9PUl9TSUdOQVRVUkUQBRIfChtTVEFUVVNfQ09ERV9JTlZBTElEX0FQSV9LRVkQBhIlCiFTVEFUVVNfQ09ERV9JTlRFUk5BTF9TRVJWRVJfRVJST1IQBxIiCh5TVEFUVVNfQ09ERV9JTlZBTElEX1BBUkFNRVRFUlMQCBIqCiZTVEFUVVNfQ09ERV9NSVNTSU5HX1JFUVVJUkVEX1BBUkFNRVRFUhAJEh4KGlNUQVRVU19DT0RFX1JPT01fTk9UX0ZPVU5EEAoSHgoaU1RBVFVTX0NPREVfVVNFUl9OT1RfRk9VTkQQCxIcChhTVEFUVVNfQ09ERV9VU0VSX0JMT0NLRUQQDBIfChtTVEFUVVNfQ09ERV9VU0VSX05PVF9BQ1RJVkUQDRIfChtTVEFUVVNfQ09ERV9ST09NX05PVF9BQ1RJVkUQDipOCgpDbGllbnRUeXBlEiQKF0NMSUVOVF9UWVBFX1VOU1BFQ0lGSUVEEAAaB8rzGANXRUISGgoWQ0xJRU5UX1RZUEVfSFlCUklEX1dFQhABKpYJCg1GYWlsdXJlUmVhc29uEh4KGkZBSUxVUkVfUkVBU09OX1VOU1BFQ0lGSUVEEAASIgoeRkFJTFVSRV9SRUFTT05fQVBJX0tFWV9NSVNTSU5HEAESIgoeRkFJTFVSRV9SRUFTT05fQVBJX0tFWV9JTlZBTElEEAISJAogRkFJTFVSRV9SRUFTT05fU0lHTkFUVVJFX01JU1NJTkcQAxIkCiBGQUlMVVJFX1JFQVNPTl9TSUdOQVRVUkVfSU5WQUxJRBAEEiEKHUZBSUxVUkVfUkVBU09OX0JPRFlfVE9PX0xBUkdFEAUSIQodRkFJTFVSRV9SRUFTT05fQk9EWV9NQUxGT1JNRUQQBhIjCh9GQUlMVVJFX1JFQVNPTl9JTlZBTElEX0FSR1VNRU5UEAcSIAocRkFJTFVSRV9SRUFTT05fVE9LRU5fTUlTU0lORxAIEiIKHkZBSUxVUkVfUkVBU09OX1RPS0VOX01BTEZPUk1FRBAJEi4KKkZBSUxVUkVfUkVBU09OX1RPS0VOX0FMR09SSVRITV9OT1RfQUxMT1dFRBAKEioKJkZBSUxVUkVfUkVBU09OX1RPS0VOX1NJR05BVFVSRV9JTlZBTElEEAsSIAocRkFJTFVSRV9SRUFTT05fVE9LRU5fRVhQSVJFRBAMEiYKIkZBSUxVUkVfUkVBU09OX1RPS0VOX05PVF9ZRVRfVkFMSUQQDRInCiNGQUlMVVJFX1JFQVNPTl9UT0tFTl9JU1NVRVJfSU5WQUxJRBAOEiUKIUZBSUxVUkVfUkVBU09OX1RPS0VOX0tJTkRfSU5WQUxJRBAPEicKI0ZBSUxVUkVfUkVBU09OX1RPS0VOX0NMQUlNU19JTlZBTElEEBASIQodRkFJTFVSRV9SRUFTT05fUk9PTV9OT1RfRk9VTkQQERIiCh5GQUlMVVJFX1JFQVNPTl9ST09NX05PVF9BQ1RJVkUQEhIhCh1GQUlMVVJFX1JFQVNPTl9VU0VSX05PVF9GT1VORBATEh8KG0ZBSUxVUkVfUkVBU09OX1VTRVJfQkxPQ0tFRBAUEiYKIkZBSUxVUkVfUkVBU09OX1VTRVJfQUxSRUFEWV9PTkxJTkUQFRIcChhGQUlMVVJFX1JFQVNPTl9ST09NX0ZVTEwQFhIkCiBGQUlMVVJFX1JFQVNPTl9SRVNFUlZFRF9JREVOVElUWRAXEiwKKEZBSUxVUkVfUkVBU09OX1VTRVJfV0FJVElOR19GT1JfQVBQUk9WQUwQGBIbChdGQUlMVVJFX1JFQVNPTl9JTlRFUk5BTBAZEikKJUZBSUxVUkVfUkVBU09OX1JPT01fU0VUVElOR1NfQ09ORkxJQ1QQGhIuCipGQUlMVVJFX1JFQVNPTl9DT05ORUNUSU9OX1RZUEVfTk9UX0FMTE9XRUQQGxIfChtGQUlMVVJFX1JFQVNPTl9VU0VSX1JFTU9WRUQQHBIdChlGQUlMVVJFX1JFQVNPTl9ST09NX0VOREVEEB0SJAogRkFJTFVSRV9SRUFTT05fTUVESUFfVU5BVkFJTEFCTEUQHjpICg11cHN0cmVhbV9uYW1lEiEuZ29vZ2xlLnByb3RvYnVmLkVudW1WYWx1ZU9wdGlvbnMYuY4DIAEoCVIMdXBzdHJlYW1OYW1lQmkKCmNvbS5wbm0udjFCC0NvbW1vblByb3RvUAFaKmdpdGh1Yi5jb20vcG5tLWRldi9wbm0vZ2VuL2dvL3BubS92MTtwbm12MaICA1BYWKoCBlBubS5WMcoCBlBubVxWMeoCB1BubTo6VjFiBnByb3RvMw", [file_google_protobuf_descriptor]);
+  fileDesc("ChNwbm0vdjEvY29tbW9uLnByb3RvEgZwbm0udjEiVgoOQ29tbW9uUmVzcG9uc2USDgoGc3RhdHVzGAEgASgIEgsKA21zZxgCIAEoCRInCgtzdGF0dXNfY29kZRgDIAEoDjISLnBubS52MS5TdGF0dXNDb2RlIl0KC0Vycm9yRGV0YWlsEiUKBnJlYXNvbhgBIAEoDjIVLnBubS52MS5GYWlsdXJlUmVhc29uEicKC3N0YXR1c19jb2RlGAIgASgOMhIucG5tLnYxLlN0YXR1c0NvZGUqkgQKClN0YXR1c0NvZGUSLwoXU1RBVFVTX0NPREVfVU5TUEVDSUZJRUQQABoSyvMYDlVOS05PV05fU1RBVFVTEhcKE1NUQVRVU19DT0RFX1NVQ0NFU1MQARIhCh1TVEFUVVNfQ09ERV9QRVJNSVNTSU9OX0RFTklFRBACEhkKFVNUQVRVU19DT0RFX05PVF9GT1VORBADEhgKFFNUQVRVU19DT0RFX0NPTkZMSUNUEAQSKgomU1RBVFVTX0NPREVfSU5WQUxJRF9UT0tFTl9PUl9TSUdOQVRVUkUQBRIfChtTVEFUVVNfQ09ERV9JTlZBTElEX0FQSV9LRVkQBhIlCiFTVEFUVVNfQ09ERV9JTlRFUk5BTF9TRVJWRVJfRVJST1IQBxIiCh5TVEFUVVNfQ09ERV9JTlZBTElEX1BBUkFNRVRFUlMQCBIqCiZTVEFUVVNfQ09ERV9NSVNTSU5HX1JFUVVJUkVEX1BBUkFNRVRFUhAJEh4KGlNUQVRVU19DT0RFX1JPT01fTk9UX0ZPVU5EEAoSHgoaU1RBVFVTX0NPREVfVVNFUl9OT1RfRk9VTkQQCxIcChhTVEFUVVNfQ09ERV9VU0VSX0JMT0NLRUQQDBIfChtTVEFUVVNfQ09ERV9VU0VSX05PVF9BQ1RJVkUQDRIfChtTVEFUVVNfQ09ERV9ST09NX05PVF9BQ1RJVkUQDipOCgpDbGllbnRUeXBlEiQKF0NMSUVOVF9UWVBFX1VOU1BFQ0lGSUVEEAAaB8rzGANXRUISGgoWQ0xJRU5UX1RZUEVfSFlCUklEX1dFQhABKuQLCg1GYWlsdXJlUmVhc29uEh4KGkZBSUxVUkVfUkVBU09OX1VOU1BFQ0lGSUVEEAASIgoeRkFJTFVSRV9SRUFTT05fQVBJX0tFWV9NSVNTSU5HEAESIgoeRkFJTFVSRV9SRUFTT05fQVBJX0tFWV9JTlZBTElEEAISJAogRkFJTFVSRV9SRUFTT05fU0lHTkFUVVJFX01JU1NJTkcQAxIkCiBGQUlMVVJFX1JFQVNPTl9TSUdOQVRVUkVfSU5WQUxJRBAEEiEKHUZBSUxVUkVfUkVBU09OX0JPRFlfVE9PX0xBUkdFEAUSIQodRkFJTFVSRV9SRUFTT05fQk9EWV9NQUxGT1JNRUQQBhIjCh9GQUlMVVJFX1JFQVNPTl9JTlZBTElEX0FSR1VNRU5UEAcSIAocRkFJTFVSRV9SRUFTT05fVE9LRU5fTUlTU0lORxAIEiIKHkZBSUxVUkVfUkVBU09OX1RPS0VOX01BTEZPUk1FRBAJEi4KKkZBSUxVUkVfUkVBU09OX1RPS0VOX0FMR09SSVRITV9OT1RfQUxMT1dFRBAKEioKJkZBSUxVUkVfUkVBU09OX1RPS0VOX1NJR05BVFVSRV9JTlZBTElEEAsSIAocRkFJTFVSRV9SRUFTT05fVE9LRU5fRVhQSVJFRBAMEiYKIkZBSUxVUkVfUkVBU09OX1RPS0VOX05PVF9ZRVRfVkFMSUQQDRInCiNGQUlMVVJFX1JFQVNPTl9UT0tFTl9JU1NVRVJfSU5WQUxJRBAOEiUKIUZBSUxVUkVfUkVBU09OX1RPS0VOX0tJTkRfSU5WQUxJRBAPEicKI0ZBSUxVUkVfUkVBU09OX1RPS0VOX0NMQUlNU19JTlZBTElEEBASIQodRkFJTFVSRV9SRUFTT05fUk9PTV9OT1RfRk9VTkQQERIiCh5GQUlMVVJFX1JFQVNPTl9ST09NX05PVF9BQ1RJVkUQEhIhCh1GQUlMVVJFX1JFQVNPTl9VU0VSX05PVF9GT1VORBATEh8KG0ZBSUxVUkVfUkVBU09OX1VTRVJfQkxPQ0tFRBAUEiYKIkZBSUxVUkVfUkVBU09OX1VTRVJfQUxSRUFEWV9PTkxJTkUQFRIcChhGQUlMVVJFX1JFQVNPTl9ST09NX0ZVTEwQFhIkCiBGQUlMVVJFX1JFQVNPTl9SRVNFUlZFRF9JREVOVElUWRAXEiwKKEZBSUxVUkVfUkVBU09OX1VTRVJfV0FJVElOR19GT1JfQVBQUk9WQUwQGBIbChdGQUlMVVJFX1JFQVNPTl9JTlRFUk5BTBAZEikKJUZBSUxVUkVfUkVBU09OX1JPT01fU0VUVElOR1NfQ09ORkxJQ1QQGhIuCipGQUlMVVJFX1JFQVNPTl9DT05ORUNUSU9OX1RZUEVfTk9UX0FMTE9XRUQQGxIfChtGQUlMVVJFX1JFQVNPTl9VU0VSX1JFTU9WRUQQHBIdChlGQUlMVVJFX1JFQVNPTl9ST09NX0VOREVEEB0SJAogRkFJTFVSRV9SRUFTT05fTUVESUFfVU5BVkFJTEFCTEUQHhIkCiBGQUlMVVJFX1JFQVNPTl9TSUdOQVRVUkVfRVhQSVJFRBAfEiUKIUZBSUxVUkVfUkVBU09OX1NJR05BVFVSRV9SRVBMQVlFRBAgEi0KKUZBSUxVUkVfUkVBU09OX1NJR05BVFVSRV9WRVJTSU9OX1JFUVVJUkVEECESIgoeRkFJTFVSRV9SRUFTT05fU0VTU0lPTl9FWFBJUkVEECISHgoaRkFJTFVSRV9SRUFTT05fVVNFUl9ERU5JRUQQIxIjCh9GQUlMVVJFX1JFQVNPTl9UT0tFTl9TVVBFUlNFREVEECQSIQodRkFJTFVSRV9SRUFTT05fQURNSU5fUkVRVUlSRUQQJRIjCh9GQUlMVVJFX1JFQVNPTl9VU0VSX05PVF9XQUlUSU5HECYSHwobRkFJTFVSRV9SRUFTT05fUkFURV9MSU1JVEVEECc6SAoNdXBzdHJlYW1fbmFtZRIhLmdvb2dsZS5wcm90b2J1Zi5FbnVtVmFsdWVPcHRpb25zGLmOAyABKAlSDHVwc3RyZWFtTmFtZUJpCgpjb20ucG5tLnYxQgtDb21tb25Qcm90b1ABWipnaXRodWIuY29tL3BubS1kZXYvcG5tL2dlbi9nby9wbm0vdjE7cG5tdjGiAgNQWFiqAgZQbm0uVjHKAgZQbm1cVjHqAgdQbm06OlYxYgZwcm90bzM", [file_google_protobuf_descriptor]);
 
 /**
  * Upstream's CommonResponse, same field numbers: the body of every upstream
@@ -22,16 +22,24 @@ export const file_pnm_v1_common: GenFile = /*@__PURE__*/
  */
 export type CommonResponse = Message<"pnm.v1.CommonResponse"> & {
   /**
+   * True on success.
+   *
    * @generated from field: bool status = 1;
    */
   status: boolean;
 
   /**
+   * Human-readable outcome: "success", or why the request was refused
+   * (upstream's exact texts where upstream fixes them).
+   *
    * @generated from field: string msg = 2;
    */
   msg: string;
 
   /**
+   * The outcome as a code; upstream's JSON names it without the STATUS_CODE_
+   * prefix.
+   *
    * @generated from field: pnm.v1.StatusCode status_code = 3;
    */
   statusCode: StatusCode;
@@ -52,11 +60,16 @@ export const CommonResponseSchema: GenMessage<CommonResponse> = /*@__PURE__*/
  */
 export type ErrorDetail = Message<"pnm.v1.ErrorDetail"> & {
   /**
+   * Why the request was refused.
+   *
    * @generated from field: pnm.v1.FailureReason reason = 1;
    */
   reason: FailureReason;
 
   /**
+   * The upstream status code for the same refusal, as the REST routes report
+   * it.
+   *
    * @generated from field: pnm.v1.StatusCode status_code = 2;
    */
   statusCode: StatusCode;
@@ -77,76 +90,116 @@ export const ErrorDetailSchema: GenMessage<ErrorDetail> = /*@__PURE__*/
  */
 export enum StatusCode {
   /**
+   * Upstream's UNKNOWN_STATUS; pnm does not send it.
+   *
    * @generated from enum value: STATUS_CODE_UNSPECIFIED = 0;
    */
   UNSPECIFIED = 0,
 
   /**
+   * The request succeeded (`status` is true).
+   *
    * @generated from enum value: STATUS_CODE_SUCCESS = 1;
    */
   SUCCESS = 1,
 
   /**
+   * Not allowed. pnm: a full room (ROOM_FULL) and a NATS connection that is not
+   * a WebSocket (CONNECTION_TYPE_NOT_ALLOWED).
+   *
    * @generated from enum value: STATUS_CODE_PERMISSION_DENIED = 2;
    */
   PERMISSION_DENIED = 2,
 
   /**
+   * Something other than a room or user was not found. pnm does not send it.
+   *
    * @generated from enum value: STATUS_CODE_NOT_FOUND = 3;
    */
   NOT_FOUND = 3,
 
   /**
+   * The request conflicts with the current state. pnm: a user already online
+   * (USER_ALREADY_ONLINE) and a re-create with other settings
+   * (ROOM_SETTINGS_CONFLICT).
+   *
    * @generated from enum value: STATUS_CODE_CONFLICT = 4;
    */
   CONFLICT = 4,
 
   /**
+   * The API signature was refused (it does not verify, or a PNM-SIGNATURE is
+   * expired or replayed), or an access token was (malformed, expired, forged,
+   * wrong algorithm, issuer, kind or claims).
+   *
    * @generated from enum value: STATUS_CODE_INVALID_TOKEN_OR_SIGNATURE = 5;
    */
   INVALID_TOKEN_OR_SIGNATURE = 5,
 
   /**
+   * API-KEY names no configured API key.
+   *
    * @generated from enum value: STATUS_CODE_INVALID_API_KEY = 6;
    */
   INVALID_API_KEY = 6,
 
   /**
+   * The server failed, or has no media server configured (MEDIA_UNAVAILABLE).
+   * The message never carries internal details.
+   *
    * @generated from enum value: STATUS_CODE_INTERNAL_SERVER_ERROR = 7;
    */
   INTERNAL_SERVER_ERROR = 7,
 
   /**
+   * The request was refused as malformed or invalid: an undecodable or too
+   * large body, a validation violation, or a reserved identity.
+   *
    * @generated from enum value: STATUS_CODE_INVALID_PARAMETERS = 8;
    */
   INVALID_PARAMETERS = 8,
 
   /**
+   * A required header is missing: API-KEY, the signature, Room-Id on a
+   * multipart request, or the access token.
+   *
    * @generated from enum value: STATUS_CODE_MISSING_REQUIRED_PARAMETER = 9;
    */
   MISSING_REQUIRED_PARAMETER = 9,
 
   /**
+   * The room does not exist. Upstream also answers it for a room that is not
+   * active; pnm answers ROOM_NOT_ACTIVE there.
+   *
    * @generated from enum value: STATUS_CODE_ROOM_NOT_FOUND = 10;
    */
   ROOM_NOT_FOUND = 10,
 
   /**
+   * The room has no such user: no join token was issued for it.
+   *
    * @generated from enum value: STATUS_CODE_USER_NOT_FOUND = 11;
    */
   USER_NOT_FOUND = 11,
 
   /**
+   * The user was removed with block_user and cannot join this room.
+   *
    * @generated from enum value: STATUS_CODE_USER_BLOCKED = 12;
    */
   USER_BLOCKED = 12,
 
   /**
+   * The user may not take part now: waiting for a moderator's approval, or
+   * removed from the room.
+   *
    * @generated from enum value: STATUS_CODE_USER_NOT_ACTIVE = 13;
    */
   USER_NOT_ACTIVE = 13,
 
   /**
+   * The room exists but is not active: it has ended.
+   *
    * @generated from enum value: STATUS_CODE_ROOM_NOT_ACTIVE = 14;
    */
   ROOM_NOT_ACTIVE = 14,
@@ -193,136 +246,203 @@ export const ClientTypeSchema: GenEnum<ClientType> = /*@__PURE__*/
  */
 export enum FailureReason {
   /**
+   * Not a refusal; never sent by pnm.
+   *
    * @generated from enum value: FAILURE_REASON_UNSPECIFIED = 0;
    */
   UNSPECIFIED = 0,
 
   /**
+   * No API-KEY header, or an empty one.
+   *
    * @generated from enum value: FAILURE_REASON_API_KEY_MISSING = 1;
    */
   API_KEY_MISSING = 1,
 
   /**
+   * API-KEY names no configured API key.
+   *
    * @generated from enum value: FAILURE_REASON_API_KEY_INVALID = 2;
    */
   API_KEY_INVALID = 2,
 
   /**
+   * No signature header, or an empty one; also a multipart request without
+   * Room-Id.
+   *
    * @generated from enum value: FAILURE_REASON_SIGNATURE_MISSING = 3;
    */
   SIGNATURE_MISSING = 3,
 
   /**
+   * The signature does not verify over the request message as sent (for
+   * HASH-SIGNATURE: its lower-case hex HMAC-SHA256 with the API secret).
+   *
    * @generated from enum value: FAILURE_REASON_SIGNATURE_INVALID = 4;
    */
   SIGNATURE_INVALID = 4,
 
   /**
+   * The body exceeds the server's limit (PNM_MAX_BODY_BYTES, 64 KiB by
+   * default); refused before it is read whole.
+   *
    * @generated from enum value: FAILURE_REASON_BODY_TOO_LARGE = 5;
    */
   BODY_TOO_LARGE = 5,
 
   /**
+   * The body does not decode as the request message, is compressed, or is not
+   * exactly one gRPC message envelope.
+   *
    * @generated from enum value: FAILURE_REASON_BODY_MALFORMED = 6;
    */
   BODY_MALFORMED = 6,
 
   /**
+   * The request breaks the contract's validation rules; the error lists each
+   * violation with its field path (a buf.validate.Violations detail on RPC).
+   *
    * @generated from enum value: FAILURE_REASON_INVALID_ARGUMENT = 7;
    */
   INVALID_ARGUMENT = 7,
 
   /**
+   * No access token in the Authorization header.
+   *
    * @generated from enum value: FAILURE_REASON_TOKEN_MISSING = 8;
    */
   TOKEN_MISSING = 8,
 
   /**
+   * The access token is not a compact JWS with a JSON header and payload, or
+   * its header has critical parameters (`crit`).
+   *
    * @generated from enum value: FAILURE_REASON_TOKEN_MALFORMED = 9;
    */
   TOKEN_MALFORMED = 9,
 
   /**
+   * The token's `alg` is not HS256.
+   *
    * @generated from enum value: FAILURE_REASON_TOKEN_ALGORITHM_NOT_ALLOWED = 10;
    */
   TOKEN_ALGORITHM_NOT_ALLOWED = 10,
 
   /**
+   * The token's signature does not verify with the API secret.
+   *
    * @generated from enum value: FAILURE_REASON_TOKEN_SIGNATURE_INVALID = 11;
    */
   TOKEN_SIGNATURE_INVALID = 11,
 
   /**
+   * The token's `exp` is more than a minute past (renewal allows a short
+   * grace).
+   *
    * @generated from enum value: FAILURE_REASON_TOKEN_EXPIRED = 12;
    */
   TOKEN_EXPIRED = 12,
 
   /**
+   * The token's `nbf` (or `iat`) is more than a minute ahead.
+   *
    * @generated from enum value: FAILURE_REASON_TOKEN_NOT_YET_VALID = 13;
    */
   TOKEN_NOT_YET_VALID = 13,
 
   /**
+   * The token's `iss` is not the API key whose secret signed it.
+   *
    * @generated from enum value: FAILURE_REASON_TOKEN_ISSUER_INVALID = 14;
    */
   TOKEN_ISSUER_INVALID = 14,
 
   /**
+   * The token is not an access token (`token_kind` is not "access").
+   *
    * @generated from enum value: FAILURE_REASON_TOKEN_KIND_INVALID = 15;
    */
   TOKEN_KIND_INVALID = 15,
 
   /**
+   * A required claim is missing or inconsistent (`sub`, `room_id`, `room_sid`,
+   * `exp`, `nbf`; `user_id` must equal `sub`), or a token sent for renewal
+   * names another room or user than the connection.
+   *
    * @generated from enum value: FAILURE_REASON_TOKEN_CLAIMS_INVALID = 16;
    */
   TOKEN_CLAIMS_INVALID = 16,
 
   /**
+   * The room was never created.
+   *
    * @generated from enum value: FAILURE_REASON_ROOM_NOT_FOUND = 17;
    */
   ROOM_NOT_FOUND = 17,
 
   /**
+   * The room has ended, or the token names an earlier instance of it.
+   *
    * @generated from enum value: FAILURE_REASON_ROOM_NOT_ACTIVE = 18;
    */
   ROOM_NOT_ACTIVE = 18,
 
   /**
+   * The room has no such user: no join token was issued for it.
+   *
    * @generated from enum value: FAILURE_REASON_USER_NOT_FOUND = 19;
    */
   USER_NOT_FOUND = 19,
 
   /**
+   * The user was removed with block_user and stays out of the room.
+   *
    * @generated from enum value: FAILURE_REASON_USER_BLOCKED = 20;
    */
   USER_BLOCKED = 20,
 
   /**
+   * The user already has a live NATS connection in the room.
+   *
    * @generated from enum value: FAILURE_REASON_USER_ALREADY_ONLINE = 21;
    */
   USER_ALREADY_ONLINE = 21,
 
   /**
+   * Every seat of the room (max_participants) is held by a live connection.
+   *
    * @generated from enum value: FAILURE_REASON_ROOM_FULL = 22;
    */
   ROOM_FULL = 22,
 
   /**
+   * The name or user id is reserved for upstream's internal participants. pnm's
+   * validation rules refuse such identities as INVALID_ARGUMENT instead.
+   *
    * @generated from enum value: FAILURE_REASON_RESERVED_IDENTITY = 23;
    */
   RESERVED_IDENTITY = 23,
 
   /**
+   * The waiting room holds the user until a moderator approves; what needs
+   * approval (initial data with the room key, media token) is refused until
+   * then. The user's NATS connection has the waiting room's permissions only.
+   *
    * @generated from enum value: FAILURE_REASON_USER_WAITING_FOR_APPROVAL = 24;
    */
   USER_WAITING_FOR_APPROVAL = 24,
 
   /**
+   * The server failed; the message says no more than that.
+   *
    * @generated from enum value: FAILURE_REASON_INTERNAL = 25;
    */
   INTERNAL = 25,
 
   /**
+   * CreateRoom for an active room with other settings than the ones it was
+   * created with; the identical request returns the room instead.
+   *
    * @generated from enum value: FAILURE_REASON_ROOM_SETTINGS_CONFLICT = 26;
    */
   ROOM_SETTINGS_CONFLICT = 26,
@@ -354,6 +474,85 @@ export enum FailureReason {
    * @generated from enum value: FAILURE_REASON_MEDIA_UNAVAILABLE = 30;
    */
   MEDIA_UNAVAILABLE = 30,
+
+  /**
+   * A PNM-SIGNATURE (v2) timestamp lies outside the server's window
+   * (PNM_SIGNATURE_WINDOW, 5 minutes by default), in the past or the future.
+   *
+   * @generated from enum value: FAILURE_REASON_SIGNATURE_EXPIRED = 31;
+   */
+  SIGNATURE_EXPIRED = 31,
+
+  /**
+   * A PNM-SIGNATURE (v2) nonce was already used within the window: the
+   * request is a replay, on this instance or any other.
+   *
+   * @generated from enum value: FAILURE_REASON_SIGNATURE_REPLAYED = 32;
+   */
+  SIGNATURE_REPLAYED = 32,
+
+  /**
+   * The server accepts only PNM-SIGNATURE (v2), and the request was signed
+   * with HASH-SIGNATURE (upstream's v1) alone (PNM_API_SIGNATURE=v2-only).
+   *
+   * @generated from enum value: FAILURE_REASON_SIGNATURE_VERSION_REQUIRED = 33;
+   */
+  SIGNATURE_VERSION_REQUIRED = 33,
+
+  /**
+   * The session reached its maximum age (PNM_MAX_SESSION, 24 hours by default,
+   * counted from the join token GetJoinToken issued): renewal is refused, and
+   * the session ends when its last token expires. A new join token starts a
+   * new session.
+   *
+   * @generated from enum value: FAILURE_REASON_SESSION_EXPIRED = 34;
+   */
+  SESSION_EXPIRED = 34,
+
+  /**
+   * A moderator denied the user entry from the waiting room
+   * (DenyParticipant; SESSION_ENDED). Its tokens are revoked; a new join token
+   * lets it wait again unless it was also blocked.
+   *
+   * @generated from enum value: FAILURE_REASON_USER_DENIED = 35;
+   */
+  USER_DENIED = 35,
+
+  /**
+   * A newer join token with less privilege replaced this one (an admin issued
+   * again as a plain participant, or an admitted user sent back to the
+   * waiting room): the older token is revoked and its session was ended.
+   *
+   * @generated from enum value: FAILURE_REASON_TOKEN_SUPERSEDED = 36;
+   */
+  TOKEN_SUPERSEDED = 36,
+
+  /**
+   * The request needs a room admin (moderator) admitted to the room, and the
+   * sender is not one.
+   *
+   * @generated from enum value: FAILURE_REASON_ADMIN_REQUIRED = 37;
+   */
+  ADMIN_REQUIRED = 37,
+
+  /**
+   * DenyParticipant for a user the waiting room does not hold; remove an
+   * admitted participant with RemoveParticipant.
+   *
+   * @generated from enum value: FAILURE_REASON_USER_NOT_WAITING = 38;
+   */
+  USER_NOT_WAITING = 38,
+
+  /**
+   * The participant exceeded a rate limit on the NATS plane: a request on its
+   * worker subject over PNM_REQUEST_RATE (the request's answer event carries
+   * this reason and nothing is served), or, as the reason of SESSION_ENDED,
+   * more messages or bytes per second than PNM_PUBLISH_RATE or
+   * PNM_PUBLISH_BYTE_RATE allow; pnm then closes the connection.
+   *
+   * @generated from enum value: FAILURE_REASON_RATE_LIMITED = 39;
+   */
+  RATE_LIMITED = 39,
 }
 
 /**

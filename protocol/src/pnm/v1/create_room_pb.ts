@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pnm/v1/create_room.proto.
  */
 export const file_pnm_v1_create_room: GenFile = /*@__PURE__*/
-  fileDesc("Chhwbm0vdjEvY3JlYXRlX3Jvb20ucHJvdG8SBnBubS52MSLuAgoRQ3JlYXRlUm9vbVJlcXVlc3QStAEKB3Jvb21faWQYASABKAlCogG6SJ4BugGBAQoQcm9vbV9pZC5yZXNlcnZlZBI1cm9vbV9pZCBtdXN0IG5vdCBzdGFydCB3aXRoIHVzZXJfIG5vciBjb250YWluIC1GSUVMRF8aNiF0aGlzLnN0YXJ0c1dpdGgoJ3VzZXJfJykgJiYgIXRoaXMuY29udGFpbnMoJy1GSUVMRF8nKXIXEAEYgAEyEF5bYS16QS1aMC05LV9dKyQSIwoNZW1wdHlfdGltZW91dBgCIAEoDUIHukgEKgIgAEgAiAEBEiYKEG1heF9wYXJ0aWNpcGFudHMYAyABKA1CB7pIBCoCIABIAYgBARIuCghtZXRhZGF0YRgEIAEoCzIULnBubS52MS5Sb29tTWV0YWRhdGFCBrpIA8gBAUIQCg5fZW1wdHlfdGltZW91dEITChFfbWF4X3BhcnRpY2lwYW50cyKJBQoMUm9vbU1ldGFkYXRhEh4KCnJvb21fdGl0bGUYASABKAlCCrpIB3IFEAEYgAQSJgoPd2VsY29tZV9tZXNzYWdlGAIgASgJQgi6SAVyAxiAQEgAiAEBEh0KDGlzX3JlY29yZGluZxgDIAEoCEIHukgEagIIABIfCg5pc19hY3RpdmVfcnRtcBgEIAEoCEIHukgEagIIABIfCg5wYXJlbnRfcm9vbV9pZBgFIAEoCUIHukgEcgIYABIhChBpc19icmVha291dF9yb29tGAYgASgIQge6SARqAggAEiIKC3dlYmhvb2tfdXJsGAcgASgJQgi6SAVyA4gBAUgBiAEBEhsKCnN0YXJ0ZWRfYXQYCCABKARCB7pIBDICCAASIQoKbG9nb3V0X3VybBgJIAEoCUIIukgFcgOIAQFIAogBARI5Cg1yb29tX2ZlYXR1cmVzGAogASgLMhoucG5tLnYxLlJvb21DcmVhdGVGZWF0dXJlc0IGukgDyAEBEjMKFWRlZmF1bHRfbG9ja19zZXR0aW5ncxgLIAEoCzIULnBubS52MS5Mb2NrU2V0dGluZ3MSIQoLbWV0YWRhdGFfaWQYDSABKAlCB7pIBHICGABIA4gBARJBCgpleHRyYV9kYXRhGA4gAygLMiMucG5tLnYxLlJvb21NZXRhZGF0YS5FeHRyYURhdGFFbnRyeUIIukgFmgECEEAaMAoORXh0cmFEYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUISChBfd2VsY29tZV9tZXNzYWdlQg4KDF93ZWJob29rX3VybEINCgtfbG9nb3V0X3VybEIOCgxfbWV0YWRhdGFfaWQi7QsKElJvb21DcmVhdGVGZWF0dXJlcxIaCg1hbGxvd193ZWJjYW1zGAEgASgISACIAQESGgoNbXV0ZV9vbl9zdGFydBgCIAEoCEgBiAEBEh8KEmFsbG93X3NjcmVlbl9zaGFyZRgDIAEoCEgCiAEBEhcKCmFsbG93X3J0bXAYBCABKAhIA4gBARIlChhhbGxvd192aWV3X290aGVyX3dlYmNhbXMYBSABKAhIBIgBARIoChthbGxvd192aWV3X290aGVyX3VzZXJzX2xpc3QYBiABKAhIBYgBARIfChJhZG1pbl9vbmx5X3dlYmNhbXMYByABKAhIBogBARIaCg1yb29tX2R1cmF0aW9uGAggASgESAeIAQESHQoQZW5hYmxlX2FuYWx5dGljcxgJIAEoCEgIiAEBEh0KEGFsbG93X3ZpcnR1YWxfYmcYCiABKAhICYgBARIdChBhbGxvd19yYWlzZV9oYW5kGAsgASgISAqIAQESHQoQYXV0b19nZW5fdXNlcl9pZBgMIAEoCEgLiAEBEjUKEnJlY29yZGluZ19mZWF0dXJlcxgNIAEoCzIZLnBubS52MS5SZWNvcmRpbmdGZWF0dXJlcxIrCg1jaGF0X2ZlYXR1cmVzGA4gASgLMhQucG5tLnYxLkNoYXRGZWF0dXJlcxI/ChhzaGFyZWRfbm90ZV9wYWRfZmVhdHVyZXMYDyABKAsyHS5wbm0udjEuU2hhcmVkTm90ZVBhZEZlYXR1cmVzEjcKE3doaXRlYm9hcmRfZmVhdHVyZXMYECABKAsyGi5wbm0udjEuV2hpdGVib2FyZEZlYXR1cmVzEksKHmV4dGVybmFsX21lZGlhX3BsYXllcl9mZWF0dXJlcxgRIAEoCzIjLnBubS52MS5FeHRlcm5hbE1lZGlhUGxheWVyRmVhdHVyZXMSOgoVd2FpdGluZ19yb29tX2ZlYXR1cmVzGBIgASgLMhsucG5tLnYxLldhaXRpbmdSb29tRmVhdHVyZXMSPAoWYnJlYWtvdXRfcm9vbV9mZWF0dXJlcxgTIAEoCzIcLnBubS52MS5CcmVha291dFJvb21GZWF0dXJlcxJLCh5kaXNwbGF5X2V4dGVybmFsX2xpbmtfZmVhdHVyZXMYFCABKAsyIy5wbm0udjEuRGlzcGxheUV4dGVybmFsTGlua0ZlYXR1cmVzEjEKEGluZ3Jlc3NfZmVhdHVyZXMYFSABKAsyFy5wbm0udjEuSW5ncmVzc0ZlYXR1cmVzEkoKHmVuZF90b19lbmRfZW5jcnlwdGlvbl9mZWF0dXJlcxgWIAEoCzIiLnBubS52MS5FbmRUb0VuZEVuY3J5cHRpb25GZWF0dXJlcxItCg5wb2xsc19mZWF0dXJlcxgXIAEoCzIVLnBubS52MS5Qb2xsc0ZlYXR1cmVzEjcKFHNpcF9kaWFsX2luX2ZlYXR1cmVzGBkgASgLMhkucG5tLnYxLlNpcERpYWxJbkZlYXR1cmVzEkwKHmV4dGVybmFsX2Jyb2FkY2FzdGluZ19mZWF0dXJlcxgaIAEoCzIkLnBubS52MS5FeHRlcm5hbEJyb2FkY2FzdGluZ0ZlYXR1cmVzEhwKD2FsbG93X3JlYWN0aW9ucxgbIAEoCEgMiAEBQhAKDl9hbGxvd193ZWJjYW1zQhAKDl9tdXRlX29uX3N0YXJ0QhUKE19hbGxvd19zY3JlZW5fc2hhcmVCDQoLX2FsbG93X3J0bXBCGwoZX2FsbG93X3ZpZXdfb3RoZXJfd2ViY2Ftc0IeChxfYWxsb3dfdmlld19vdGhlcl91c2Vyc19saXN0QhUKE19hZG1pbl9vbmx5X3dlYmNhbXNCEAoOX3Jvb21fZHVyYXRpb25CEwoRX2VuYWJsZV9hbmFseXRpY3NCEwoRX2FsbG93X3ZpcnR1YWxfYmdCEwoRX2FsbG93X3JhaXNlX2hhbmRCEwoRX2F1dG9fZ2VuX3VzZXJfaWRCEgoQX2FsbG93X3JlYWN0aW9ucyKnAgoRUmVjb3JkaW5nRmVhdHVyZXMSFQoIaXNfYWxsb3cYASABKAhIAIgBARIbCg5pc19hbGxvd19jbG91ZBgCIAEoCEgBiAEBEhsKDmlzX2FsbG93X2xvY2FsGAMgASgISAKIAQESKAobZW5hYmxlX2F1dG9fY2xvdWRfcmVjb3JkaW5nGAQgASgISAOIAQESJgoZb25seV9yZWNvcmRfYWRtaW5fd2ViY2FtcxgFIAEoCEgEiAEBQgsKCV9pc19hbGxvd0IRCg9faXNfYWxsb3dfY2xvdWRCEQoPX2lzX2FsbG93X2xvY2FsQh4KHF9lbmFibGVfYXV0b19jbG91ZF9yZWNvcmRpbmdCHAoaX29ubHlfcmVjb3JkX2FkbWluX3dlYmNhbXMibgoMQ2hhdEZlYXR1cmVzEhUKCGlzX2FsbG93GAEgASgISACIAQESIQoUaXNfYWxsb3dfZmlsZV91cGxvYWQYAiABKAhIAYgBAUILCglfaXNfYWxsb3dCFwoVX2lzX2FsbG93X2ZpbGVfdXBsb2FkIjsKFVNoYXJlZE5vdGVQYWRGZWF0dXJlcxIVCghpc19hbGxvdxgBIAEoCEgAiAEBQgsKCV9pc19hbGxvdyI4ChJXaGl0ZWJvYXJkRmVhdHVyZXMSFQoIaXNfYWxsb3cYASABKAhIAIgBAUILCglfaXNfYWxsb3ciQQobRXh0ZXJuYWxNZWRpYVBsYXllckZlYXR1cmVzEhUKCGlzX2FsbG93GAEgASgISACIAQFCCwoJX2lzX2FsbG93InkKE1dhaXRpbmdSb29tRmVhdHVyZXMSFgoJaXNfYWN0aXZlGAEgASgISACIAQESJwoQd2FpdGluZ19yb29tX21zZxgCIAEoCUIIukgFcgMYgEBIAYgBAUIMCgpfaXNfYWN0aXZlQhMKEV93YWl0aW5nX3Jvb21fbXNnIn8KFEJyZWFrb3V0Um9vbUZlYXR1cmVzEhUKCGlzX2FsbG93GAEgASgISACIAQESKgoUYWxsb3dlZF9udW1iZXJfcm9vbXMYAiABKA1CB7pIBCoCGBBIAYgBAUILCglfaXNfYWxsb3dCFwoVX2FsbG93ZWRfbnVtYmVyX3Jvb21zIkEKG0Rpc3BsYXlFeHRlcm5hbExpbmtGZWF0dXJlcxIVCghpc19hbGxvdxgBIAEoCEgAiAEBQgsKCV9pc19hbGxvdyI1Cg9JbmdyZXNzRmVhdHVyZXMSFQoIaXNfYWxsb3cYASABKAhIAIgBAUILCglfaXNfYWxsb3ciMwoNUG9sbHNGZWF0dXJlcxIVCghpc19hbGxvdxgBIAEoCEgAiAEBQgsKCV9pc19hbGxvdyI3ChFTaXBEaWFsSW5GZWF0dXJlcxIVCghpc19hbGxvdxgBIAEoCEgAiAEBQgsKCV9pc19hbGxvdyJCChxFeHRlcm5hbEJyb2FkY2FzdGluZ0ZlYXR1cmVzEhUKCGlzX2FsbG93GAEgASgISACIAQFCCwoJX2lzX2FsbG93IosCChpFbmRUb0VuZEVuY3J5cHRpb25GZWF0dXJlcxISCgppc19lbmFibGVkGAEgASgIEh4KFmluY2x1ZGVkX2NoYXRfbWVzc2FnZXMYAiABKAgSGwoTaW5jbHVkZWRfd2hpdGVib2FyZBgDIAEoCBIkCg5lbmNyeXB0aW9uX2tleRgEIAEoCUIHukgEcgIYAEgAiAEBEioKImVuYWJsZWRfc2VsZl9pbnNlcnRfZW5jcnlwdGlvbl9rZXkYBSABKAgSNwoOa2V5X2Rlcml2YXRpb24YZCABKA4yFS5wbm0udjEuS2V5RGVyaXZhdGlvbkIIukgFggECEAFCEQoPX2VuY3J5cHRpb25fa2V5IpgECgxMb2NrU2V0dGluZ3MSHAoPbG9ja19taWNyb3Bob25lGAEgASgISACIAQESGAoLbG9ja193ZWJjYW0YAiABKAhIAYgBARIgChNsb2NrX3NjcmVlbl9zaGFyaW5nGAMgASgISAKIAQESFgoJbG9ja19jaGF0GAQgASgISAOIAQESIwoWbG9ja19jaGF0X3NlbmRfbWVzc2FnZRgFIAEoCEgEiAEBEiEKFGxvY2tfY2hhdF9maWxlX3NoYXJlGAYgASgISAWIAQESHgoRbG9ja19wcml2YXRlX2NoYXQYByABKAhIBogBARIcCg9sb2NrX3doaXRlYm9hcmQYCCABKAhIB4gBARIgChNsb2NrX3NoYXJlZF9ub3RlcGFkGAkgASgISAiIAQESGwoObG9ja19yZWFjdGlvbnMYCiABKAhICYgBAUISChBfbG9ja19taWNyb3Bob25lQg4KDF9sb2NrX3dlYmNhbUIWChRfbG9ja19zY3JlZW5fc2hhcmluZ0IMCgpfbG9ja19jaGF0QhkKF19sb2NrX2NoYXRfc2VuZF9tZXNzYWdlQhcKFV9sb2NrX2NoYXRfZmlsZV9zaGFyZUIUChJfbG9ja19wcml2YXRlX2NoYXRCEgoQX2xvY2tfd2hpdGVib2FyZEIWChRfbG9ja19zaGFyZWRfbm90ZXBhZEIRCg9fbG9ja19yZWFjdGlvbnMikQIKDkFjdGl2ZVJvb21JbmZvEhIKCnJvb21fdGl0bGUYASABKAkSDwoHcm9vbV9pZBgCIAEoCRILCgNzaWQYAyABKAkSGwoTam9pbmVkX3BhcnRpY2lwYW50cxgEIAEoAxISCgppc19ydW5uaW5nGAUgASgFEhQKDGlzX3JlY29yZGluZxgGIAEoBRIWCg5pc19hY3RpdmVfcnRtcBgHIAEoBRITCgt3ZWJob29rX3VybBgIIAEoCRIYChBpc19icmVha291dF9yb29tGAkgASgFEhYKDnBhcmVudF9yb29tX2lkGAogASgJEhUKDWNyZWF0aW9uX3RpbWUYCyABKAMSEAoIbWV0YWRhdGEYDCABKAkihQEKEkNyZWF0ZVJvb21SZXNwb25zZRIOCgZzdGF0dXMYASABKAgSCwoDbXNnGAIgASgJEicKC3N0YXR1c19jb2RlGAMgASgOMhIucG5tLnYxLlN0YXR1c0NvZGUSKQoJcm9vbV9pbmZvGAQgASgLMhYucG5tLnYxLkFjdGl2ZVJvb21JbmZvIkQKE0lzUm9vbUFjdGl2ZVJlcXVlc3QSLQoHcm9vbV9pZBgBIAEoCUIcukgZchcQARiAATIQXlthLXpBLVowLTktX10rJCJvChRJc1Jvb21BY3RpdmVSZXNwb25zZRIOCgZzdGF0dXMYASABKAgSCwoDbXNnGAIgASgJEicKC3N0YXR1c19jb2RlGAMgASgOMhIucG5tLnYxLlN0YXR1c0NvZGUSEQoJaXNfYWN0aXZlGAQgASgIIj8KDkVuZFJvb21SZXF1ZXN0Ei0KB3Jvb21faWQYASABKAlCHLpIGXIXEAEYgAEyEF5bYS16QS1aMC05LV9dKyQiVwoPRW5kUm9vbVJlc3BvbnNlEg4KBnN0YXR1cxgBIAEoCBILCgNtc2cYAiABKAkSJwoLc3RhdHVzX2NvZGUYAyABKA4yEi5wbm0udjEuU3RhdHVzQ29kZSqOAQoNS2V5RGVyaXZhdGlvbhIeChpLRVlfREVSSVZBVElPTl9VTlNQRUNJRklFRBAAEiIKHktFWV9ERVJJVkFUSU9OX1BCS0RGMl9ST09NX1NJRBABEhkKFUtFWV9ERVJJVkFUSU9OX1NIQTI1NhACEh4KGktFWV9ERVJJVkFUSU9OX1BCS0RGMl82MDBLEANCbQoKY29tLnBubS52MUIPQ3JlYXRlUm9vbVByb3RvUAFaKmdpdGh1Yi5jb20vcG5tLWRldi9wbm0vZ2VuL2dvL3BubS92MTtwbm12MaICA1BYWKoCBlBubS5WMcoCBlBubVxWMeoCB1BubTo6VjFiBnByb3RvMw", [file_buf_validate_validate, file_pnm_v1_common]);
+  fileDesc("Chhwbm0vdjEvY3JlYXRlX3Jvb20ucHJvdG8SBnBubS52MSLbAgoRQ3JlYXRlUm9vbVJlcXVlc3QSoQEKB3Jvb21faWQYASABKAlCjwG6SIsBugGBAQoQcm9vbV9pZC5yZXNlcnZlZBI1cm9vbV9pZCBtdXN0IG5vdCBzdGFydCB3aXRoIHVzZXJfIG5vciBjb250YWluIC1GSUVMRF8aNiF0aGlzLnN0YXJ0c1dpdGgoJ3VzZXJfJykgJiYgIXRoaXMuY29udGFpbnMoJy1GSUVMRF8nKXIE0PMYARIjCg1lbXB0eV90aW1lb3V0GAIgASgNQge6SAQqAiAASACIAQESJgoQbWF4X3BhcnRpY2lwYW50cxgDIAEoDUIHukgEKgIgAEgBiAEBEi4KCG1ldGFkYXRhGAQgASgLMhQucG5tLnYxLlJvb21NZXRhZGF0YUIGukgDyAEBQhAKDl9lbXB0eV90aW1lb3V0QhMKEV9tYXhfcGFydGljaXBhbnRzIokFCgxSb29tTWV0YWRhdGESHgoKcm9vbV90aXRsZRgBIAEoCUIKukgHcgUQARiABBImCg93ZWxjb21lX21lc3NhZ2UYAiABKAlCCLpIBXIDGIBASACIAQESHQoMaXNfcmVjb3JkaW5nGAMgASgIQge6SARqAggAEh8KDmlzX2FjdGl2ZV9ydG1wGAQgASgIQge6SARqAggAEh8KDnBhcmVudF9yb29tX2lkGAUgASgJQge6SARyAhgAEiEKEGlzX2JyZWFrb3V0X3Jvb20YBiABKAhCB7pIBGoCCAASIgoLd2ViaG9va191cmwYByABKAlCCLpIBXIDiAEBSAGIAQESGwoKc3RhcnRlZF9hdBgIIAEoBEIHukgEMgIIABIhCgpsb2dvdXRfdXJsGAkgASgJQgi6SAVyA4gBAUgCiAEBEjkKDXJvb21fZmVhdHVyZXMYCiABKAsyGi5wbm0udjEuUm9vbUNyZWF0ZUZlYXR1cmVzQga6SAPIAQESMwoVZGVmYXVsdF9sb2NrX3NldHRpbmdzGAsgASgLMhQucG5tLnYxLkxvY2tTZXR0aW5ncxIhCgttZXRhZGF0YV9pZBgNIAEoCUIHukgEcgIYAEgDiAEBEkEKCmV4dHJhX2RhdGEYDiADKAsyIy5wbm0udjEuUm9vbU1ldGFkYXRhLkV4dHJhRGF0YUVudHJ5Qgi6SAWaAQIQQBowCg5FeHRyYURhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQhIKEF93ZWxjb21lX21lc3NhZ2VCDgoMX3dlYmhvb2tfdXJsQg0KC19sb2dvdXRfdXJsQg4KDF9tZXRhZGF0YV9pZCLtCwoSUm9vbUNyZWF0ZUZlYXR1cmVzEhoKDWFsbG93X3dlYmNhbXMYASABKAhIAIgBARIaCg1tdXRlX29uX3N0YXJ0GAIgASgISAGIAQESHwoSYWxsb3dfc2NyZWVuX3NoYXJlGAMgASgISAKIAQESFwoKYWxsb3dfcnRtcBgEIAEoCEgDiAEBEiUKGGFsbG93X3ZpZXdfb3RoZXJfd2ViY2FtcxgFIAEoCEgEiAEBEigKG2FsbG93X3ZpZXdfb3RoZXJfdXNlcnNfbGlzdBgGIAEoCEgFiAEBEh8KEmFkbWluX29ubHlfd2ViY2FtcxgHIAEoCEgGiAEBEhoKDXJvb21fZHVyYXRpb24YCCABKARIB4gBARIdChBlbmFibGVfYW5hbHl0aWNzGAkgASgISAiIAQESHQoQYWxsb3dfdmlydHVhbF9iZxgKIAEoCEgJiAEBEh0KEGFsbG93X3JhaXNlX2hhbmQYCyABKAhICogBARIdChBhdXRvX2dlbl91c2VyX2lkGAwgASgISAuIAQESNQoScmVjb3JkaW5nX2ZlYXR1cmVzGA0gASgLMhkucG5tLnYxLlJlY29yZGluZ0ZlYXR1cmVzEisKDWNoYXRfZmVhdHVyZXMYDiABKAsyFC5wbm0udjEuQ2hhdEZlYXR1cmVzEj8KGHNoYXJlZF9ub3RlX3BhZF9mZWF0dXJlcxgPIAEoCzIdLnBubS52MS5TaGFyZWROb3RlUGFkRmVhdHVyZXMSNwoTd2hpdGVib2FyZF9mZWF0dXJlcxgQIAEoCzIaLnBubS52MS5XaGl0ZWJvYXJkRmVhdHVyZXMSSwoeZXh0ZXJuYWxfbWVkaWFfcGxheWVyX2ZlYXR1cmVzGBEgASgLMiMucG5tLnYxLkV4dGVybmFsTWVkaWFQbGF5ZXJGZWF0dXJlcxI6ChV3YWl0aW5nX3Jvb21fZmVhdHVyZXMYEiABKAsyGy5wbm0udjEuV2FpdGluZ1Jvb21GZWF0dXJlcxI8ChZicmVha291dF9yb29tX2ZlYXR1cmVzGBMgASgLMhwucG5tLnYxLkJyZWFrb3V0Um9vbUZlYXR1cmVzEksKHmRpc3BsYXlfZXh0ZXJuYWxfbGlua19mZWF0dXJlcxgUIAEoCzIjLnBubS52MS5EaXNwbGF5RXh0ZXJuYWxMaW5rRmVhdHVyZXMSMQoQaW5ncmVzc19mZWF0dXJlcxgVIAEoCzIXLnBubS52MS5JbmdyZXNzRmVhdHVyZXMSSgoeZW5kX3RvX2VuZF9lbmNyeXB0aW9uX2ZlYXR1cmVzGBYgASgLMiIucG5tLnYxLkVuZFRvRW5kRW5jcnlwdGlvbkZlYXR1cmVzEi0KDnBvbGxzX2ZlYXR1cmVzGBcgASgLMhUucG5tLnYxLlBvbGxzRmVhdHVyZXMSNwoUc2lwX2RpYWxfaW5fZmVhdHVyZXMYGSABKAsyGS5wbm0udjEuU2lwRGlhbEluRmVhdHVyZXMSTAoeZXh0ZXJuYWxfYnJvYWRjYXN0aW5nX2ZlYXR1cmVzGBogASgLMiQucG5tLnYxLkV4dGVybmFsQnJvYWRjYXN0aW5nRmVhdHVyZXMSHAoPYWxsb3dfcmVhY3Rpb25zGBsgASgISAyIAQFCEAoOX2FsbG93X3dlYmNhbXNCEAoOX211dGVfb25fc3RhcnRCFQoTX2FsbG93X3NjcmVlbl9zaGFyZUINCgtfYWxsb3dfcnRtcEIbChlfYWxsb3dfdmlld19vdGhlcl93ZWJjYW1zQh4KHF9hbGxvd192aWV3X290aGVyX3VzZXJzX2xpc3RCFQoTX2FkbWluX29ubHlfd2ViY2Ftc0IQCg5fcm9vbV9kdXJhdGlvbkITChFfZW5hYmxlX2FuYWx5dGljc0ITChFfYWxsb3dfdmlydHVhbF9iZ0ITChFfYWxsb3dfcmFpc2VfaGFuZEITChFfYXV0b19nZW5fdXNlcl9pZEISChBfYWxsb3dfcmVhY3Rpb25zIqcCChFSZWNvcmRpbmdGZWF0dXJlcxIVCghpc19hbGxvdxgBIAEoCEgAiAEBEhsKDmlzX2FsbG93X2Nsb3VkGAIgASgISAGIAQESGwoOaXNfYWxsb3dfbG9jYWwYAyABKAhIAogBARIoChtlbmFibGVfYXV0b19jbG91ZF9yZWNvcmRpbmcYBCABKAhIA4gBARImChlvbmx5X3JlY29yZF9hZG1pbl93ZWJjYW1zGAUgASgISASIAQFCCwoJX2lzX2FsbG93QhEKD19pc19hbGxvd19jbG91ZEIRCg9faXNfYWxsb3dfbG9jYWxCHgocX2VuYWJsZV9hdXRvX2Nsb3VkX3JlY29yZGluZ0IcChpfb25seV9yZWNvcmRfYWRtaW5fd2ViY2FtcyJuCgxDaGF0RmVhdHVyZXMSFQoIaXNfYWxsb3cYASABKAhIAIgBARIhChRpc19hbGxvd19maWxlX3VwbG9hZBgCIAEoCEgBiAEBQgsKCV9pc19hbGxvd0IXChVfaXNfYWxsb3dfZmlsZV91cGxvYWQiOwoVU2hhcmVkTm90ZVBhZEZlYXR1cmVzEhUKCGlzX2FsbG93GAEgASgISACIAQFCCwoJX2lzX2FsbG93IjgKEldoaXRlYm9hcmRGZWF0dXJlcxIVCghpc19hbGxvdxgBIAEoCEgAiAEBQgsKCV9pc19hbGxvdyJBChtFeHRlcm5hbE1lZGlhUGxheWVyRmVhdHVyZXMSFQoIaXNfYWxsb3cYASABKAhIAIgBAUILCglfaXNfYWxsb3cieQoTV2FpdGluZ1Jvb21GZWF0dXJlcxIWCglpc19hY3RpdmUYASABKAhIAIgBARInChB3YWl0aW5nX3Jvb21fbXNnGAIgASgJQgi6SAVyAxiAQEgBiAEBQgwKCl9pc19hY3RpdmVCEwoRX3dhaXRpbmdfcm9vbV9tc2cifwoUQnJlYWtvdXRSb29tRmVhdHVyZXMSFQoIaXNfYWxsb3cYASABKAhIAIgBARIqChRhbGxvd2VkX251bWJlcl9yb29tcxgCIAEoDUIHukgEKgIYEEgBiAEBQgsKCV9pc19hbGxvd0IXChVfYWxsb3dlZF9udW1iZXJfcm9vbXMiQQobRGlzcGxheUV4dGVybmFsTGlua0ZlYXR1cmVzEhUKCGlzX2FsbG93GAEgASgISACIAQFCCwoJX2lzX2FsbG93IjUKD0luZ3Jlc3NGZWF0dXJlcxIVCghpc19hbGxvdxgBIAEoCEgAiAEBQgsKCV9pc19hbGxvdyIzCg1Qb2xsc0ZlYXR1cmVzEhUKCGlzX2FsbG93GAEgASgISACIAQFCCwoJX2lzX2FsbG93IjcKEVNpcERpYWxJbkZlYXR1cmVzEhUKCGlzX2FsbG93GAEgASgISACIAQFCCwoJX2lzX2FsbG93IkIKHEV4dGVybmFsQnJvYWRjYXN0aW5nRmVhdHVyZXMSFQoIaXNfYWxsb3cYASABKAhIAIgBAUILCglfaXNfYWxsb3ciiwIKGkVuZFRvRW5kRW5jcnlwdGlvbkZlYXR1cmVzEhIKCmlzX2VuYWJsZWQYASABKAgSHgoWaW5jbHVkZWRfY2hhdF9tZXNzYWdlcxgCIAEoCBIbChNpbmNsdWRlZF93aGl0ZWJvYXJkGAMgASgIEiQKDmVuY3J5cHRpb25fa2V5GAQgASgJQge6SARyAhgASACIAQESKgoiZW5hYmxlZF9zZWxmX2luc2VydF9lbmNyeXB0aW9uX2tleRgFIAEoCBI3Cg5rZXlfZGVyaXZhdGlvbhhkIAEoDjIVLnBubS52MS5LZXlEZXJpdmF0aW9uQgi6SAWCAQIQAUIRCg9fZW5jcnlwdGlvbl9rZXkimAQKDExvY2tTZXR0aW5ncxIcCg9sb2NrX21pY3JvcGhvbmUYASABKAhIAIgBARIYCgtsb2NrX3dlYmNhbRgCIAEoCEgBiAEBEiAKE2xvY2tfc2NyZWVuX3NoYXJpbmcYAyABKAhIAogBARIWCglsb2NrX2NoYXQYBCABKAhIA4gBARIjChZsb2NrX2NoYXRfc2VuZF9tZXNzYWdlGAUgASgISASIAQESIQoUbG9ja19jaGF0X2ZpbGVfc2hhcmUYBiABKAhIBYgBARIeChFsb2NrX3ByaXZhdGVfY2hhdBgHIAEoCEgGiAEBEhwKD2xvY2tfd2hpdGVib2FyZBgIIAEoCEgHiAEBEiAKE2xvY2tfc2hhcmVkX25vdGVwYWQYCSABKAhICIgBARIbCg5sb2NrX3JlYWN0aW9ucxgKIAEoCEgJiAEBQhIKEF9sb2NrX21pY3JvcGhvbmVCDgoMX2xvY2tfd2ViY2FtQhYKFF9sb2NrX3NjcmVlbl9zaGFyaW5nQgwKCl9sb2NrX2NoYXRCGQoXX2xvY2tfY2hhdF9zZW5kX21lc3NhZ2VCFwoVX2xvY2tfY2hhdF9maWxlX3NoYXJlQhQKEl9sb2NrX3ByaXZhdGVfY2hhdEISChBfbG9ja193aGl0ZWJvYXJkQhYKFF9sb2NrX3NoYXJlZF9ub3RlcGFkQhEKD19sb2NrX3JlYWN0aW9ucyKRAgoOQWN0aXZlUm9vbUluZm8SEgoKcm9vbV90aXRsZRgBIAEoCRIPCgdyb29tX2lkGAIgASgJEgsKA3NpZBgDIAEoCRIbChNqb2luZWRfcGFydGljaXBhbnRzGAQgASgDEhIKCmlzX3J1bm5pbmcYBSABKAUSFAoMaXNfcmVjb3JkaW5nGAYgASgFEhYKDmlzX2FjdGl2ZV9ydG1wGAcgASgFEhMKC3dlYmhvb2tfdXJsGAggASgJEhgKEGlzX2JyZWFrb3V0X3Jvb20YCSABKAUSFgoOcGFyZW50X3Jvb21faWQYCiABKAkSFQoNY3JlYXRpb25fdGltZRgLIAEoAxIQCghtZXRhZGF0YRgMIAEoCSKFAQoSQ3JlYXRlUm9vbVJlc3BvbnNlEg4KBnN0YXR1cxgBIAEoCBILCgNtc2cYAiABKAkSJwoLc3RhdHVzX2NvZGUYAyABKA4yEi5wbm0udjEuU3RhdHVzQ29kZRIpCglyb29tX2luZm8YBCABKAsyFi5wbm0udjEuQWN0aXZlUm9vbUluZm8iMQoTSXNSb29tQWN0aXZlUmVxdWVzdBIaCgdyb29tX2lkGAEgASgJQgm6SAZyBNDzGAEibwoUSXNSb29tQWN0aXZlUmVzcG9uc2USDgoGc3RhdHVzGAEgASgIEgsKA21zZxgCIAEoCRInCgtzdGF0dXNfY29kZRgDIAEoDjISLnBubS52MS5TdGF0dXNDb2RlEhEKCWlzX2FjdGl2ZRgEIAEoCCIsCg5FbmRSb29tUmVxdWVzdBIaCgdyb29tX2lkGAEgASgJQgm6SAZyBNDzGAEiVwoPRW5kUm9vbVJlc3BvbnNlEg4KBnN0YXR1cxgBIAEoCBILCgNtc2cYAiABKAkSJwoLc3RhdHVzX2NvZGUYAyABKA4yEi5wbm0udjEuU3RhdHVzQ29kZSqOAQoNS2V5RGVyaXZhdGlvbhIeChpLRVlfREVSSVZBVElPTl9VTlNQRUNJRklFRBAAEiIKHktFWV9ERVJJVkFUSU9OX1BCS0RGMl9ST09NX1NJRBABEhkKFUtFWV9ERVJJVkFUSU9OX1NIQTI1NhACEh4KGktFWV9ERVJJVkFUSU9OX1BCS0RGMl82MDBLEANCbQoKY29tLnBubS52MUIPQ3JlYXRlUm9vbVByb3RvUAFaKmdpdGh1Yi5jb20vcG5tLWRldi9wbm0vZ2VuL2dvL3BubS92MTtwbm12MaICA1BYWKoCBlBubS5WMcoCBlBubVxWMeoCB1BubTo6VjFiBnByb3RvMw", [file_buf_validate_validate, file_pnm_v1_common]);
 
 /**
  * Field names and numbers follow upstream's plugnmeet_create_room.proto, so
@@ -25,6 +25,9 @@ export const file_pnm_v1_create_room: GenFile = /*@__PURE__*/
  */
 export type CreateRoomRequest = Message<"pnm.v1.CreateRoomRequest"> & {
   /**
+   * The caller's id for the room: 1 to 128 letters, digits, "-" and "_", not
+   * starting with `user_` nor containing `-FIELD_` (upstream's KV layout).
+   *
    * @generated from field: string room_id = 1;
    */
   roomId: string;
@@ -44,6 +47,8 @@ export type CreateRoomRequest = Message<"pnm.v1.CreateRoomRequest"> & {
   maxParticipants?: number | undefined;
 
   /**
+   * The room's title, features and settings. Required.
+   *
    * @generated from field: pnm.v1.RoomMetadata metadata = 4;
    */
   metadata?: RoomMetadata | undefined;
@@ -57,15 +62,23 @@ export const CreateRoomRequestSchema: GenMessage<CreateRoomRequest> = /*@__PURE_
   messageDesc(file_pnm_v1_create_room, 0);
 
 /**
+ * A room's description and settings. Answers and NATS messages carry it as
+ * protojson with proto field names; the E2EE key is never in the copies given
+ * to API callers.
+ *
  * @generated from message pnm.v1.RoomMetadata
  */
 export type RoomMetadata = Message<"pnm.v1.RoomMetadata"> & {
   /**
+   * Shown to participants; 1 to 512 characters. Required.
+   *
    * @generated from field: string room_title = 1;
    */
   roomTitle: string;
 
   /**
+   * Shown to participants when they join; at most 8192 characters.
+   *
    * @generated from field: optional string welcome_message = 2;
    */
   welcomeMessage?: string | undefined;
@@ -99,6 +112,9 @@ export type RoomMetadata = Message<"pnm.v1.RoomMetadata"> & {
   isBreakoutRoom: boolean;
 
   /**
+   * Where upstream posts room events; must be a URI when set. pnm stores it but
+   * sends no webhooks.
+   *
    * @generated from field: optional string webhook_url = 7;
    */
   webhookUrl?: string | undefined;
@@ -111,16 +127,26 @@ export type RoomMetadata = Message<"pnm.v1.RoomMetadata"> & {
   startedAt: bigint;
 
   /**
+   * Where the client sends participants after they leave; must be a URI when
+   * set.
+   *
    * @generated from field: optional string logout_url = 9;
    */
   logoutUrl?: string | undefined;
 
   /**
+   * What participants may do in the room. Required; unset toggles take
+   * upstream's defaults.
+   *
    * @generated from field: pnm.v1.RoomCreateFeatures room_features = 10;
    */
   roomFeatures?: RoomCreateFeatures | undefined;
 
   /**
+   * Locks applied to participants who are not admins, where their own
+   * lock_settings leave a lock unset. Unset: whiteboard, screen sharing and
+   * shared notepad locked.
+   *
    * @generated from field: pnm.v1.LockSettings default_lock_settings = 11;
    */
   defaultLockSettings?: LockSettings | undefined;
@@ -133,6 +159,9 @@ export type RoomMetadata = Message<"pnm.v1.RoomMetadata"> & {
   metadataId?: string | undefined;
 
   /**
+   * Free-form data for the caller's own clients; at most 64 entries. pnm passes
+   * it through.
+   *
    * @generated from field: map<string, string> extra_data = 14;
    */
   extraData: { [key: string]: string };
@@ -155,16 +184,22 @@ export const RoomMetadataSchema: GenMessage<RoomMetadata> = /*@__PURE__*/
  */
 export type RoomCreateFeatures = Message<"pnm.v1.RoomCreateFeatures"> & {
   /**
+   * Participants may share their webcam. Default true.
+   *
    * @generated from field: optional bool allow_webcams = 1;
    */
   allowWebcams?: boolean | undefined;
 
   /**
+   * Microphones start muted. Default false.
+   *
    * @generated from field: optional bool mute_on_start = 2;
    */
   muteOnStart?: boolean | undefined;
 
   /**
+   * Participants may share their screen. Default true.
+   *
    * @generated from field: optional bool allow_screen_share = 3;
    */
   allowScreenShare?: boolean | undefined;
@@ -177,16 +212,22 @@ export type RoomCreateFeatures = Message<"pnm.v1.RoomCreateFeatures"> & {
   allowRtmp?: boolean | undefined;
 
   /**
+   * Participants see each other's webcams. Default true.
+   *
    * @generated from field: optional bool allow_view_other_webcams = 5;
    */
   allowViewOtherWebcams?: boolean | undefined;
 
   /**
+   * Participants see the list of other participants. Default true.
+   *
    * @generated from field: optional bool allow_view_other_users_list = 6;
    */
   allowViewOtherUsersList?: boolean | undefined;
 
   /**
+   * Only admins may share a webcam. Default false.
+   *
    * @generated from field: optional bool admin_only_webcams = 7;
    */
   adminOnlyWebcams?: boolean | undefined;
@@ -199,91 +240,129 @@ export type RoomCreateFeatures = Message<"pnm.v1.RoomCreateFeatures"> & {
   roomDuration?: bigint | undefined;
 
   /**
+   * Upstream collects room analytics. Default true; pnm collects none.
+   *
    * @generated from field: optional bool enable_analytics = 9;
    */
   enableAnalytics?: boolean | undefined;
 
   /**
+   * Participants may use a virtual background. Default true.
+   *
    * @generated from field: optional bool allow_virtual_bg = 10;
    */
   allowVirtualBg?: boolean | undefined;
 
   /**
+   * Participants may raise their hand. Default true.
+   *
    * @generated from field: optional bool allow_raise_hand = 11;
    */
   allowRaiseHand?: boolean | undefined;
 
   /**
+   * The server replaces each join token's user id with a random UUID, so
+   * callers may leave user_info.user_id empty. Default false.
+   *
    * @generated from field: optional bool auto_gen_user_id = 12;
    */
   autoGenUserId?: boolean | undefined;
 
   /**
+   * Recording. Unset: allowed, in the cloud and locally, not automatic.
+   *
    * @generated from field: pnm.v1.RecordingFeatures recording_features = 13;
    */
   recordingFeatures?: RecordingFeatures | undefined;
 
   /**
+   * Chat. Unset: allowed, with file upload.
+   *
    * @generated from field: pnm.v1.ChatFeatures chat_features = 14;
    */
   chatFeatures?: ChatFeatures | undefined;
 
   /**
+   * The shared notepad. Unset: allowed.
+   *
    * @generated from field: pnm.v1.SharedNotePadFeatures shared_note_pad_features = 15;
    */
   sharedNotePadFeatures?: SharedNotePadFeatures | undefined;
 
   /**
+   * The whiteboard. Unset: allowed.
+   *
    * @generated from field: pnm.v1.WhiteboardFeatures whiteboard_features = 16;
    */
   whiteboardFeatures?: WhiteboardFeatures | undefined;
 
   /**
+   * Playing external media to the room. Unset: allowed.
+   *
    * @generated from field: pnm.v1.ExternalMediaPlayerFeatures external_media_player_features = 17;
    */
   externalMediaPlayerFeatures?: ExternalMediaPlayerFeatures | undefined;
 
   /**
+   * The waiting room. Unset: off.
+   *
    * @generated from field: pnm.v1.WaitingRoomFeatures waiting_room_features = 18;
    */
   waitingRoomFeatures?: WaitingRoomFeatures | undefined;
 
   /**
+   * Breakout rooms. Unset: allowed, up to 6.
+   *
    * @generated from field: pnm.v1.BreakoutRoomFeatures breakout_room_features = 19;
    */
   breakoutRoomFeatures?: BreakoutRoomFeatures | undefined;
 
   /**
+   * Showing an external web page to the room. Unset: allowed.
+   *
    * @generated from field: pnm.v1.DisplayExternalLinkFeatures display_external_link_features = 20;
    */
   displayExternalLinkFeatures?: DisplayExternalLinkFeatures | undefined;
 
   /**
+   * Ingress (streaming media into the room). Unset: allowed; off with E2EE.
+   *
    * @generated from field: pnm.v1.IngressFeatures ingress_features = 21;
    */
   ingressFeatures?: IngressFeatures | undefined;
 
   /**
+   * End-to-end encryption. Unset: off.
+   *
    * @generated from field: pnm.v1.EndToEndEncryptionFeatures end_to_end_encryption_features = 22;
    */
   endToEndEncryptionFeatures?: EndToEndEncryptionFeatures | undefined;
 
   /**
+   * Polls. Unset: allowed.
+   *
    * @generated from field: pnm.v1.PollsFeatures polls_features = 23;
    */
   pollsFeatures?: PollsFeatures | undefined;
 
   /**
+   * SIP dial-in. Unset: off; always off with E2EE.
+   *
    * @generated from field: pnm.v1.SipDialInFeatures sip_dial_in_features = 25;
    */
   sipDialInFeatures?: SipDialInFeatures | undefined;
 
   /**
+   * Broadcasting the room to an external service (RTMP). Unset: allowed;
+   * follows allow_rtmp when that is set.
+   *
    * @generated from field: pnm.v1.ExternalBroadcastingFeatures external_broadcasting_features = 26;
    */
   externalBroadcastingFeatures?: ExternalBroadcastingFeatures | undefined;
 
   /**
+   * Participants may send emoji reactions. Default true.
+   *
    * @generated from field: optional bool allow_reactions = 27;
    */
   allowReactions?: boolean | undefined;
@@ -297,30 +376,44 @@ export const RoomCreateFeaturesSchema: GenMessage<RoomCreateFeatures> = /*@__PUR
   messageDesc(file_pnm_v1_create_room, 2);
 
 /**
+ * Recording settings of a room.
+ *
  * @generated from message pnm.v1.RecordingFeatures
  */
 export type RecordingFeatures = Message<"pnm.v1.RecordingFeatures"> & {
   /**
+   * Recording is allowed at all. Default true; false also turns off every other
+   * field here.
+   *
    * @generated from field: optional bool is_allow = 1;
    */
   isAllow?: boolean | undefined;
 
   /**
+   * Recording on the server side. Default true; off with self-inserted E2EE
+   * keys.
+   *
    * @generated from field: optional bool is_allow_cloud = 2;
    */
   isAllowCloud?: boolean | undefined;
 
   /**
+   * Recording in a participant's browser. Default true.
+   *
    * @generated from field: optional bool is_allow_local = 3;
    */
   isAllowLocal?: boolean | undefined;
 
   /**
+   * Cloud recording starts with the room. Default false.
+   *
    * @generated from field: optional bool enable_auto_cloud_recording = 4;
    */
   enableAutoCloudRecording?: boolean | undefined;
 
   /**
+   * Recordings include only admins' webcams. Default false.
+   *
    * @generated from field: optional bool only_record_admin_webcams = 5;
    */
   onlyRecordAdminWebcams?: boolean | undefined;
@@ -334,15 +427,21 @@ export const RecordingFeaturesSchema: GenMessage<RecordingFeatures> = /*@__PURE_
   messageDesc(file_pnm_v1_create_room, 3);
 
 /**
+ * Chat settings of a room.
+ *
  * @generated from message pnm.v1.ChatFeatures
  */
 export type ChatFeatures = Message<"pnm.v1.ChatFeatures"> & {
   /**
+   * Chat is allowed. Default true; false also turns off file upload.
+   *
    * @generated from field: optional bool is_allow = 1;
    */
   isAllow?: boolean | undefined;
 
   /**
+   * Files may be shared in the chat. Default true.
+   *
    * @generated from field: optional bool is_allow_file_upload = 2;
    */
   isAllowFileUpload?: boolean | undefined;
@@ -356,10 +455,14 @@ export const ChatFeaturesSchema: GenMessage<ChatFeatures> = /*@__PURE__*/
   messageDesc(file_pnm_v1_create_room, 4);
 
 /**
+ * Shared notepad settings of a room.
+ *
  * @generated from message pnm.v1.SharedNotePadFeatures
  */
 export type SharedNotePadFeatures = Message<"pnm.v1.SharedNotePadFeatures"> & {
   /**
+   * The shared notepad is available. Default true.
+   *
    * @generated from field: optional bool is_allow = 1;
    */
   isAllow?: boolean | undefined;
@@ -373,10 +476,14 @@ export const SharedNotePadFeaturesSchema: GenMessage<SharedNotePadFeatures> = /*
   messageDesc(file_pnm_v1_create_room, 5);
 
 /**
+ * Whiteboard settings of a room.
+ *
  * @generated from message pnm.v1.WhiteboardFeatures
  */
 export type WhiteboardFeatures = Message<"pnm.v1.WhiteboardFeatures"> & {
   /**
+   * The whiteboard is available. Default true.
+   *
    * @generated from field: optional bool is_allow = 1;
    */
   isAllow?: boolean | undefined;
@@ -390,10 +497,14 @@ export const WhiteboardFeaturesSchema: GenMessage<WhiteboardFeatures> = /*@__PUR
   messageDesc(file_pnm_v1_create_room, 6);
 
 /**
+ * External media player settings of a room.
+ *
  * @generated from message pnm.v1.ExternalMediaPlayerFeatures
  */
 export type ExternalMediaPlayerFeatures = Message<"pnm.v1.ExternalMediaPlayerFeatures"> & {
   /**
+   * Admins may play external media to the room. Default true.
+   *
    * @generated from field: optional bool is_allow = 1;
    */
   isAllow?: boolean | undefined;
@@ -407,15 +518,22 @@ export const ExternalMediaPlayerFeaturesSchema: GenMessage<ExternalMediaPlayerFe
   messageDesc(file_pnm_v1_create_room, 7);
 
 /**
+ * Waiting room settings of a room.
+ *
  * @generated from message pnm.v1.WaitingRoomFeatures
  */
 export type WaitingRoomFeatures = Message<"pnm.v1.WaitingRoomFeatures"> & {
   /**
+   * Participants who are not admins wait for a moderator's approval before they
+   * get the room key and media. Default false.
+   *
    * @generated from field: optional bool is_active = 1;
    */
   isActive?: boolean | undefined;
 
   /**
+   * Shown to waiting participants; at most 8192 characters.
+   *
    * @generated from field: optional string waiting_room_msg = 2;
    */
   waitingRoomMsg?: string | undefined;
@@ -429,15 +547,21 @@ export const WaitingRoomFeaturesSchema: GenMessage<WaitingRoomFeatures> = /*@__P
   messageDesc(file_pnm_v1_create_room, 8);
 
 /**
+ * Breakout room settings of a room.
+ *
  * @generated from message pnm.v1.BreakoutRoomFeatures
  */
 export type BreakoutRoomFeatures = Message<"pnm.v1.BreakoutRoomFeatures"> & {
   /**
+   * Breakout rooms are allowed. Default true.
+   *
    * @generated from field: optional bool is_allow = 1;
    */
   isAllow?: boolean | undefined;
 
   /**
+   * How many breakout rooms may be opened; at most 16. Default 6.
+   *
    * @generated from field: optional uint32 allowed_number_rooms = 2;
    */
   allowedNumberRooms?: number | undefined;
@@ -451,10 +575,14 @@ export const BreakoutRoomFeaturesSchema: GenMessage<BreakoutRoomFeatures> = /*@_
   messageDesc(file_pnm_v1_create_room, 9);
 
 /**
+ * Settings for showing an external web page to a room.
+ *
  * @generated from message pnm.v1.DisplayExternalLinkFeatures
  */
 export type DisplayExternalLinkFeatures = Message<"pnm.v1.DisplayExternalLinkFeatures"> & {
   /**
+   * Admins may show an external web page to the room. Default true.
+   *
    * @generated from field: optional bool is_allow = 1;
    */
   isAllow?: boolean | undefined;
@@ -468,10 +596,15 @@ export const DisplayExternalLinkFeaturesSchema: GenMessage<DisplayExternalLinkFe
   messageDesc(file_pnm_v1_create_room, 10);
 
 /**
+ * Ingress settings of a room.
+ *
  * @generated from message pnm.v1.IngressFeatures
  */
 export type IngressFeatures = Message<"pnm.v1.IngressFeatures"> & {
   /**
+   * Media may be streamed into the room from outside. Default true; off with
+   * E2EE.
+   *
    * @generated from field: optional bool is_allow = 1;
    */
   isAllow?: boolean | undefined;
@@ -485,10 +618,14 @@ export const IngressFeaturesSchema: GenMessage<IngressFeatures> = /*@__PURE__*/
   messageDesc(file_pnm_v1_create_room, 11);
 
 /**
+ * Poll settings of a room.
+ *
  * @generated from message pnm.v1.PollsFeatures
  */
 export type PollsFeatures = Message<"pnm.v1.PollsFeatures"> & {
   /**
+   * Polls are allowed. Default true.
+   *
    * @generated from field: optional bool is_allow = 1;
    */
   isAllow?: boolean | undefined;
@@ -502,10 +639,14 @@ export const PollsFeaturesSchema: GenMessage<PollsFeatures> = /*@__PURE__*/
   messageDesc(file_pnm_v1_create_room, 12);
 
 /**
+ * SIP dial-in settings of a room.
+ *
  * @generated from message pnm.v1.SipDialInFeatures
  */
 export type SipDialInFeatures = Message<"pnm.v1.SipDialInFeatures"> & {
   /**
+   * Participants may dial in by phone. Default false; off with E2EE.
+   *
    * @generated from field: optional bool is_allow = 1;
    */
   isAllow?: boolean | undefined;
@@ -519,10 +660,15 @@ export const SipDialInFeaturesSchema: GenMessage<SipDialInFeatures> = /*@__PURE_
   messageDesc(file_pnm_v1_create_room, 13);
 
 /**
+ * External broadcasting settings of a room.
+ *
  * @generated from message pnm.v1.ExternalBroadcastingFeatures
  */
 export type ExternalBroadcastingFeatures = Message<"pnm.v1.ExternalBroadcastingFeatures"> & {
   /**
+   * The room may be broadcast to an external service (RTMP). Default true; off
+   * with self-inserted E2EE keys.
+   *
    * @generated from field: optional bool is_allow = 1;
    */
   isAllow?: boolean | undefined;
@@ -536,20 +682,30 @@ export const ExternalBroadcastingFeaturesSchema: GenMessage<ExternalBroadcasting
   messageDesc(file_pnm_v1_create_room, 14);
 
 /**
+ * End-to-end encryption settings of a room. With E2EE off, the other toggles
+ * here are turned off too. The room key travels only in RES_INITIAL_DATA to
+ * admitted, approved participants (docs/e2ee.md).
+ *
  * @generated from message pnm.v1.EndToEndEncryptionFeatures
  */
 export type EndToEndEncryptionFeatures = Message<"pnm.v1.EndToEndEncryptionFeatures"> & {
   /**
+   * Media is end-to-end encrypted. Default false.
+   *
    * @generated from field: bool is_enabled = 1;
    */
   isEnabled: boolean;
 
   /**
+   * Chat messages are encrypted with the room key too.
+   *
    * @generated from field: bool included_chat_messages = 2;
    */
   includedChatMessages: boolean;
 
   /**
+   * Whiteboard messages are encrypted with the room key too.
+   *
    * @generated from field: bool included_whiteboard = 3;
    */
   includedWhiteboard: boolean;
@@ -563,6 +719,9 @@ export type EndToEndEncryptionFeatures = Message<"pnm.v1.EndToEndEncryptionFeatu
   encryptionKey?: string | undefined;
 
   /**
+   * Participants type a passphrase themselves and the server holds no key;
+   * forces cloud recording and external broadcasting off.
+   *
    * @generated from field: bool enabled_self_insert_encryption_key = 5;
    */
   enabledSelfInsertEncryptionKey: boolean;
@@ -589,51 +748,71 @@ export const EndToEndEncryptionFeaturesSchema: GenMessage<EndToEndEncryptionFeat
  */
 export type LockSettings = Message<"pnm.v1.LockSettings"> & {
   /**
+   * The microphone is locked (cannot be turned on).
+   *
    * @generated from field: optional bool lock_microphone = 1;
    */
   lockMicrophone?: boolean | undefined;
 
   /**
+   * The webcam is locked.
+   *
    * @generated from field: optional bool lock_webcam = 2;
    */
   lockWebcam?: boolean | undefined;
 
   /**
+   * Screen sharing is locked.
+   *
    * @generated from field: optional bool lock_screen_sharing = 3;
    */
   lockScreenSharing?: boolean | undefined;
 
   /**
+   * The whole chat is locked.
+   *
    * @generated from field: optional bool lock_chat = 4;
    */
   lockChat?: boolean | undefined;
 
   /**
+   * Sending chat messages is locked.
+   *
    * @generated from field: optional bool lock_chat_send_message = 5;
    */
   lockChatSendMessage?: boolean | undefined;
 
   /**
+   * Sharing files in the chat is locked.
+   *
    * @generated from field: optional bool lock_chat_file_share = 6;
    */
   lockChatFileShare?: boolean | undefined;
 
   /**
+   * Private chat messages are locked.
+   *
    * @generated from field: optional bool lock_private_chat = 7;
    */
   lockPrivateChat?: boolean | undefined;
 
   /**
+   * Drawing on the whiteboard is locked.
+   *
    * @generated from field: optional bool lock_whiteboard = 8;
    */
   lockWhiteboard?: boolean | undefined;
 
   /**
+   * Writing in the shared notepad is locked.
+   *
    * @generated from field: optional bool lock_shared_notepad = 9;
    */
   lockSharedNotepad?: boolean | undefined;
 
   /**
+   * Sending reactions is locked.
+   *
    * @generated from field: optional bool lock_reactions = 10;
    */
   lockReactions?: boolean | undefined;
@@ -654,61 +833,87 @@ export const LockSettingsSchema: GenMessage<LockSettings> = /*@__PURE__*/
  */
 export type ActiveRoomInfo = Message<"pnm.v1.ActiveRoomInfo"> & {
   /**
+   * The room's title.
+   *
    * @generated from field: string room_title = 1;
    */
   roomTitle: string;
 
   /**
+   * The caller's id for the room.
+   *
    * @generated from field: string room_id = 2;
    */
   roomId: string;
 
   /**
+   * The id of this instance of the room: a lower-case UUID, new each time the
+   * room id is created again.
+   *
    * @generated from field: string sid = 3;
    */
   sid: string;
 
   /**
+   * Participants in the room; pnm leaves it 0.
+   *
    * @generated from field: int64 joined_participants = 4;
    */
   joinedParticipants: bigint;
 
   /**
+   * 1 while the room is running (upstream's int flag).
+   *
    * @generated from field: int32 is_running = 5;
    */
   isRunning: number;
 
   /**
+   * 1 while the room is recorded; pnm leaves it 0.
+   *
    * @generated from field: int32 is_recording = 6;
    */
   isRecording: number;
 
   /**
+   * 1 while the room is broadcast over RTMP; pnm leaves it 0.
+   *
    * @generated from field: int32 is_active_rtmp = 7;
    */
   isActiveRtmp: number;
 
   /**
+   * The room's webhook_url, empty when unset.
+   *
    * @generated from field: string webhook_url = 8;
    */
   webhookUrl: string;
 
   /**
+   * 1 for a breakout room; pnm leaves it 0.
+   *
    * @generated from field: int32 is_breakout_room = 9;
    */
   isBreakoutRoom: number;
 
   /**
+   * The parent room of a breakout room; pnm leaves it empty.
+   *
    * @generated from field: string parent_room_id = 10;
    */
   parentRoomId: string;
 
   /**
+   * When this instance of the room was created, in Unix seconds.
+   *
    * @generated from field: int64 creation_time = 11;
    */
   creationTime: bigint;
 
   /**
+   * The room's RoomMetadata as protojson with proto field names, without the
+   * E2EE key.
+   *
    * @generated from field: string metadata = 12;
    */
   metadata: string;
@@ -722,25 +927,35 @@ export const ActiveRoomInfoSchema: GenMessage<ActiveRoomInfo> = /*@__PURE__*/
   messageDesc(file_pnm_v1_create_room, 17);
 
 /**
+ * Answer to CreateRoom (upstream's CreateRoomRes).
+ *
  * @generated from message pnm.v1.CreateRoomResponse
  */
 export type CreateRoomResponse = Message<"pnm.v1.CreateRoomResponse"> & {
   /**
+   * True on success.
+   *
    * @generated from field: bool status = 1;
    */
   status: boolean;
 
   /**
+   * "success", or why the request was refused.
+   *
    * @generated from field: string msg = 2;
    */
   msg: string;
 
   /**
+   * The outcome as upstream's status code.
+   *
    * @generated from field: pnm.v1.StatusCode status_code = 3;
    */
   statusCode: StatusCode;
 
   /**
+   * The created room, or the active room an identical request created before.
+   *
    * @generated from field: pnm.v1.ActiveRoomInfo room_info = 4;
    */
   roomInfo?: ActiveRoomInfo | undefined;
@@ -754,10 +969,14 @@ export const CreateRoomResponseSchema: GenMessage<CreateRoomResponse> = /*@__PUR
   messageDesc(file_pnm_v1_create_room, 18);
 
 /**
+ * Asks whether a room is active (upstream's IsRoomActiveReq).
+ *
  * @generated from message pnm.v1.IsRoomActiveRequest
  */
 export type IsRoomActiveRequest = Message<"pnm.v1.IsRoomActiveRequest"> & {
   /**
+   * The room's id, in the form CreateRoomRequest.room_id takes.
+   *
    * @generated from field: string room_id = 1;
    */
   roomId: string;
@@ -771,25 +990,35 @@ export const IsRoomActiveRequestSchema: GenMessage<IsRoomActiveRequest> = /*@__P
   messageDesc(file_pnm_v1_create_room, 19);
 
 /**
+ * Answer to IsRoomActive (upstream's IsRoomActiveRes).
+ *
  * @generated from message pnm.v1.IsRoomActiveResponse
  */
 export type IsRoomActiveResponse = Message<"pnm.v1.IsRoomActiveResponse"> & {
   /**
+   * True whenever the question could be answered, active or not.
+   *
    * @generated from field: bool status = 1;
    */
   status: boolean;
 
   /**
+   * "room is active" or "room is not active".
+   *
    * @generated from field: string msg = 2;
    */
   msg: string;
 
   /**
+   * The outcome as upstream's status code.
+   *
    * @generated from field: pnm.v1.StatusCode status_code = 3;
    */
   statusCode: StatusCode;
 
   /**
+   * Whether the room exists and has not ended.
+   *
    * @generated from field: bool is_active = 4;
    */
   isActive: boolean;
@@ -803,10 +1032,14 @@ export const IsRoomActiveResponseSchema: GenMessage<IsRoomActiveResponse> = /*@_
   messageDesc(file_pnm_v1_create_room, 20);
 
 /**
+ * Ends a room (upstream's RoomEndReq).
+ *
  * @generated from message pnm.v1.EndRoomRequest
  */
 export type EndRoomRequest = Message<"pnm.v1.EndRoomRequest"> & {
   /**
+   * The room's id, in the form CreateRoomRequest.room_id takes.
+   *
    * @generated from field: string room_id = 1;
    */
   roomId: string;
@@ -820,20 +1053,28 @@ export const EndRoomRequestSchema: GenMessage<EndRoomRequest> = /*@__PURE__*/
   messageDesc(file_pnm_v1_create_room, 21);
 
 /**
+ * Answer to EndRoom (upstream's RoomEndRes).
+ *
  * @generated from message pnm.v1.EndRoomResponse
  */
 export type EndRoomResponse = Message<"pnm.v1.EndRoomResponse"> & {
   /**
+   * True when the room was ended.
+   *
    * @generated from field: bool status = 1;
    */
   status: boolean;
 
   /**
+   * "success", or why the request was refused.
+   *
    * @generated from field: string msg = 2;
    */
   msg: string;
 
   /**
+   * The outcome as upstream's status code.
+   *
    * @generated from field: pnm.v1.StatusCode status_code = 3;
    */
   statusCode: StatusCode;

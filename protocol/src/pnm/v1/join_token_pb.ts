@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pnm/v1/join_token.proto.
  */
 export const file_pnm_v1_join_token: GenFile = /*@__PURE__*/
-  fileDesc("Chdwbm0vdjEvam9pbl90b2tlbi5wcm90bxIGcG5tLnYxInEKE0dldEpvaW5Ub2tlblJlcXVlc3QSLQoHcm9vbV9pZBgBIAEoCUIcukgZchcQARiAATIQXlthLXpBLVowLTktX10rJBIrCgl1c2VyX2luZm8YAiABKAsyEC5wbm0udjEuVXNlckluZm9CBrpIA8gBASKIBQoIVXNlckluZm8SegoEbmFtZRgBIAEoCUJsukhpugFfCg1uYW1lLnJlc2VydmVkEit0aGlzIG5hbWUgaXMgcmVzZXJ2ZWQgZm9yIGludGVybmFsIHVzZSBvbmx5GiF0aGlzICE9ICdQTFVHTk1FRVRfUkVDT1JERVJfQVVUSCdyBRABGIACEvoCCgd1c2VyX2lkGAIgASgJQugCukjkAroBxgIKEHVzZXJfaWQucmVzZXJ2ZWQSLnRoaXMgdXNlcl9pZCBpcyByZXNlcnZlZCBmb3IgaW50ZXJuYWwgdXNlIG9ubHkagQIhdGhpcy5zdGFydHNXaXRoKCd1c2VyXycpICYmICF0aGlzLmNvbnRhaW5zKCctRklFTERfJykgJiYgIXRoaXMuc3RhcnRzV2l0aCgnaW5ncmVzXycpICYmICF0aGlzLnN0YXJ0c1dpdGgoJ3BubV9hZ2VudC0nKSAmJiAhdGhpcy5zdGFydHNXaXRoKCdzaXBfJykgJiYgIXRoaXMuc3RhcnRzV2l0aCgncG5tX3R0c19hZ2VudC0nKSAmJiAhdGhpcy5lbmRzV2l0aCgnLW5hdGl2ZScpICYmICEodGhpcyBpbiBbJ1JFQ09SREVSX0JPVCcsICdSVE1QX0JPVCddKdgBAXIVGIABMhBeW2EtekEtWjAtOS1fXSskEhAKCGlzX2FkbWluGAMgASgIEhEKCWlzX2hpZGRlbhgEIAEoCBIrCg11c2VyX21ldGFkYXRhGAUgASgLMhQucG5tLnYxLlVzZXJNZXRhZGF0YRIxCgtjbGllbnRfdHlwZRgGIAEoDjISLnBubS52MS5DbGllbnRUeXBlQgi6SAWCAQIQASKyBAoMVXNlck1ldGFkYXRhEiIKC3Byb2ZpbGVfcGljGAEgASgJQgi6SAVyA4gBAUgAiAEBEhAKCGlzX2FkbWluGAIgASgIEhoKDXJlY29yZF93ZWJjYW0YAyABKAhIAYgBARIdCgxpc19wcmVzZW50ZXIYBCABKAhCB7pIBGoCCAASKwoLcmFpc2VkX2hhbmQYBSABKAsyFi5wbm0udjEuVXNlclJhaXNlZEhhbmQSIgoRd2FpdF9mb3JfYXBwcm92YWwYBiABKAhCB7pIBGoCCAASJAoOcHJlZmVycmVkX2xhbmcYByABKAlCB7pIBHICGCBIAogBARIrCg1sb2NrX3NldHRpbmdzGAggASgLMhQucG5tLnYxLkxvY2tTZXR0aW5ncxIhCgttZXRhZGF0YV9pZBgJIAEoCUIHukgEcgIYAEgDiAEBEkEKCmV4dHJhX2RhdGEYCiADKAsyIy5wbm0udjEuVXNlck1ldGFkYXRhLkV4dHJhRGF0YUVudHJ5Qgi6SAWaAQIQQBIhCgpleF91c2VyX2lkGAsgASgJQgi6SAVyAxiAAkgEiAEBGjAKDkV4dHJhRGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCDgoMX3Byb2ZpbGVfcGljQhAKDl9yZWNvcmRfd2ViY2FtQhEKD19wcmVmZXJyZWRfbGFuZ0IOCgxfbWV0YWRhdGFfaWRCDQoLX2V4X3VzZXJfaWQidwoOVXNlclJhaXNlZEhhbmQSGgoJaXNfcmFpc2VkGAEgASgIQge6SARqAggAEkkKCXJhaXNlZF9hdBgCIAEoA0I2ukgzugEwChJyYWlzZWRfYXQuaW50ZXJuYWwSD3ZhbHVlIG11c3QgYmUgMBoJdGhpcyA9PSAwInoKFEdldEpvaW5Ub2tlblJlc3BvbnNlEg4KBnN0YXR1cxgBIAEoCBILCgNtc2cYAiABKAkSJwoLc3RhdHVzX2NvZGUYAyABKA4yEi5wbm0udjEuU3RhdHVzQ29kZRISCgV0b2tlbhgEIAEoCUgAiAEBQggKBl90b2tlbkJsCgpjb20ucG5tLnYxQg5Kb2luVG9rZW5Qcm90b1ABWipnaXRodWIuY29tL3BubS1kZXYvcG5tL2dlbi9nby9wbm0vdjE7cG5tdjGiAgNQWFiqAgZQbm0uVjHKAgZQbm1cVjHqAgdQbm06OlYxYgZwcm90bzM", [file_buf_validate_validate, file_pnm_v1_common, file_pnm_v1_create_room]);
+  fileDesc("Chdwbm0vdjEvam9pbl90b2tlbi5wcm90bxIGcG5tLnYxIl4KE0dldEpvaW5Ub2tlblJlcXVlc3QSGgoHcm9vbV9pZBgBIAEoCUIJukgGcgTQ8xgBEisKCXVzZXJfaW5mbxgCIAEoCzIQLnBubS52MS5Vc2VySW5mb0IGukgDyAEBIvcECghVc2VySW5mbxJ6CgRuYW1lGAEgASgJQmy6SGm6AV8KDW5hbWUucmVzZXJ2ZWQSK3RoaXMgbmFtZSBpcyByZXNlcnZlZCBmb3IgaW50ZXJuYWwgdXNlIG9ubHkaIXRoaXMgIT0gJ1BMVUdOTUVFVF9SRUNPUkRFUl9BVVRIJ3IFEAEYgAIS6QIKB3VzZXJfaWQYAiABKAlC1wK6SNMCugHGAgoQdXNlcl9pZC5yZXNlcnZlZBIudGhpcyB1c2VyX2lkIGlzIHJlc2VydmVkIGZvciBpbnRlcm5hbCB1c2Ugb25seRqBAiF0aGlzLnN0YXJ0c1dpdGgoJ3VzZXJfJykgJiYgIXRoaXMuY29udGFpbnMoJy1GSUVMRF8nKSAmJiAhdGhpcy5zdGFydHNXaXRoKCdpbmdyZXNfJykgJiYgIXRoaXMuc3RhcnRzV2l0aCgncG5tX2FnZW50LScpICYmICF0aGlzLnN0YXJ0c1dpdGgoJ3NpcF8nKSAmJiAhdGhpcy5zdGFydHNXaXRoKCdwbm1fdHRzX2FnZW50LScpICYmICF0aGlzLmVuZHNXaXRoKCctbmF0aXZlJykgJiYgISh0aGlzIGluIFsnUkVDT1JERVJfQk9UJywgJ1JUTVBfQk9UJ10p2AEBcgTQ8xgBEhAKCGlzX2FkbWluGAMgASgIEhEKCWlzX2hpZGRlbhgEIAEoCBIrCg11c2VyX21ldGFkYXRhGAUgASgLMhQucG5tLnYxLlVzZXJNZXRhZGF0YRIxCgtjbGllbnRfdHlwZRgGIAEoDjISLnBubS52MS5DbGllbnRUeXBlQgi6SAWCAQIQASKyBAoMVXNlck1ldGFkYXRhEiIKC3Byb2ZpbGVfcGljGAEgASgJQgi6SAVyA4gBAUgAiAEBEhAKCGlzX2FkbWluGAIgASgIEhoKDXJlY29yZF93ZWJjYW0YAyABKAhIAYgBARIdCgxpc19wcmVzZW50ZXIYBCABKAhCB7pIBGoCCAASKwoLcmFpc2VkX2hhbmQYBSABKAsyFi5wbm0udjEuVXNlclJhaXNlZEhhbmQSIgoRd2FpdF9mb3JfYXBwcm92YWwYBiABKAhCB7pIBGoCCAASJAoOcHJlZmVycmVkX2xhbmcYByABKAlCB7pIBHICGCBIAogBARIrCg1sb2NrX3NldHRpbmdzGAggASgLMhQucG5tLnYxLkxvY2tTZXR0aW5ncxIhCgttZXRhZGF0YV9pZBgJIAEoCUIHukgEcgIYAEgDiAEBEkEKCmV4dHJhX2RhdGEYCiADKAsyIy5wbm0udjEuVXNlck1ldGFkYXRhLkV4dHJhRGF0YUVudHJ5Qgi6SAWaAQIQQBIhCgpleF91c2VyX2lkGAsgASgJQgi6SAVyAxiAAkgEiAEBGjAKDkV4dHJhRGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCDgoMX3Byb2ZpbGVfcGljQhAKDl9yZWNvcmRfd2ViY2FtQhEKD19wcmVmZXJyZWRfbGFuZ0IOCgxfbWV0YWRhdGFfaWRCDQoLX2V4X3VzZXJfaWQidwoOVXNlclJhaXNlZEhhbmQSGgoJaXNfcmFpc2VkGAEgASgIQge6SARqAggAEkkKCXJhaXNlZF9hdBgCIAEoA0I2ukgzugEwChJyYWlzZWRfYXQuaW50ZXJuYWwSD3ZhbHVlIG11c3QgYmUgMBoJdGhpcyA9PSAwInoKFEdldEpvaW5Ub2tlblJlc3BvbnNlEg4KBnN0YXR1cxgBIAEoCBILCgNtc2cYAiABKAkSJwoLc3RhdHVzX2NvZGUYAyABKA4yEi5wbm0udjEuU3RhdHVzQ29kZRISCgV0b2tlbhgEIAEoCUgAiAEBQggKBl90b2tlbkJsCgpjb20ucG5tLnYxQg5Kb2luVG9rZW5Qcm90b1ABWipnaXRodWIuY29tL3BubS1kZXYvcG5tL2dlbi9nby9wbm0vdjE7cG5tdjGiAgNQWFiqAgZQbm0uVjHKAgZQbm1cVjHqAgdQbm06OlYxYgZwcm90bzM", [file_buf_validate_validate, file_pnm_v1_common, file_pnm_v1_create_room]);
 
 /**
  * Upstream's GenerateTokenReq, same names and numbers.
@@ -24,11 +24,15 @@ export const file_pnm_v1_join_token: GenFile = /*@__PURE__*/
  */
 export type GetJoinTokenRequest = Message<"pnm.v1.GetJoinTokenRequest"> & {
   /**
+   * The active room to join, in the form CreateRoomRequest.room_id takes.
+   *
    * @generated from field: string room_id = 1;
    */
   roomId: string;
 
   /**
+   * Who joins, and how. Required.
+   *
    * @generated from field: pnm.v1.UserInfo user_info = 2;
    */
   userInfo?: UserInfo | undefined;
@@ -42,10 +46,14 @@ export const GetJoinTokenRequestSchema: GenMessage<GetJoinTokenRequest> = /*@__P
   messageDesc(file_pnm_v1_join_token, 0);
 
 /**
+ * A participant as the caller describes it in a join token request.
+ *
  * @generated from message pnm.v1.UserInfo
  */
 export type UserInfo = Message<"pnm.v1.UserInfo"> & {
   /**
+   * The display name: 1 to 256 characters, not PLUGNMEET_RECORDER_AUTH.
+   *
    * @generated from field: string name = 1;
    */
   name: string;
@@ -58,21 +66,30 @@ export type UserInfo = Message<"pnm.v1.UserInfo"> & {
   userId: string;
 
   /**
+   * The participant is a room admin (moderator): no waiting room, no default
+   * locks.
+   *
    * @generated from field: bool is_admin = 3;
    */
   isAdmin: boolean;
 
   /**
+   * Other participants do not see the participant.
+   *
    * @generated from field: bool is_hidden = 4;
    */
   isHidden: boolean;
 
   /**
+   * The participant's settings; the server derives its role fields itself.
+   *
    * @generated from field: pnm.v1.UserMetadata user_metadata = 5;
    */
   userMetadata?: UserMetadata | undefined;
 
   /**
+   * How the participant's client runs; a defined value.
+   *
    * @generated from field: pnm.v1.ClientType client_type = 6;
    */
   clientType: ClientType;
@@ -86,10 +103,15 @@ export const UserInfoSchema: GenMessage<UserInfo> = /*@__PURE__*/
   messageDesc(file_pnm_v1_join_token, 1);
 
 /**
+ * A participant's settings and state. Participants receive it as protojson with
+ * proto field names; callers set only the settings.
+ *
  * @generated from message pnm.v1.UserMetadata
  */
 export type UserMetadata = Message<"pnm.v1.UserMetadata"> & {
   /**
+   * URL of the participant's picture; must be a URI when set.
+   *
    * @generated from field: optional string profile_pic = 1;
    */
   profilePic?: string | undefined;
@@ -102,6 +124,8 @@ export type UserMetadata = Message<"pnm.v1.UserMetadata"> & {
   isAdmin: boolean;
 
   /**
+   * The participant's webcam may be recorded. Unset: true.
+   *
    * @generated from field: optional bool record_webcam = 3;
    */
   recordWebcam?: boolean | undefined;
@@ -114,6 +138,8 @@ export type UserMetadata = Message<"pnm.v1.UserMetadata"> & {
   isPresenter: boolean;
 
   /**
+   * Raised-hand state; internal, reset by the server.
+   *
    * @generated from field: pnm.v1.UserRaisedHand raised_hand = 5;
    */
   raisedHand?: UserRaisedHand | undefined;
@@ -126,11 +152,17 @@ export type UserMetadata = Message<"pnm.v1.UserMetadata"> & {
   waitForApproval: boolean;
 
   /**
+   * The language the client shows the participant, as a language code; at most
+   * 32 characters.
+   *
    * @generated from field: optional string preferred_lang = 7;
    */
   preferredLang?: string | undefined;
 
   /**
+   * Locks on this participant; unset locks of a non-admin take the room's
+   * default_lock_settings, and admins get none.
+   *
    * @generated from field: pnm.v1.LockSettings lock_settings = 8;
    */
   lockSettings?: LockSettings | undefined;
@@ -143,11 +175,16 @@ export type UserMetadata = Message<"pnm.v1.UserMetadata"> & {
   metadataId?: string | undefined;
 
   /**
+   * Free-form data for the caller's own clients; at most 64 entries.
+   *
    * @generated from field: map<string, string> extra_data = 10;
    */
   extraData: { [key: string]: string };
 
   /**
+   * The caller's own id for the user, when it differs from user_id; at most 256
+   * characters. Unset: the user id.
+   *
    * @generated from field: optional string ex_user_id = 11;
    */
   exUserId?: string | undefined;
@@ -161,6 +198,8 @@ export const UserMetadataSchema: GenMessage<UserMetadata> = /*@__PURE__*/
   messageDesc(file_pnm_v1_join_token, 2);
 
 /**
+ * Whether and when a participant raised their hand.
+ *
  * @generated from message pnm.v1.UserRaisedHand
  */
 export type UserRaisedHand = Message<"pnm.v1.UserRaisedHand"> & {
@@ -187,25 +226,36 @@ export const UserRaisedHandSchema: GenMessage<UserRaisedHand> = /*@__PURE__*/
   messageDesc(file_pnm_v1_join_token, 3);
 
 /**
+ * Answer to GetJoinToken (upstream's GenerateTokenRes).
+ *
  * @generated from message pnm.v1.GetJoinTokenResponse
  */
 export type GetJoinTokenResponse = Message<"pnm.v1.GetJoinTokenResponse"> & {
   /**
+   * True when a token was issued.
+   *
    * @generated from field: bool status = 1;
    */
   status: boolean;
 
   /**
+   * "success", or why the request was refused.
+   *
    * @generated from field: string msg = 2;
    */
   msg: string;
 
   /**
+   * The outcome as upstream's status code.
+   *
    * @generated from field: pnm.v1.StatusCode status_code = 3;
    */
   statusCode: StatusCode;
 
   /**
+   * The participant's access token, an HS256 JWT signed with the API secret and
+   * valid for PNM_TOKEN_VALIDITY; set only on success.
+   *
    * @generated from field: optional string token = 4;
    */
   token?: string | undefined;

@@ -20,16 +20,24 @@ export const file_pnm_v1_messages: GenFile = /*@__PURE__*/
  */
 export type ChatMessage = Message<"pnm.v1.ChatMessage"> & {
   /**
+   * A random id the sender gives the message.
+   *
    * @generated from field: string id = 1;
    */
   id: string;
 
   /**
+   * The sender's display name, as the sender writes it.
+   *
    * @generated from field: string from_name = 2;
    */
   fromName: string;
 
   /**
+   * The sender's user id, as the sender writes it. On a sender's own subject
+   * pnm's client drops a message whose from_user_id is not that sender; on
+   * chat.<room> nothing checks it (docs/security-gaps.md #24).
+   *
    * @generated from field: string from_user_id = 3;
    */
   fromUserId: string;
@@ -42,31 +50,43 @@ export type ChatMessage = Message<"pnm.v1.ChatMessage"> & {
   sentAt: string;
 
   /**
+   * The recipient of a private message.
+   *
    * @generated from field: optional string to_user_id = 5;
    */
   toUserId?: string | undefined;
 
   /**
+   * The message is meant for to_user_id only.
+   *
    * @generated from field: bool is_private = 6;
    */
   isPrivate: boolean;
 
   /**
+   * The text.
+   *
    * @generated from field: string message = 7;
    */
   message: string;
 
   /**
+   * The sender says it is an admin; nothing checks it.
+   *
    * @generated from field: bool from_admin = 8;
    */
   fromAdmin: boolean;
 
   /**
+   * The language the text is written in, for translation.
+   *
    * @generated from field: optional string source_lang = 9;
    */
   sourceLang?: string | undefined;
 
   /**
+   * Translations of the text, by language code.
+   *
    * @generated from field: map<string, string> translations = 10;
    */
   translations: { [key: string]: string };
@@ -93,6 +113,9 @@ export type DataChannelMessage = Message<"pnm.v1.DataChannelMessage"> & {
   type: string;
 
   /**
+   * The sender's user id, as the sender writes it; checked as
+   * ChatMessage.from_user_id is.
+   *
    * @generated from field: string from_user_id = 2;
    */
   fromUserId: string;
@@ -105,11 +128,15 @@ export type DataChannelMessage = Message<"pnm.v1.DataChannelMessage"> & {
   sentAt: string;
 
   /**
+   * The payload as text, its format given by type.
+   *
    * @generated from field: string message = 4;
    */
   message: string;
 
   /**
+   * The payload as bytes, when it is binary.
+   *
    * @generated from field: bytes bin_message = 5;
    */
   binMessage: Uint8Array;

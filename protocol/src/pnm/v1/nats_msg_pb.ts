@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pnm/v1/nats_msg.proto.
  */
 export const file_pnm_v1_nats_msg: GenFile = /*@__PURE__*/
-  fileDesc("ChVwbm0vdjEvbmF0c19tc2cucHJvdG8SBnBubS52MSJ0ChVOYXRzTXNnQ2xpZW50VG9TZXJ2ZXISCgoCaWQYASABKAkSMQoFZXZlbnQYAiABKA4yIi5wbm0udjEuTmF0c01zZ0NsaWVudFRvU2VydmVyRXZlbnQSCwoDbXNnGAMgASgJEg8KB2Jpbl9tc2cYBCABKAwidAoVTmF0c01zZ1NlcnZlclRvQ2xpZW50EgoKAmlkGAEgASgJEjEKBWV2ZW50GAIgASgOMiIucG5tLnYxLk5hdHNNc2dTZXJ2ZXJUb0NsaWVudEV2ZW50EgsKA21zZxgDIAEoCRIPCgdiaW5fbXNnGAQgASgMImUKE1ByaXZhdGVEYXRhRGVsaXZlcnkSEgoKdG9fdXNlcl9pZBgBIAEoCRIWCg5lY2hvX3RvX3NlbmRlchgCIAEoCBIMCgR0eXBlGAMgASgJEhQKDGZyb21fdXNlcl9pZBhkIAEoCSKRAQoTTWVkaWFTZXJ2ZXJDb25uSW5mbxILCgN1cmwYASABKAkSDQoFdG9rZW4YAiABKAkSFAoMZW5hYmxlZF9lMmVlGAMgASgIEh0KEHR1cm5fY3JlZGVudGlhbHMYBCABKAlIAIgBARIUCgxuYXRpdmVfdG9rZW4YBSABKAlCEwoRX3R1cm5fY3JlZGVudGlhbHMiYwoPTmF0c0luaXRpYWxEYXRhEiQKBHJvb20YASABKAsyFi5wbm0udjEuTmF0c0t2Um9vbUluZm8SKgoKbG9jYWxfdXNlchgCIAEoCzIWLnBubS52MS5OYXRzS3ZVc2VySW5mbyKvAQoOTmF0c0t2Um9vbUluZm8SEwoLZGJfdGFibGVfaWQYASABKAQSDwoHcm9vbV9pZBgCIAEoCRIQCghyb29tX3NpZBgDIAEoCRIOCgZzdGF0dXMYBCABKAkSFQoNZW1wdHlfdGltZW91dBgFIAEoBBIYChBtYXhfcGFydGljaXBhbnRzGAYgASgEEhAKCG1ldGFkYXRhGAcgASgJEhIKCmNyZWF0ZWRfYXQYCCABKAQi6AEKDk5hdHNLdlVzZXJJbmZvEg8KB3VzZXJfaWQYASABKAkSEAoIdXNlcl9zaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIQCghpc19hZG1pbhgEIAEoCBIUCgxpc19wcmVzZW50ZXIYBSABKAgSEAoIbWV0YWRhdGEYBiABKAkSEQoJam9pbmVkX2F0GAcgASgEEhYKDnJlY29ubmVjdGVkX2F0GAggASgEEhcKD2Rpc2Nvbm5lY3RlZF9hdBgJIAEoBBInCgtjbGllbnRfdHlwZRgKIAEoDjISLnBubS52MS5DbGllbnRUeXBlKoUFChpOYXRzTXNnQ2xpZW50VG9TZXJ2ZXJFdmVudBI0CjBOQVRTX01TR19DTElFTlRfVE9fU0VSVkVSX0VWRU5UX1JFUV9JTklUSUFMX0RBVEEQABI5CjVOQVRTX01TR19DTElFTlRfVE9fU0VSVkVSX0VWRU5UX1JFUV9NRURJQV9TRVJWRVJfREFUQRABEjkKNU5BVFNfTVNHX0NMSUVOVF9UT19TRVJWRVJfRVZFTlRfUkVRX0pPSU5FRF9VU0VSU19MSVNUEAISNwozTkFUU19NU0dfQ0xJRU5UX1RPX1NFUlZFUl9FVkVOVF9SRVFfUkVORVdfUE5NX1RPS0VOEAMSKAokTkFUU19NU0dfQ0xJRU5UX1RPX1NFUlZFUl9FVkVOVF9QSU5HEAQSMgouTkFUU19NU0dfQ0xJRU5UX1RPX1NFUlZFUl9FVkVOVF9SRVFfUkFJU0VfSEFORBAFEjIKLk5BVFNfTVNHX0NMSUVOVF9UT19TRVJWRVJfRVZFTlRfUkVRX0xPV0VSX0hBTkQQBhI9CjlOQVRTX01TR19DTElFTlRfVE9fU0VSVkVSX0VWRU5UX1JFUV9MT1dFUl9PVEhFUl9VU0VSX0hBTkQQBxI3CjNOQVRTX01TR19DTElFTlRfVE9fU0VSVkVSX0VWRU5UX1BVU0hfQU5BTFlUSUNTX0RBVEEQCBI5CjVOQVRTX01TR19DTElFTlRfVE9fU0VSVkVSX0VWRU5UX1JFUV9PTkxJTkVfVVNFUlNfTElTVBAJEj0KOU5BVFNfTVNHX0NMSUVOVF9UT19TRVJWRVJfRVZFTlRfUkVRX1BSSVZBVEVfREFUQV9ERUxJVkVSWRAKKqUJChpOYXRzTXNnU2VydmVyVG9DbGllbnRFdmVudBI0CjBOQVRTX01TR19TRVJWRVJfVE9fQ0xJRU5UX0VWRU5UX1JFU19JTklUSUFMX0RBVEEQABI5CjVOQVRTX01TR19TRVJWRVJfVE9fQ0xJRU5UX0VWRU5UX1JFU19KT0lORURfVVNFUlNfTElTVBABEjkKNU5BVFNfTVNHX1NFUlZFUl9UT19DTElFTlRfRVZFTlRfUkVTX01FRElBX1NFUlZFUl9EQVRBEAISOAo0TkFUU19NU0dfU0VSVkVSX1RPX0NMSUVOVF9FVkVOVF9ST09NX01FVEFEQVRBX1VQREFURRADEjgKNE5BVFNfTVNHX1NFUlZFUl9UT19DTElFTlRfRVZFTlRfVVNFUl9NRVRBREFUQV9VUERBVEUQBBIvCitOQVRTX01TR19TRVJWRVJfVE9fQ0xJRU5UX0VWRU5UX1VTRVJfSk9JTkVEEAUSNQoxTkFUU19NU0dfU0VSVkVSX1RPX0NMSUVOVF9FVkVOVF9VU0VSX0RJU0NPTk5FQ1RFRBAGEjAKLE5BVFNfTVNHX1NFUlZFUl9UT19DTElFTlRfRVZFTlRfVVNFUl9PRkZMSU5FEAcSOAo0TkFUU19NU0dfU0VSVkVSX1RPX0NMSUVOVF9FVkVOVF9SRVNQX1JFTkVXX1BOTV9UT0tFThAIEjcKM05BVFNfTVNHX1NFUlZFUl9UT19DTElFTlRfRVZFTlRfU1lTVEVNX05PVElGSUNBVElPThAJEjEKLU5BVFNfTVNHX1NFUlZFUl9UT19DTElFTlRfRVZFTlRfU0VTU0lPTl9FTkRFRBAKEi8KK05BVFNfTVNHX1NFUlZFUl9UT19DTElFTlRfRVZFTlRfUE9MTF9DTE9TRUQQCxIwCixOQVRTX01TR19TRVJWRVJfVE9fQ0xJRU5UX0VWRU5UX1BPTExfQ1JFQVRFRBAMEjYKMk5BVFNfTVNHX1NFUlZFUl9UT19DTElFTlRfRVZFTlRfSk9JTl9CUkVBS09VVF9ST09NEA0SNwozTkFUU19NU0dfU0VSVkVSX1RPX0NMSUVOVF9FVkVOVF9CUkVBS09VVF9ST09NX0VOREVEEA4SMwovTkFUU19NU0dfU0VSVkVSX1RPX0NMSUVOVF9FVkVOVF9TWVNURU1fQ0hBVF9NU0cQDxI9CjlOQVRTX01TR19TRVJWRVJfVE9fQ0xJRU5UX0VWRU5UX1RSQU5TQ1JJUFRJT05fT1VUUFVUX1RFWFQQEBI+CjpOQVRTX01TR19TRVJWRVJfVE9fQ0xJRU5UX0VWRU5UX1JFU1BfSU5TSUdIVFNfQUlfVEVYVF9DSEFUEBESOgo2TkFUU19NU0dfU0VSVkVSX1RPX0NMSUVOVF9FVkVOVF9SRVNQX09OTElORV9VU0VSU19MSVNUEBISOQo1TkFUU19NU0dfU0VSVkVSX1RPX0NMSUVOVF9FVkVOVF9ERUxJVkVSWV9QUklWQVRFX0RBVEEQExIoCiROQVRTX01TR19TRVJWRVJfVE9fQ0xJRU5UX0VWRU5UX1BPTkcQFEJqCgpjb20ucG5tLnYxQgxOYXRzTXNnUHJvdG9QAVoqZ2l0aHViLmNvbS9wbm0tZGV2L3BubS9nZW4vZ28vcG5tL3YxO3BubXYxogIDUFhYqgIGUG5tLlYxygIGUG5tXFYx6gIHUG5tOjpWMWIGcHJvdG8z", [file_pnm_v1_common]);
+  fileDesc("ChVwbm0vdjEvbmF0c19tc2cucHJvdG8SBnBubS52MSJ0ChVOYXRzTXNnQ2xpZW50VG9TZXJ2ZXISCgoCaWQYASABKAkSMQoFZXZlbnQYAiABKA4yIi5wbm0udjEuTmF0c01zZ0NsaWVudFRvU2VydmVyRXZlbnQSCwoDbXNnGAMgASgJEg8KB2Jpbl9tc2cYBCABKAwidAoVTmF0c01zZ1NlcnZlclRvQ2xpZW50EgoKAmlkGAEgASgJEjEKBWV2ZW50GAIgASgOMiIucG5tLnYxLk5hdHNNc2dTZXJ2ZXJUb0NsaWVudEV2ZW50EgsKA21zZxgDIAEoCRIPCgdiaW5fbXNnGAQgASgMImUKE1ByaXZhdGVEYXRhRGVsaXZlcnkSEgoKdG9fdXNlcl9pZBgBIAEoCRIWCg5lY2hvX3RvX3NlbmRlchgCIAEoCBIMCgR0eXBlGAMgASgJEhQKDGZyb21fdXNlcl9pZBhkIAEoCSKRAQoTTWVkaWFTZXJ2ZXJDb25uSW5mbxILCgN1cmwYASABKAkSDQoFdG9rZW4YAiABKAkSFAoMZW5hYmxlZF9lMmVlGAMgASgIEh0KEHR1cm5fY3JlZGVudGlhbHMYBCABKAlIAIgBARIUCgxuYXRpdmVfdG9rZW4YBSABKAlCEwoRX3R1cm5fY3JlZGVudGlhbHMiYwoPTmF0c0luaXRpYWxEYXRhEiQKBHJvb20YASABKAsyFi5wbm0udjEuTmF0c0t2Um9vbUluZm8SKgoKbG9jYWxfdXNlchgCIAEoCzIWLnBubS52MS5OYXRzS3ZVc2VySW5mbyKvAQoOTmF0c0t2Um9vbUluZm8SEwoLZGJfdGFibGVfaWQYASABKAQSDwoHcm9vbV9pZBgCIAEoCRIQCghyb29tX3NpZBgDIAEoCRIOCgZzdGF0dXMYBCABKAkSFQoNZW1wdHlfdGltZW91dBgFIAEoBBIYChBtYXhfcGFydGljaXBhbnRzGAYgASgEEhAKCG1ldGFkYXRhGAcgASgJEhIKCmNyZWF0ZWRfYXQYCCABKAQi6AEKDk5hdHNLdlVzZXJJbmZvEg8KB3VzZXJfaWQYASABKAkSEAoIdXNlcl9zaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIQCghpc19hZG1pbhgEIAEoCBIUCgxpc19wcmVzZW50ZXIYBSABKAgSEAoIbWV0YWRhdGEYBiABKAkSEQoJam9pbmVkX2F0GAcgASgEEhYKDnJlY29ubmVjdGVkX2F0GAggASgEEhcKD2Rpc2Nvbm5lY3RlZF9hdBgJIAEoBBInCgtjbGllbnRfdHlwZRgKIAEoDjISLnBubS52MS5DbGllbnRUeXBlKv4FChpOYXRzTXNnQ2xpZW50VG9TZXJ2ZXJFdmVudBI0CjBOQVRTX01TR19DTElFTlRfVE9fU0VSVkVSX0VWRU5UX1JFUV9JTklUSUFMX0RBVEEQABI5CjVOQVRTX01TR19DTElFTlRfVE9fU0VSVkVSX0VWRU5UX1JFUV9NRURJQV9TRVJWRVJfREFUQRABEjkKNU5BVFNfTVNHX0NMSUVOVF9UT19TRVJWRVJfRVZFTlRfUkVRX0pPSU5FRF9VU0VSU19MSVNUEAISNwozTkFUU19NU0dfQ0xJRU5UX1RPX1NFUlZFUl9FVkVOVF9SRVFfUkVORVdfUE5NX1RPS0VOEAMSKAokTkFUU19NU0dfQ0xJRU5UX1RPX1NFUlZFUl9FVkVOVF9QSU5HEAQSMgouTkFUU19NU0dfQ0xJRU5UX1RPX1NFUlZFUl9FVkVOVF9SRVFfUkFJU0VfSEFORBAFEjIKLk5BVFNfTVNHX0NMSUVOVF9UT19TRVJWRVJfRVZFTlRfUkVRX0xPV0VSX0hBTkQQBhI9CjlOQVRTX01TR19DTElFTlRfVE9fU0VSVkVSX0VWRU5UX1JFUV9MT1dFUl9PVEhFUl9VU0VSX0hBTkQQBxI3CjNOQVRTX01TR19DTElFTlRfVE9fU0VSVkVSX0VWRU5UX1BVU0hfQU5BTFlUSUNTX0RBVEEQCBI5CjVOQVRTX01TR19DTElFTlRfVE9fU0VSVkVSX0VWRU5UX1JFUV9PTkxJTkVfVVNFUlNfTElTVBAJEj0KOU5BVFNfTVNHX0NMSUVOVF9UT19TRVJWRVJfRVZFTlRfUkVRX1BSSVZBVEVfREFUQV9ERUxJVkVSWRAKEjwKOE5BVFNfTVNHX0NMSUVOVF9UT19TRVJWRVJfRVZFTlRfUkVRX0FQUFJPVkVfV0FJVElOR19VU0VSEGQSOQo1TkFUU19NU0dfQ0xJRU5UX1RPX1NFUlZFUl9FVkVOVF9SRVFfREVOWV9XQUlUSU5HX1VTRVIQZSrbCgoaTmF0c01zZ1NlcnZlclRvQ2xpZW50RXZlbnQSNAowTkFUU19NU0dfU0VSVkVSX1RPX0NMSUVOVF9FVkVOVF9SRVNfSU5JVElBTF9EQVRBEAASOQo1TkFUU19NU0dfU0VSVkVSX1RPX0NMSUVOVF9FVkVOVF9SRVNfSk9JTkVEX1VTRVJTX0xJU1QQARI5CjVOQVRTX01TR19TRVJWRVJfVE9fQ0xJRU5UX0VWRU5UX1JFU19NRURJQV9TRVJWRVJfREFUQRACEjgKNE5BVFNfTVNHX1NFUlZFUl9UT19DTElFTlRfRVZFTlRfUk9PTV9NRVRBREFUQV9VUERBVEUQAxI4CjROQVRTX01TR19TRVJWRVJfVE9fQ0xJRU5UX0VWRU5UX1VTRVJfTUVUQURBVEFfVVBEQVRFEAQSLworTkFUU19NU0dfU0VSVkVSX1RPX0NMSUVOVF9FVkVOVF9VU0VSX0pPSU5FRBAFEjUKMU5BVFNfTVNHX1NFUlZFUl9UT19DTElFTlRfRVZFTlRfVVNFUl9ESVNDT05ORUNURUQQBhIwCixOQVRTX01TR19TRVJWRVJfVE9fQ0xJRU5UX0VWRU5UX1VTRVJfT0ZGTElORRAHEjgKNE5BVFNfTVNHX1NFUlZFUl9UT19DTElFTlRfRVZFTlRfUkVTUF9SRU5FV19QTk1fVE9LRU4QCBI3CjNOQVRTX01TR19TRVJWRVJfVE9fQ0xJRU5UX0VWRU5UX1NZU1RFTV9OT1RJRklDQVRJT04QCRIxCi1OQVRTX01TR19TRVJWRVJfVE9fQ0xJRU5UX0VWRU5UX1NFU1NJT05fRU5ERUQQChIvCitOQVRTX01TR19TRVJWRVJfVE9fQ0xJRU5UX0VWRU5UX1BPTExfQ0xPU0VEEAsSMAosTkFUU19NU0dfU0VSVkVSX1RPX0NMSUVOVF9FVkVOVF9QT0xMX0NSRUFURUQQDBI2CjJOQVRTX01TR19TRVJWRVJfVE9fQ0xJRU5UX0VWRU5UX0pPSU5fQlJFQUtPVVRfUk9PTRANEjcKM05BVFNfTVNHX1NFUlZFUl9UT19DTElFTlRfRVZFTlRfQlJFQUtPVVRfUk9PTV9FTkRFRBAOEjMKL05BVFNfTVNHX1NFUlZFUl9UT19DTElFTlRfRVZFTlRfU1lTVEVNX0NIQVRfTVNHEA8SPQo5TkFUU19NU0dfU0VSVkVSX1RPX0NMSUVOVF9FVkVOVF9UUkFOU0NSSVBUSU9OX09VVFBVVF9URVhUEBASPgo6TkFUU19NU0dfU0VSVkVSX1RPX0NMSUVOVF9FVkVOVF9SRVNQX0lOU0lHSFRTX0FJX1RFWFRfQ0hBVBAREjoKNk5BVFNfTVNHX1NFUlZFUl9UT19DTElFTlRfRVZFTlRfUkVTUF9PTkxJTkVfVVNFUlNfTElTVBASEjkKNU5BVFNfTVNHX1NFUlZFUl9UT19DTElFTlRfRVZFTlRfREVMSVZFUllfUFJJVkFURV9EQVRBEBMSKAokTkFUU19NU0dfU0VSVkVSX1RPX0NMSUVOVF9FVkVOVF9QT05HEBQSOQo1TkFUU19NU0dfU0VSVkVSX1RPX0NMSUVOVF9FVkVOVF9XQUlUSU5HX1JPT01fQVBQUk9WRUQQZBI9CjlOQVRTX01TR19TRVJWRVJfVE9fQ0xJRU5UX0VWRU5UX1JFU1BfQVBQUk9WRV9XQUlUSU5HX1VTRVIQZRI6CjZOQVRTX01TR19TRVJWRVJfVE9fQ0xJRU5UX0VWRU5UX1JFU1BfREVOWV9XQUlUSU5HX1VTRVIQZkJqCgpjb20ucG5tLnYxQgxOYXRzTXNnUHJvdG9QAVoqZ2l0aHViLmNvbS9wbm0tZGV2L3BubS9nZW4vZ28vcG5tL3YxO3BubXYxogIDUFhYqgIGUG5tLlYxygIGUG5tXFYx6gIHUG5tOjpWMWIGcHJvdG8z", [file_pnm_v1_common]);
 
 /**
  * Sent by a participant on sysJsWorker.<room>.<user> or sysCoreWorker.<room>.<user>.
@@ -21,21 +21,31 @@ export const file_pnm_v1_nats_msg: GenFile = /*@__PURE__*/
  */
 export type NatsMsgClientToServer = Message<"pnm.v1.NatsMsgClientToServer"> & {
   /**
+   * An id the client chooses; answers that refer to a request (RenewalFailure)
+   * repeat it.
+   *
    * @generated from field: string id = 1;
    */
   id: string;
 
   /**
+   * What the client asks for.
+   *
    * @generated from field: pnm.v1.NatsMsgClientToServerEvent event = 2;
    */
   event: NatsMsgClientToServerEvent;
 
   /**
+   * The request's text argument, e.g. the current token for
+   * REQ_RENEW_PNM_TOKEN.
+   *
    * @generated from field: string msg = 3;
    */
   msg: string;
 
   /**
+   * The request's binary argument, where the event has one.
+   *
    * @generated from field: bytes bin_msg = 4;
    */
   binMsg: Uint8Array;
@@ -55,21 +65,31 @@ export const NatsMsgClientToServerSchema: GenMessage<NatsMsgClientToServer> = /*
  */
 export type NatsMsgServerToClient = Message<"pnm.v1.NatsMsgServerToClient"> & {
   /**
+   * A UUID the server gives the message.
+   *
    * @generated from field: string id = 1;
    */
   id: string;
 
   /**
+   * What the message is.
+   *
    * @generated from field: pnm.v1.NatsMsgServerToClientEvent event = 2;
    */
   event: NatsMsgServerToClientEvent;
 
   /**
+   * The payload: protojson with proto field names, or plain text, depending on
+   * the event.
+   *
    * @generated from field: string msg = 3;
    */
   msg: string;
 
   /**
+   * A binary payload; pnm's refusals carry an ErrorDetail or RenewalFailure
+   * here.
+   *
    * @generated from field: bytes bin_msg = 4;
    */
   binMsg: Uint8Array;
@@ -89,16 +109,22 @@ export const NatsMsgServerToClientSchema: GenMessage<NatsMsgServerToClient> = /*
  */
 export type PrivateDataDelivery = Message<"pnm.v1.PrivateDataDelivery"> & {
   /**
+   * The user to deliver to.
+   *
    * @generated from field: string to_user_id = 1;
    */
   toUserId: string;
 
   /**
+   * Also deliver a copy to the sender.
+   *
    * @generated from field: bool echo_to_sender = 2;
    */
   echoToSender: boolean;
 
   /**
+   * What the payload is, chosen by the clients.
+   *
    * @generated from field: string type = 3;
    */
   type: string;
@@ -125,26 +151,39 @@ export const PrivateDataDeliverySchema: GenMessage<PrivateDataDelivery> = /*@__P
  */
 export type MediaServerConnInfo = Message<"pnm.v1.MediaServerConnInfo"> & {
   /**
+   * The LiveKit server's URL.
+   *
    * @generated from field: string url = 1;
    */
   url: string;
 
   /**
+   * A LiveKit access token for the participant (identity = user id), signed
+   * with the LiveKit key; a hybrid web client's token only subscribes.
+   *
    * @generated from field: string token = 2;
    */
   token: string;
 
   /**
+   * The room's media is end-to-end encrypted. pnm sets it from the room;
+   * upstream never does.
+   *
    * @generated from field: bool enabled_e2ee = 3;
    */
   enabledE2ee: boolean;
 
   /**
+   * TURN server credentials for the client; pnm leaves it unset.
+   *
    * @generated from field: optional string turn_credentials = 4;
    */
   turnCredentials?: string | undefined;
 
   /**
+   * For a HYBRID_WEB client: a publish-only LiveKit token for the identity
+   * `<user id>-native`, used by the native app. Empty otherwise.
+   *
    * @generated from field: string native_token = 5;
    */
   nativeToken: string;
@@ -164,11 +203,15 @@ export const MediaServerConnInfoSchema: GenMessage<MediaServerConnInfo> = /*@__P
  */
 export type NatsInitialData = Message<"pnm.v1.NatsInitialData"> & {
   /**
+   * The room.
+   *
    * @generated from field: pnm.v1.NatsKvRoomInfo room = 1;
    */
   room?: NatsKvRoomInfo | undefined;
 
   /**
+   * The participant who asked.
+   *
    * @generated from field: pnm.v1.NatsKvUserInfo local_user = 2;
    */
   localUser?: NatsKvUserInfo | undefined;
@@ -182,35 +225,49 @@ export const NatsInitialDataSchema: GenMessage<NatsInitialData> = /*@__PURE__*/
   messageDesc(file_pnm_v1_nats_msg, 4);
 
 /**
+ * A room as the NATS plane describes it to participants.
+ *
  * @generated from message pnm.v1.NatsKvRoomInfo
  */
 export type NatsKvRoomInfo = Message<"pnm.v1.NatsKvRoomInfo"> & {
   /**
+   * Upstream's database row id; pnm leaves it 0.
+   *
    * @generated from field: uint64 db_table_id = 1;
    */
   dbTableId: bigint;
 
   /**
+   * The caller's id for the room.
+   *
    * @generated from field: string room_id = 2;
    */
   roomId: string;
 
   /**
+   * The id of this instance of the room (ActiveRoomInfo.sid).
+   *
    * @generated from field: string room_sid = 3;
    */
   roomSid: string;
 
   /**
+   * Where the room is in its life: "created", "active" or "ended".
+   *
    * @generated from field: string status = 4;
    */
   status: string;
 
   /**
+   * How long the room may stay empty before it ends, in seconds.
+   *
    * @generated from field: uint64 empty_timeout = 5;
    */
   emptyTimeout: bigint;
 
   /**
+   * The participant limit; 0 means none.
+   *
    * @generated from field: uint64 max_participants = 6;
    */
   maxParticipants: bigint;
@@ -224,6 +281,8 @@ export type NatsKvRoomInfo = Message<"pnm.v1.NatsKvRoomInfo"> & {
   metadata: string;
 
   /**
+   * When this instance of the room was created, in Unix seconds.
+   *
    * @generated from field: uint64 created_at = 8;
    */
   createdAt: bigint;
@@ -237,30 +296,42 @@ export const NatsKvRoomInfoSchema: GenMessage<NatsKvRoomInfo> = /*@__PURE__*/
   messageDesc(file_pnm_v1_nats_msg, 5);
 
 /**
+ * A participant as the NATS plane describes it.
+ *
  * @generated from message pnm.v1.NatsKvUserInfo
  */
 export type NatsKvUserInfo = Message<"pnm.v1.NatsKvUserInfo"> & {
   /**
+   * The participant's user id.
+   *
    * @generated from field: string user_id = 1;
    */
   userId: string;
 
   /**
+   * Upstream's id of this participant's session; pnm leaves it empty.
+   *
    * @generated from field: string user_sid = 2;
    */
   userSid: string;
 
   /**
+   * The display name.
+   *
    * @generated from field: string name = 3;
    */
   name: string;
 
   /**
+   * The participant is a room admin.
+   *
    * @generated from field: bool is_admin = 4;
    */
   isAdmin: boolean;
 
   /**
+   * The participant is the presenter; pnm leaves it false.
+   *
    * @generated from field: bool is_presenter = 5;
    */
   isPresenter: boolean;
@@ -273,21 +344,29 @@ export type NatsKvUserInfo = Message<"pnm.v1.NatsKvUserInfo"> & {
   metadata: string;
 
   /**
+   * When the participant joined; pnm leaves it 0.
+   *
    * @generated from field: uint64 joined_at = 7;
    */
   joinedAt: bigint;
 
   /**
+   * When the participant last reconnected; pnm leaves it 0.
+   *
    * @generated from field: uint64 reconnected_at = 8;
    */
   reconnectedAt: bigint;
 
   /**
+   * When the participant last disconnected; pnm leaves it 0.
+   *
    * @generated from field: uint64 disconnected_at = 9;
    */
   disconnectedAt: bigint;
 
   /**
+   * How the participant's client runs.
+   *
    * @generated from field: pnm.v1.ClientType client_type = 10;
    */
   clientType: ClientType;
@@ -301,63 +380,112 @@ export const NatsKvUserInfoSchema: GenMessage<NatsKvUserInfo> = /*@__PURE__*/
   messageDesc(file_pnm_v1_nats_msg, 6);
 
 /**
+ * Requests a participant sends (upstream's NatsMsgClientToServerEvents, plus
+ * pnm's own from 100). pnm answers REQ_INITIAL_DATA, REQ_MEDIA_SERVER_DATA,
+ * REQ_RENEW_PNM_TOKEN, PING and its waiting-room requests; it drops the others
+ * unanswered. Every request counts against the participant's rate
+ * (PNM_REQUEST_RATE, PNM_REQUEST_BURST): one over it is not served, and
+ * REQ_INITIAL_DATA, REQ_MEDIA_SERVER_DATA, REQ_RENEW_PNM_TOKEN and PING over it
+ * are answered with their usual event carrying RATE_LIMITED.
+ *
  * @generated from enum pnm.v1.NatsMsgClientToServerEvent
  */
 export enum NatsMsgClientToServerEvent {
   /**
+   * Asks for the room and the participant's own record (answer:
+   * RES_INITIAL_DATA; refused with USER_WAITING_FOR_APPROVAL while the user
+   * waits for approval).
+   *
    * @generated from enum value: NATS_MSG_CLIENT_TO_SERVER_EVENT_REQ_INITIAL_DATA = 0;
    */
   REQ_INITIAL_DATA = 0,
 
   /**
+   * Asks for the media server's URL and token (answer: RES_MEDIA_SERVER_DATA).
+   *
    * @generated from enum value: NATS_MSG_CLIENT_TO_SERVER_EVENT_REQ_MEDIA_SERVER_DATA = 1;
    */
   REQ_MEDIA_SERVER_DATA = 1,
 
   /**
+   * Asks for the participants who joined; not answered by pnm.
+   *
    * @generated from enum value: NATS_MSG_CLIENT_TO_SERVER_EVENT_REQ_JOINED_USERS_LIST = 2;
    */
   REQ_JOINED_USERS_LIST = 2,
 
   /**
+   * Renews the access token in msg (answer: RESP_RENEW_PNM_TOKEN).
+   *
    * @generated from enum value: NATS_MSG_CLIENT_TO_SERVER_EVENT_REQ_RENEW_PNM_TOKEN = 3;
    */
   REQ_RENEW_PNM_TOKEN = 3,
 
   /**
+   * Keep-alive (answer: PONG, msg = server time in Unix milliseconds).
+   *
    * @generated from enum value: NATS_MSG_CLIENT_TO_SERVER_EVENT_PING = 4;
    */
   PING = 4,
 
   /**
+   * Raises the sender's hand; not handled by pnm.
+   *
    * @generated from enum value: NATS_MSG_CLIENT_TO_SERVER_EVENT_REQ_RAISE_HAND = 5;
    */
   REQ_RAISE_HAND = 5,
 
   /**
+   * Lowers the sender's hand; not handled by pnm.
+   *
    * @generated from enum value: NATS_MSG_CLIENT_TO_SERVER_EVENT_REQ_LOWER_HAND = 6;
    */
   REQ_LOWER_HAND = 6,
 
   /**
+   * Lowers another user's hand (user id in msg); not handled by pnm.
+   *
    * @generated from enum value: NATS_MSG_CLIENT_TO_SERVER_EVENT_REQ_LOWER_OTHER_USER_HAND = 7;
    */
   REQ_LOWER_OTHER_USER_HAND = 7,
 
   /**
+   * Analytics from the client; dropped by pnm.
+   *
    * @generated from enum value: NATS_MSG_CLIENT_TO_SERVER_EVENT_PUSH_ANALYTICS_DATA = 8;
    */
   PUSH_ANALYTICS_DATA = 8,
 
   /**
+   * Asks for the participants online; not answered by pnm.
+   *
    * @generated from enum value: NATS_MSG_CLIENT_TO_SERVER_EVENT_REQ_ONLINE_USERS_LIST = 9;
    */
   REQ_ONLINE_USERS_LIST = 9,
 
   /**
+   * Asks the server to relay bin_msg to one user (PrivateDataDelivery in msg);
+   * pnm does not relay.
+   *
    * @generated from enum value: NATS_MSG_CLIENT_TO_SERVER_EVENT_REQ_PRIVATE_DATA_DELIVERY = 10;
    */
   REQ_PRIVATE_DATA_DELIVERY = 10,
+
+  /**
+   * pnm addition: a room admin approves the waiting user whose id is in msg,
+   * as RoomService.ApproveParticipant does (answer: RESP_APPROVE_WAITING_USER).
+   *
+   * @generated from enum value: NATS_MSG_CLIENT_TO_SERVER_EVENT_REQ_APPROVE_WAITING_USER = 100;
+   */
+  REQ_APPROVE_WAITING_USER = 100,
+
+  /**
+   * pnm addition: a room admin turns away the waiting user whose id is in msg,
+   * as RoomService.DenyParticipant does (answer: RESP_DENY_WAITING_USER).
+   *
+   * @generated from enum value: NATS_MSG_CLIENT_TO_SERVER_EVENT_REQ_DENY_WAITING_USER = 101;
+   */
+  REQ_DENY_WAITING_USER = 101,
 }
 
 /**
@@ -367,113 +495,192 @@ export const NatsMsgClientToServerEventSchema: GenEnum<NatsMsgClientToServerEven
   enumDesc(file_pnm_v1_nats_msg, 0);
 
 /**
+ * Messages the server sends (upstream's NatsMsgServerToClientEvents, plus
+ * pnm's own from 100). pnm sends RES_INITIAL_DATA, RES_MEDIA_SERVER_DATA,
+ * RESP_RENEW_PNM_TOKEN, SESSION_ENDED, PONG and its waiting-room messages.
+ *
  * @generated from enum pnm.v1.NatsMsgServerToClientEvent
  */
 export enum NatsMsgServerToClientEvent {
   /**
+   * msg is NatsInitialData as protojson; pnm's refusal (e.g. to a user the
+   * waiting room holds) has an empty msg and an ErrorDetail in bin_msg.
+   *
    * @generated from enum value: NATS_MSG_SERVER_TO_CLIENT_EVENT_RES_INITIAL_DATA = 0;
    */
   RES_INITIAL_DATA = 0,
 
   /**
+   * The participants who joined; not sent by pnm.
+   *
    * @generated from enum value: NATS_MSG_SERVER_TO_CLIENT_EVENT_RES_JOINED_USERS_LIST = 1;
    */
   RES_JOINED_USERS_LIST = 1,
 
   /**
+   * msg is MediaServerConnInfo as protojson; a refusal has an empty msg and an
+   * ErrorDetail in bin_msg.
+   *
    * @generated from enum value: NATS_MSG_SERVER_TO_CLIENT_EVENT_RES_MEDIA_SERVER_DATA = 2;
    */
   RES_MEDIA_SERVER_DATA = 2,
 
   /**
+   * The room's metadata changed; not sent by pnm.
+   *
    * @generated from enum value: NATS_MSG_SERVER_TO_CLIENT_EVENT_ROOM_METADATA_UPDATE = 3;
    */
   ROOM_METADATA_UPDATE = 3,
 
   /**
+   * A user's metadata changed; not sent by pnm.
+   *
    * @generated from enum value: NATS_MSG_SERVER_TO_CLIENT_EVENT_USER_METADATA_UPDATE = 4;
    */
   USER_METADATA_UPDATE = 4,
 
   /**
+   * A user came online; not sent by pnm.
+   *
    * @generated from enum value: NATS_MSG_SERVER_TO_CLIENT_EVENT_USER_JOINED = 5;
    */
   USER_JOINED = 5,
 
   /**
+   * A user's connection dropped; not sent by pnm.
+   *
    * @generated from enum value: NATS_MSG_SERVER_TO_CLIENT_EVENT_USER_DISCONNECTED = 6;
    */
   USER_DISCONNECTED = 6,
 
   /**
+   * A user stayed disconnected and is offline; not sent by pnm.
+   *
    * @generated from enum value: NATS_MSG_SERVER_TO_CLIENT_EVENT_USER_OFFLINE = 7;
    */
   USER_OFFLINE = 7,
 
   /**
+   * msg is the renewed access token and bin_msg a RenewalSuccess; pnm's
+   * refusal has an empty msg and a RenewalFailure in bin_msg.
+   *
    * @generated from enum value: NATS_MSG_SERVER_TO_CLIENT_EVENT_RESP_RENEW_PNM_TOKEN = 8;
    */
   RESP_RENEW_PNM_TOKEN = 8,
 
   /**
+   * A notice to show the user; not sent by pnm.
+   *
    * @generated from enum value: NATS_MSG_SERVER_TO_CLIENT_EVENT_SYSTEM_NOTIFICATION = 9;
    */
   SYSTEM_NOTIFICATION = 9,
 
   /**
+   * The participant's session is over: removed, blocked, denied entry by the
+   * waiting room, replaced by a token with less privilege, or the room ended.
+   * msg is a text for the user (RemoveParticipantRequest.msg when given),
+   * bin_msg an ErrorDetail with the reason; pnm then closes the connection.
+   *
    * @generated from enum value: NATS_MSG_SERVER_TO_CLIENT_EVENT_SESSION_ENDED = 10;
    */
   SESSION_ENDED = 10,
 
   /**
+   * A poll closed; not sent by pnm.
+   *
    * @generated from enum value: NATS_MSG_SERVER_TO_CLIENT_EVENT_POLL_CLOSED = 11;
    */
   POLL_CLOSED = 11,
 
   /**
+   * A poll was created; not sent by pnm.
+   *
    * @generated from enum value: NATS_MSG_SERVER_TO_CLIENT_EVENT_POLL_CREATED = 12;
    */
   POLL_CREATED = 12,
 
   /**
+   * An invitation to a breakout room; not sent by pnm.
+   *
    * @generated from enum value: NATS_MSG_SERVER_TO_CLIENT_EVENT_JOIN_BREAKOUT_ROOM = 13;
    */
   JOIN_BREAKOUT_ROOM = 13,
 
   /**
+   * A breakout room ended; not sent by pnm.
+   *
    * @generated from enum value: NATS_MSG_SERVER_TO_CLIENT_EVENT_BREAKOUT_ROOM_ENDED = 14;
    */
   BREAKOUT_ROOM_ENDED = 14,
 
   /**
+   * A system message for the chat; not sent by pnm.
+   *
    * @generated from enum value: NATS_MSG_SERVER_TO_CLIENT_EVENT_SYSTEM_CHAT_MSG = 15;
    */
   SYSTEM_CHAT_MSG = 15,
 
   /**
+   * Transcribed speech; not sent by pnm.
+   *
    * @generated from enum value: NATS_MSG_SERVER_TO_CLIENT_EVENT_TRANSCRIPTION_OUTPUT_TEXT = 16;
    */
   TRANSCRIPTION_OUTPUT_TEXT = 16,
 
   /**
+   * An AI assistant's chat answer; not sent by pnm.
+   *
    * @generated from enum value: NATS_MSG_SERVER_TO_CLIENT_EVENT_RESP_INSIGHTS_AI_TEXT_CHAT = 17;
    */
   RESP_INSIGHTS_AI_TEXT_CHAT = 17,
 
   /**
+   * The participants online; not sent by pnm.
+   *
    * @generated from enum value: NATS_MSG_SERVER_TO_CLIENT_EVENT_RESP_ONLINE_USERS_LIST = 18;
    */
   RESP_ONLINE_USERS_LIST = 18,
 
   /**
+   * Data relayed from another user (REQ_PRIVATE_DATA_DELIVERY); not sent by
+   * pnm.
+   *
    * @generated from enum value: NATS_MSG_SERVER_TO_CLIENT_EVENT_DELIVERY_PRIVATE_DATA = 19;
    */
   DELIVERY_PRIVATE_DATA = 19,
 
   /**
+   * Answer to PING; msg is the server time in Unix milliseconds. pnm's refusal
+   * (RATE_LIMITED) has an empty msg and an ErrorDetail in bin_msg.
+   *
    * @generated from enum value: NATS_MSG_SERVER_TO_CLIENT_EVENT_PONG = 20;
    */
   PONG = 20,
+
+  /**
+   * pnm addition: the waiting room admitted the participant. pnm then closes
+   * the connection, which has the waiting room's permissions only; the client
+   * reconnects with the same token and gets the room's. msg is empty.
+   *
+   * @generated from enum value: NATS_MSG_SERVER_TO_CLIENT_EVENT_WAITING_ROOM_APPROVED = 100;
+   */
+  WAITING_ROOM_APPROVED = 100,
+
+  /**
+   * pnm addition: answer to REQ_APPROVE_WAITING_USER; msg is the approved
+   * user's id, or empty for a refusal with an ErrorDetail in bin_msg.
+   *
+   * @generated from enum value: NATS_MSG_SERVER_TO_CLIENT_EVENT_RESP_APPROVE_WAITING_USER = 101;
+   */
+  RESP_APPROVE_WAITING_USER = 101,
+
+  /**
+   * pnm addition: answer to REQ_DENY_WAITING_USER; msg is the denied user's
+   * id, or empty for a refusal with an ErrorDetail in bin_msg.
+   *
+   * @generated from enum value: NATS_MSG_SERVER_TO_CLIENT_EVENT_RESP_DENY_WAITING_USER = 102;
+   */
+  RESP_DENY_WAITING_USER = 102,
 }
 
 /**

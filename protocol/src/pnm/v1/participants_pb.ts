@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pnm/v1/participants.proto.
  */
 export const file_pnm_v1_participants: GenFile = /*@__PURE__*/
-  fileDesc("Chlwbm0vdjEvcGFydGljaXBhbnRzLnByb3RvEgZwbm0udjEiowEKGFJlbW92ZVBhcnRpY2lwYW50UmVxdWVzdBItCgdyb29tX2lkGAEgASgJQhy6SBlyFxABGIABMhBeW2EtekEtWjAtOS1fXSskEi0KB3VzZXJfaWQYAiABKAlCHLpIGXIXEAEYgAEyEF5bYS16QS1aMC05LV9dKyQSFQoDbXNnGAMgASgJQgi6SAVyAxiACBISCgpibG9ja191c2VyGAQgASgIImEKGVJlbW92ZVBhcnRpY2lwYW50UmVzcG9uc2USDgoGc3RhdHVzGAEgASgIEgsKA21zZxgCIAEoCRInCgtzdGF0dXNfY29kZRgDIAEoDjISLnBubS52MS5TdGF0dXNDb2RlQm8KCmNvbS5wbm0udjFCEVBhcnRpY2lwYW50c1Byb3RvUAFaKmdpdGh1Yi5jb20vcG5tLWRldi9wbm0vZ2VuL2dvL3BubS92MTtwbm12MaICA1BYWKoCBlBubS5WMcoCBlBubVxWMeoCB1BubTo6VjFiBnByb3RvMw", [file_buf_validate_validate, file_pnm_v1_common]);
+  fileDesc("Chlwbm0vdjEvcGFydGljaXBhbnRzLnByb3RvEgZwbm0udjEifQoYUmVtb3ZlUGFydGljaXBhbnRSZXF1ZXN0EhoKB3Jvb21faWQYASABKAlCCbpIBnIE0PMYARIaCgd1c2VyX2lkGAIgASgJQgm6SAZyBNDzGAESFQoDbXNnGAMgASgJQgi6SAVyAxiACBISCgpibG9ja191c2VyGAQgASgIImEKGVJlbW92ZVBhcnRpY2lwYW50UmVzcG9uc2USDgoGc3RhdHVzGAEgASgIEgsKA21zZxgCIAEoCRInCgtzdGF0dXNfY29kZRgDIAEoDjISLnBubS52MS5TdGF0dXNDb2RlIlMKGUFwcHJvdmVQYXJ0aWNpcGFudFJlcXVlc3QSGgoHcm9vbV9pZBgBIAEoCUIJukgGcgTQ8xgBEhoKB3VzZXJfaWQYAiABKAlCCbpIBnIE0PMYASJiChpBcHByb3ZlUGFydGljaXBhbnRSZXNwb25zZRIOCgZzdGF0dXMYASABKAgSCwoDbXNnGAIgASgJEicKC3N0YXR1c19jb2RlGAMgASgOMhIucG5tLnYxLlN0YXR1c0NvZGUiewoWRGVueVBhcnRpY2lwYW50UmVxdWVzdBIaCgdyb29tX2lkGAEgASgJQgm6SAZyBNDzGAESGgoHdXNlcl9pZBgCIAEoCUIJukgGcgTQ8xgBEhUKA21zZxgDIAEoCUIIukgFcgMYgAgSEgoKYmxvY2tfdXNlchgEIAEoCCJfChdEZW55UGFydGljaXBhbnRSZXNwb25zZRIOCgZzdGF0dXMYASABKAgSCwoDbXNnGAIgASgJEicKC3N0YXR1c19jb2RlGAMgASgOMhIucG5tLnYxLlN0YXR1c0NvZGVCbwoKY29tLnBubS52MUIRUGFydGljaXBhbnRzUHJvdG9QAVoqZ2l0aHViLmNvbS9wbm0tZGV2L3BubS9nZW4vZ28vcG5tL3YxO3BubXYxogIDUFhYqgIGUG5tLlYxygIGUG5tXFYx6gIHUG5tOjpWMWIGcHJvdG8z", [file_buf_validate_validate, file_pnm_v1_common]);
 
 /**
  * Upstream's RemoveParticipantReq names. Removing closes the user's NATS
@@ -24,11 +24,15 @@ export const file_pnm_v1_participants: GenFile = /*@__PURE__*/
  */
 export type RemoveParticipantRequest = Message<"pnm.v1.RemoveParticipantRequest"> & {
   /**
+   * The room, in the form CreateRoomRequest.room_id takes.
+   *
    * @generated from field: string room_id = 1;
    */
   roomId: string;
 
   /**
+   * The user to remove: 1 to 128 letters, digits, "-" and "_".
+   *
    * @generated from field: string user_id = 2;
    */
   userId: string;
@@ -41,6 +45,9 @@ export type RemoveParticipantRequest = Message<"pnm.v1.RemoveParticipantRequest"
   msg: string;
 
   /**
+   * Also block the user id in this room: later join tokens, VerifyToken, NATS
+   * admission, renewal and media tokens refuse it (USER_BLOCKED).
+   *
    * @generated from field: bool block_user = 4;
    */
   blockUser: boolean;
@@ -54,20 +61,28 @@ export const RemoveParticipantRequestSchema: GenMessage<RemoveParticipantRequest
   messageDesc(file_pnm_v1_participants, 0);
 
 /**
+ * Answer to RemoveParticipant (upstream's RemoveParticipantRes).
+ *
  * @generated from message pnm.v1.RemoveParticipantResponse
  */
 export type RemoveParticipantResponse = Message<"pnm.v1.RemoveParticipantResponse"> & {
   /**
+   * True when the user was removed.
+   *
    * @generated from field: bool status = 1;
    */
   status: boolean;
 
   /**
+   * "success", or why the request was refused.
+   *
    * @generated from field: string msg = 2;
    */
   msg: string;
 
   /**
+   * The outcome as upstream's status code.
+   *
    * @generated from field: pnm.v1.StatusCode status_code = 3;
    */
   statusCode: StatusCode;
@@ -79,4 +94,152 @@ export type RemoveParticipantResponse = Message<"pnm.v1.RemoveParticipantRespons
  */
 export const RemoveParticipantResponseSchema: GenMessage<RemoveParticipantResponse> = /*@__PURE__*/
   messageDesc(file_pnm_v1_participants, 1);
+
+/**
+ * Admits a user the waiting room holds (upstream approves through an admin's
+ * /api/waitingRoom/approveUsers). The user is told on its private subject
+ * (WAITING_ROOM_APPROVED) and its waiting-room connection is closed, so that
+ * it reconnects with the same token and gets the room's permissions. Approval
+ * takes a seat: in a full room it is refused (ROOM_FULL), and the seat is held
+ * for the reconnect. Approving a user who is not waiting changes nothing.
+ *
+ * @generated from message pnm.v1.ApproveParticipantRequest
+ */
+export type ApproveParticipantRequest = Message<"pnm.v1.ApproveParticipantRequest"> & {
+  /**
+   * The room, in the form CreateRoomRequest.room_id takes.
+   *
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * The waiting user: 1 to 128 letters, digits, "-" and "_".
+   *
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message pnm.v1.ApproveParticipantRequest.
+ * Use `create(ApproveParticipantRequestSchema)` to create a new message.
+ */
+export const ApproveParticipantRequestSchema: GenMessage<ApproveParticipantRequest> = /*@__PURE__*/
+  messageDesc(file_pnm_v1_participants, 2);
+
+/**
+ * Answer to ApproveParticipant.
+ *
+ * @generated from message pnm.v1.ApproveParticipantResponse
+ */
+export type ApproveParticipantResponse = Message<"pnm.v1.ApproveParticipantResponse"> & {
+  /**
+   * True when the user is approved.
+   *
+   * @generated from field: bool status = 1;
+   */
+  status: boolean;
+
+  /**
+   * "success", or why the request was refused.
+   *
+   * @generated from field: string msg = 2;
+   */
+  msg: string;
+
+  /**
+   * The outcome as upstream's status code.
+   *
+   * @generated from field: pnm.v1.StatusCode status_code = 3;
+   */
+  statusCode: StatusCode;
+};
+
+/**
+ * Describes the message pnm.v1.ApproveParticipantResponse.
+ * Use `create(ApproveParticipantResponseSchema)` to create a new message.
+ */
+export const ApproveParticipantResponseSchema: GenMessage<ApproveParticipantResponse> = /*@__PURE__*/
+  messageDesc(file_pnm_v1_participants, 3);
+
+/**
+ * Turns away a user the waiting room holds (upstream rejects through an
+ * admin's RemoveParticipant). The user gets SESSION_ENDED with USER_DENIED and
+ * its connection is closed; its tokens are revoked, as by a removal.
+ *
+ * @generated from message pnm.v1.DenyParticipantRequest
+ */
+export type DenyParticipantRequest = Message<"pnm.v1.DenyParticipantRequest"> & {
+  /**
+   * The room, in the form CreateRoomRequest.room_id takes.
+   *
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * The waiting user: 1 to 128 letters, digits, "-" and "_".
+   *
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * Shown to the denied participant.
+   *
+   * @generated from field: string msg = 3;
+   */
+  msg: string;
+
+  /**
+   * Also block the user id in this room, as RemoveParticipantRequest.block_user
+   * does.
+   *
+   * @generated from field: bool block_user = 4;
+   */
+  blockUser: boolean;
+};
+
+/**
+ * Describes the message pnm.v1.DenyParticipantRequest.
+ * Use `create(DenyParticipantRequestSchema)` to create a new message.
+ */
+export const DenyParticipantRequestSchema: GenMessage<DenyParticipantRequest> = /*@__PURE__*/
+  messageDesc(file_pnm_v1_participants, 4);
+
+/**
+ * Answer to DenyParticipant.
+ *
+ * @generated from message pnm.v1.DenyParticipantResponse
+ */
+export type DenyParticipantResponse = Message<"pnm.v1.DenyParticipantResponse"> & {
+  /**
+   * True when the user was turned away.
+   *
+   * @generated from field: bool status = 1;
+   */
+  status: boolean;
+
+  /**
+   * "success", or why the request was refused.
+   *
+   * @generated from field: string msg = 2;
+   */
+  msg: string;
+
+  /**
+   * The outcome as upstream's status code.
+   *
+   * @generated from field: pnm.v1.StatusCode status_code = 3;
+   */
+  statusCode: StatusCode;
+};
+
+/**
+ * Describes the message pnm.v1.DenyParticipantResponse.
+ * Use `create(DenyParticipantResponseSchema)` to create a new message.
+ */
+export const DenyParticipantResponseSchema: GenMessage<DenyParticipantResponse> = /*@__PURE__*/
+  messageDesc(file_pnm_v1_participants, 5);
 

@@ -12,16 +12,22 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pnm/v1/renewal.proto.
  */
 export const file_pnm_v1_renewal: GenFile = /*@__PURE__*/
-  fileDesc("ChRwbm0vdjEvcmVuZXdhbC5wcm90bxIGcG5tLnYxIlgKDlJlbmV3YWxGYWlsdXJlEhIKCnJlcXVlc3RfaWQYASABKAkSJQoGcmVhc29uGAIgASgOMhUucG5tLnYxLkZhaWx1cmVSZWFzb24SCwoDbXNnGAMgASgJQmoKCmNvbS5wbm0udjFCDFJlbmV3YWxQcm90b1ABWipnaXRodWIuY29tL3BubS1kZXYvcG5tL2dlbi9nby9wbm0vdjE7cG5tdjGiAgNQWFiqAgZQbm0uVjHKAgZQbm1cVjHqAgdQbm06OlYxYgZwcm90bzM", [file_pnm_v1_common]);
+  fileDesc("ChRwbm0vdjEvcmVuZXdhbC5wcm90bxIGcG5tLnYxIlgKDlJlbmV3YWxGYWlsdXJlEhIKCnJlcXVlc3RfaWQYASABKAkSJQoGcmVhc29uGAIgASgOMhUucG5tLnYxLkZhaWx1cmVSZWFzb24SCwoDbXNnGAMgASgJIkAKDlJlbmV3YWxTdWNjZXNzEhIKCnJlcXVlc3RfaWQYASABKAkSGgoSc2Vzc2lvbl9leHBpcmVzX2F0GAIgASgDQmoKCmNvbS5wbm0udjFCDFJlbmV3YWxQcm90b1ABWipnaXRodWIuY29tL3BubS1kZXYvcG5tL2dlbi9nby9wbm0vdjE7cG5tdjGiAgNQWFiqAgZQbm0uVjHKAgZQbm1cVjHqAgdQbm06OlYxYgZwcm90bzM", [file_pnm_v1_common]);
 
 /**
  * Token renewal travels in the NATS envelopes of nats_msg.proto, as upstream:
  * the participant publishes NatsMsgClientToServer{event = REQ_RENEW_PNM_TOKEN,
  * msg = <current token>} on its own worker subject, and the server answers
  * NatsMsgServerToClient{event = RESP_RENEW_PNM_TOKEN, msg = <new token>} on
- * the user's private subject. Where upstream stays silent on failure, pnm
- * answers RESP_RENEW_PNM_TOKEN with an empty msg and a RenewalFailure in
- * bin_msg, correlated by the request's id.
+ * the user's private subject, with a RenewalSuccess in bin_msg. Where upstream
+ * stays silent on failure, pnm answers RESP_RENEW_PNM_TOKEN with an empty msg
+ * and a RenewalFailure in bin_msg, correlated by the request's id.
+ *
+ * A session cannot be renewed forever: it ends at a maximum age
+ * (PNM_MAX_SESSION) counted from the join token that started it, whose time
+ * the access tokens carry from renewal to renewal (claim `auth_time`). No
+ * token expires after the session's end, and once the current token reaches
+ * it, renewal is refused with FAILURE_REASON_SESSION_EXPIRED.
  *
  * @generated from message pnm.v1.RenewalFailure
  */
@@ -34,11 +40,15 @@ export type RenewalFailure = Message<"pnm.v1.RenewalFailure"> & {
   requestId: string;
 
   /**
+   * Why the token was not renewed.
+   *
    * @generated from field: pnm.v1.FailureReason reason = 2;
    */
   reason: FailureReason;
 
   /**
+   * The refusal as text, safe to show or log.
+   *
    * @generated from field: string msg = 3;
    */
   msg: string;
@@ -50,4 +60,35 @@ export type RenewalFailure = Message<"pnm.v1.RenewalFailure"> & {
  */
 export const RenewalFailureSchema: GenMessage<RenewalFailure> = /*@__PURE__*/
   messageDesc(file_pnm_v1_renewal, 0);
+
+/**
+ * The bin_msg of a successful RESP_RENEW_PNM_TOKEN (pnm addition: upstream
+ * clients read only msg, the new token).
+ *
+ * @generated from message pnm.v1.RenewalSuccess
+ */
+export type RenewalSuccess = Message<"pnm.v1.RenewalSuccess"> & {
+  /**
+   * The id of the NatsMsgClientToServer that asked.
+   *
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * When the session ends for good, in Unix seconds: the start of the session
+   * (the join token GetJoinToken issued) plus the server's maximum session
+   * age. No renewed token expires later; a new join token is needed after it.
+   *
+   * @generated from field: int64 session_expires_at = 2;
+   */
+  sessionExpiresAt: bigint;
+};
+
+/**
+ * Describes the message pnm.v1.RenewalSuccess.
+ * Use `create(RenewalSuccessSchema)` to create a new message.
+ */
+export const RenewalSuccessSchema: GenMessage<RenewalSuccess> = /*@__PURE__*/
+  messageDesc(file_pnm_v1_renewal, 1);
 

@@ -8,14 +8,14 @@ import type { CreateRoomRequestSchema, CreateRoomResponseSchema, EndRoomRequestS
 import { file_pnm_v1_create_room } from "./create_room_pb.js";
 import type { GetJoinTokenRequestSchema, GetJoinTokenResponseSchema } from "./join_token_pb.js";
 import { file_pnm_v1_join_token } from "./join_token_pb.js";
-import type { RemoveParticipantRequestSchema, RemoveParticipantResponseSchema } from "./participants_pb.js";
+import type { ApproveParticipantRequestSchema, ApproveParticipantResponseSchema, DenyParticipantRequestSchema, DenyParticipantResponseSchema, RemoveParticipantRequestSchema, RemoveParticipantResponseSchema } from "./participants_pb.js";
 import { file_pnm_v1_participants } from "./participants_pb.js";
 
 /**
  * Describes the file pnm/v1/room_service.proto.
  */
 export const file_pnm_v1_room_service: GenFile = /*@__PURE__*/
-  fileDesc("Chlwbm0vdjEvcm9vbV9zZXJ2aWNlLnByb3RvEgZwbm0udjEy/gIKC1Jvb21TZXJ2aWNlEkMKCkNyZWF0ZVJvb20SGS5wbm0udjEuQ3JlYXRlUm9vbVJlcXVlc3QaGi5wbm0udjEuQ3JlYXRlUm9vbVJlc3BvbnNlEkkKDEdldEpvaW5Ub2tlbhIbLnBubS52MS5HZXRKb2luVG9rZW5SZXF1ZXN0GhwucG5tLnYxLkdldEpvaW5Ub2tlblJlc3BvbnNlEkkKDElzUm9vbUFjdGl2ZRIbLnBubS52MS5Jc1Jvb21BY3RpdmVSZXF1ZXN0GhwucG5tLnYxLklzUm9vbUFjdGl2ZVJlc3BvbnNlEjoKB0VuZFJvb20SFi5wbm0udjEuRW5kUm9vbVJlcXVlc3QaFy5wbm0udjEuRW5kUm9vbVJlc3BvbnNlElgKEVJlbW92ZVBhcnRpY2lwYW50EiAucG5tLnYxLlJlbW92ZVBhcnRpY2lwYW50UmVxdWVzdBohLnBubS52MS5SZW1vdmVQYXJ0aWNpcGFudFJlc3BvbnNlQm4KCmNvbS5wbm0udjFCEFJvb21TZXJ2aWNlUHJvdG9QAVoqZ2l0aHViLmNvbS9wbm0tZGV2L3BubS9nZW4vZ28vcG5tL3YxO3BubXYxogIDUFhYqgIGUG5tLlYxygIGUG5tXFYx6gIHUG5tOjpWMWIGcHJvdG8z", [file_pnm_v1_create_room, file_pnm_v1_join_token, file_pnm_v1_participants]);
+  fileDesc("Chlwbm0vdjEvcm9vbV9zZXJ2aWNlLnByb3RvEgZwbm0udjEyrwQKC1Jvb21TZXJ2aWNlEkMKCkNyZWF0ZVJvb20SGS5wbm0udjEuQ3JlYXRlUm9vbVJlcXVlc3QaGi5wbm0udjEuQ3JlYXRlUm9vbVJlc3BvbnNlEkkKDEdldEpvaW5Ub2tlbhIbLnBubS52MS5HZXRKb2luVG9rZW5SZXF1ZXN0GhwucG5tLnYxLkdldEpvaW5Ub2tlblJlc3BvbnNlEkkKDElzUm9vbUFjdGl2ZRIbLnBubS52MS5Jc1Jvb21BY3RpdmVSZXF1ZXN0GhwucG5tLnYxLklzUm9vbUFjdGl2ZVJlc3BvbnNlEjoKB0VuZFJvb20SFi5wbm0udjEuRW5kUm9vbVJlcXVlc3QaFy5wbm0udjEuRW5kUm9vbVJlc3BvbnNlElgKEVJlbW92ZVBhcnRpY2lwYW50EiAucG5tLnYxLlJlbW92ZVBhcnRpY2lwYW50UmVxdWVzdBohLnBubS52MS5SZW1vdmVQYXJ0aWNpcGFudFJlc3BvbnNlElsKEkFwcHJvdmVQYXJ0aWNpcGFudBIhLnBubS52MS5BcHByb3ZlUGFydGljaXBhbnRSZXF1ZXN0GiIucG5tLnYxLkFwcHJvdmVQYXJ0aWNpcGFudFJlc3BvbnNlElIKD0RlbnlQYXJ0aWNpcGFudBIeLnBubS52MS5EZW55UGFydGljaXBhbnRSZXF1ZXN0Gh8ucG5tLnYxLkRlbnlQYXJ0aWNpcGFudFJlc3BvbnNlQm4KCmNvbS5wbm0udjFCEFJvb21TZXJ2aWNlUHJvdG9QAVoqZ2l0aHViLmNvbS9wbm0tZGV2L3BubS9nZW4vZ28vcG5tL3YxO3BubXYxogIDUFhYqgIGUG5tLlYxygIGUG5tXFYx6gIHUG5tOjpWMWIGcHJvdG8z", [file_pnm_v1_create_room, file_pnm_v1_join_token, file_pnm_v1_participants]);
 
 /**
  * Server-to-server API. Every call is authenticated with the API-KEY header
@@ -53,6 +53,8 @@ export const RoomService: GenService<{
     output: typeof GetJoinTokenResponseSchema;
   },
   /**
+   * Tells whether a room exists and has not ended.
+   *
    * @generated from rpc pnm.v1.RoomService.IsRoomActive
    */
   isRoomActive: {
@@ -79,6 +81,26 @@ export const RoomService: GenService<{
     methodKind: "unary";
     input: typeof RemoveParticipantRequestSchema;
     output: typeof RemoveParticipantResponseSchema;
+  },
+  /**
+   * Admits a user the waiting room holds, if a seat is free.
+   *
+   * @generated from rpc pnm.v1.RoomService.ApproveParticipant
+   */
+  approveParticipant: {
+    methodKind: "unary";
+    input: typeof ApproveParticipantRequestSchema;
+    output: typeof ApproveParticipantResponseSchema;
+  },
+  /**
+   * Turns away a user the waiting room holds, ending its session.
+   *
+   * @generated from rpc pnm.v1.RoomService.DenyParticipant
+   */
+  denyParticipant: {
+    methodKind: "unary";
+    input: typeof DenyParticipantRequestSchema;
+    output: typeof DenyParticipantResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_pnm_v1_room_service, 0);

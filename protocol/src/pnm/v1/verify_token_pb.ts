@@ -21,6 +21,8 @@ export const file_pnm_v1_verify_token: GenFile = /*@__PURE__*/
  */
 export type VerifyTokenRequest = Message<"pnm.v1.VerifyTokenRequest"> & {
   /**
+   * Set by upstream's web client (true outside development); pnm ignores it.
+   *
    * @generated from field: optional bool is_production = 1;
    */
   isProduction?: boolean | undefined;
@@ -43,56 +45,79 @@ export const VerifyTokenRequestSchema: GenMessage<VerifyTokenRequest> = /*@__PUR
  */
 export type VerifyTokenResponse = Message<"pnm.v1.VerifyTokenResponse"> & {
   /**
+   * True: the token is valid and the participant may connect.
+   *
    * @generated from field: bool status = 1;
    */
   status: boolean;
 
   /**
+   * "token is valid".
+   *
    * @generated from field: string msg = 2;
    */
   msg: string;
 
   /**
+   * The NATS WebSocket URLs to connect to, with the token as auth token.
+   *
    * @generated from field: repeated string nats_ws_urls = 3;
    */
   natsWsUrls: string[];
 
   /**
+   * The server's version, e.g. "pnm-0.1.0".
+   *
    * @generated from field: optional string server_version = 4;
    */
   serverVersion?: string | undefined;
 
   /**
+   * The room the token admits to.
+   *
    * @generated from field: optional string room_id = 5;
    */
   roomId?: string | undefined;
 
   /**
+   * The participant's user id (the token's `sub`).
+   *
    * @generated from field: optional string user_id = 6;
    */
   userId?: string | undefined;
 
   /**
+   * The JetStream stream of room messages ("pnm-room-stream").
+   *
    * @generated from field: optional string room_stream_name = 7;
    */
   roomStreamName?: string | undefined;
 
   /**
+   * The subject roots the participant uses.
+   *
    * @generated from field: optional pnm.v1.NatsSubjects nats_subjects = 8;
    */
   natsSubjects?: NatsSubjects | undefined;
 
   /**
+   * The room uses E2EE with self-inserted keys: the participant must ask the
+   * user for the passphrase.
+   *
    * @generated from field: optional bool enabled_self_insert_encryption_key = 9;
    */
   enabledSelfInsertEncryptionKey?: boolean | undefined;
 
   /**
+   * Upstream's hosted-service flag; pnm leaves it unset.
+   *
    * @generated from field: optional bool is_cloud = 10;
    */
   isCloud?: boolean | undefined;
 
   /**
+   * The client type the token was issued for.
+   *
    * @generated from field: pnm.v1.ClientType client_type = 11;
    */
   clientType: ClientType;
@@ -127,41 +152,58 @@ export const VerifyTokenResponseSchema: GenMessage<VerifyTokenResponse> = /*@__P
  */
 export type NatsSubjects = Message<"pnm.v1.NatsSubjects"> & {
   /**
+   * "sysApiWorker": sent to clients as upstream does; nothing listens on it.
+   *
    * @generated from field: string system_api_worker = 1;
    */
   systemApiWorker: string;
 
   /**
+   * "sysJsWorker": requests published to `<root>.<room>.<user>` go through
+   * JetStream.
+   *
    * @generated from field: string system_js_worker = 2;
    */
   systemJsWorker: string;
 
   /**
+   * "sysCoreWorker": requests published to `<root>.<room>.<user>` as core NATS.
+   *
    * @generated from field: string system_core_worker = 3;
    */
   systemCoreWorker: string;
 
   /**
+   * "sysPublic": `<root>.<room>` and below carry messages to the whole room.
+   *
    * @generated from field: string system_public = 4;
    */
   systemPublic: string;
 
   /**
+   * "sysPrivate": `<root>.<room>.<user>.>` carries messages to one participant.
+   *
    * @generated from field: string system_private = 5;
    */
   systemPrivate: string;
 
   /**
+   * "chat": `<root>.<room>` is the room's chat, between participants.
+   *
    * @generated from field: string chat = 6;
    */
   chat: string;
 
   /**
+   * "whiteboard": `<root>.<room>` carries whiteboard messages.
+   *
    * @generated from field: string whiteboard = 7;
    */
   whiteboard: string;
 
   /**
+   * "dataChannel": `<root>.<room>` carries other data messages.
+   *
    * @generated from field: string data_channel = 8;
    */
   dataChannel: string;

@@ -1,0 +1,63 @@
+import type { Admission } from "../rooms/membership.js";
+import { enterWaitingRoom, reserveSeat, emptySeats, type SeatTimings } from "../rooms/seats.js";
+import type { ParticipantService } from "../services/participant-service.js";
+import type { Seat } from "../store/records.js";
+import type { RoomStore } from "../store/room-store.js";
+import type { Kicker } from "./kicker.js";
+
+export interface ConnectionAdmissionOptions {
+  store: RoomStore;
+  participants: ParticipantService;
+  kicker: Kicker;
+  timings: SeatTimings;
+  now?: () => number;
+}
+
+export interface ConnectionIdentity {
+  cid: number;
+  serverId: string;
+}
+
+/** An admitted connection: to the room, or to its waiting room only. */
+export interface ConnectionAdmitted extends Admission {
+  /** The waiting room holds the user: the connection gets the waiting room's permissions and no seat. */
+  waiting: boolean;
+}
+
+export interface ConnectionAdmission {
+  /**
+   * Every admission rule for a NATS connection, whether or not the client
+   * called VerifyToken first. The seat is taken with compare-and-set, so
+   * concurrent connects on any number of instances never exceed the limit.
+   * A user the waiting room holds takes no seat; its connection is recorded,
+   * to be promoted or closed when a moderator decides.
+   */
+  admit(token: string | undefined, connection: ConnectionIdentity): Promise<ConnectionAdmitted>;
+}
+
+export function createConnectionAdmission(options: ConnectionAdmissionOptions): ConnectionAdmission {
+  const { store, participants, kicker, timings } = options;
+  const now = options.now ?? Date.now;
+  return {
+    async admit(token, connection) {
+      const admission = await participants.admit(token);
+      const { room, user, claims } = admission;
+      const waiting = user.waitingForApproval;
+      let replaced: Seat[] = [];
+      await store.modify(store.seats, room.roomId, (current) => {
+        const request = { userId: claims.sub, issuedAt: user.issuedAt, cid: connection.cid, serverId: connection.serverId, now: now() };
+        if (waiting) {
+          const entered = enterWaitingRoom(current?.value ?? emptySeats(), request);
+          replaced = entered.replaced;
+          return entered.record;
+        }
+        const reservation = reserveSeat(current?.value ?? emptySeats(), { ...request, limit: room.maxParticipants }, timings);
+        replaced = reservation.replaced ? [reservation.replaced] : [];
+        return reservation.record;
+      });
+      // The older connection of the same user goes; its disconnect event no longer matches the seat.
+      for (const seat of replaced) void kicker.kick(seat);
+      return { ...admission, waiting };
+    },
+  };
+}

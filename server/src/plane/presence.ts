@@ -1,0 +1,96 @@
+import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import type { Logger } from "../logger.js";
+import { pnmAccount } from "../nats/nats-config.js";
+import { leaveWaitingRoom, type SeatTimings, updateSeat } from "../rooms/seats.js";
+import type { UserStatus } from "../store/records.js";
+import { type RoomStore, userKey } from "../store/room-store.js";
+import { parseParticipantUserName } from "./permissions.js";
+
+export interface PresenceOptions {
+  /** The system user's connection: connection events are published in $SYS. */
+  systemConnection: NatsConnection;
+  store: RoomStore;
+  timings: SeatTimings;
+  logger: Logger;
+  now?: () => number;
+}
+
+export interface PresenceTracker {
+  close(): void;
+}
+
+interface ConnectionEvent {
+  client?: { id?: number; user?: string; client_type?: string };
+  server?: { id?: string };
+}
+
+/**
+ * Follows nats-server's CONNECT and DISCONNECT events (one instance handles
+ * each, through a queue group) and keeps each participant's status and seat:
+ * added → online → disconnected → offline, the seat freed when offline.
+ */
+export function startPresenceTracker(options: PresenceOptions): PresenceTracker {
+  const { store, timings, logger } = options;
+  const now = options.now ?? Date.now;
+  const timers = new Set<NodeJS.Timeout>();
+
+  async function setStatus(roomId: string, userId: string, status: UserStatus): Promise<void> {
+    await store.modify(store.users, userKey(roomId, userId), (current) =>
+      current && current.value.status !== status ? { ...current.value, status } : undefined,
+    );
+  }
+
+  async function onEvent(kind: "CONNECT" | "DISCONNECT", event: ConnectionEvent): Promise<void> {
+    const identity = parseParticipantUserName(event.client?.user);
+    const cid = event.client?.id;
+    const serverId = event.server?.id;
+    if (!identity || cid === undefined || !serverId) return;
+    const { roomId, userId } = identity;
+    const state = kind === "CONNECT" ? "connected" : "disconnected";
+    // A connection from the waiting room holds no seat; once it is gone it is forgotten.
+    const changed = await store.modify(
+      store.seats,
+      roomId,
+      (current) =>
+        current && (updateSeat(current.value, userId, cid, serverId, state, now()) ?? (kind === "DISCONNECT" ? leaveWaitingRoom(current.value, userId, cid, serverId) : undefined)),
+    );
+    const seat = changed?.holders[userId];
+    if (!seat || seat.cid !== cid || seat.serverId !== serverId) return;
+    if (kind === "CONNECT") return setStatus(roomId, userId, "online");
+    await setStatus(roomId, userId, "disconnected");
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      void goOffline(roomId, userId, cid, serverId).catch((err: unknown) => logger.error("presence: offline transition failed", err));
+    }, timings.offlineAfterMs);
+    timers.add(timer);
+  }
+
+  async function goOffline(roomId: string, userId: string, cid: number, serverId: string): Promise<void> {
+    let freed = false;
+    await store.modify(store.seats, roomId, (current) => {
+      freed = false; // a retried compare-and-set decides again
+      const seat = current?.value.holders[userId];
+      if (!current || !seat || seat.cid !== cid || seat.serverId !== serverId || seat.state !== "disconnected") return undefined;
+      const { [userId]: _gone, ...holders } = current.value.holders;
+      freed = true;
+      return { ...current.value, holders };
+    });
+    if (freed) await setStatus(roomId, userId, "offline");
+  }
+
+  const subscriptions: Subscription[] = (["CONNECT", "DISCONNECT"] as const).map((kind) =>
+    options.systemConnection.subscribe(`$SYS.ACCOUNT.${pnmAccount}.${kind}`, {
+      queue: "pnm-presence",
+      callback: (err, msg) => {
+        if (err) return void logger.error("presence subscription failed", err);
+        onEvent(kind, msg.json<ConnectionEvent>()).catch((e: unknown) => logger.error(`presence: ${kind} event failed`, e));
+      },
+    }),
+  );
+  return {
+    close() {
+      subscriptions.forEach((s) => s.unsubscribe());
+      timers.forEach(clearTimeout);
+    },
+  };
+}

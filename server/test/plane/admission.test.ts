@@ -1,0 +1,99 @@
+import { AuthorizationError } from "@nats-io/nats-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RoomServiceClient } from "@pnm/client";
+import { createRoomStore, type RoomStore } from "../../src/store/room-store.js";
+import { signedClient } from "../support/clients.js";
+import { startTestNats, startTestServer, testConfig, type TestNats, type TestServer } from "../support/harness.js";
+import { connectAs, issueToken, waitFor } from "../support/participants.js";
+
+let nats: TestNats;
+let first: TestServer;
+let second: TestServer;
+let rooms: RoomServiceClient;
+let store: RoomStore;
+
+// Two server instances over one NATS: both answer the auth callout (queue group) and share the KV state.
+beforeAll(async () => {
+  nats = await startTestNats();
+  const config = testConfig(nats);
+  first = await startTestServer(nats, config);
+  second = await startTestServer(nats, config);
+  rooms = signedClient(first.server.url, config.apiKey, config.apiSecret, "connect");
+  store = await createRoomStore({ nc: await nats.connect() });
+});
+afterAll(async () => {
+  await first?.close();
+  await second?.close();
+  await nats?.stop();
+});
+
+const tryConnect = (roomId: string, userId: string, token: string) =>
+  connectAs(nats, roomId, userId, token).then(
+    (nc) => ({ nc, error: undefined }),
+    (error: Error) => ({ nc: undefined, error }),
+  );
+
+describe("admission at the auth callout", () => {
+  it("admits exactly 5 of 50 simultaneous connects to a 5-seat room, across two instances; seats free after disconnects", async () => {
+    await rooms.createRoom({ roomId: "limited", maxParticipants: 5, metadata: { roomTitle: "L", roomFeatures: {} } });
+    const tokens = await Promise.all(Array.from({ length: 50 }, (_, i) => issueToken(rooms, "limited", `u${i}`)));
+    const attempts = await Promise.all(tokens.map((token, i) => tryConnect("limited", `u${i}`, token)));
+    const admitted = attempts.filter((a) => a.nc);
+    expect(admitted).toHaveLength(5);
+    for (const refused of attempts.filter((a) => a.error)) expect(refused.error).toBeInstanceOf(AuthorizationError);
+    const seats = await waitFor(async () => {
+      const value = (await store.seats.get("limited"))?.value;
+      return value && Object.values(value.holders).filter((s) => s.state === "connected").length === 5 ? value : undefined;
+    });
+    expect(Object.keys(seats.holders)).toHaveLength(5);
+
+    await Promise.all(admitted.slice(0, 2).map((a) => a.nc!.close()));
+    const refusedIndexes = attempts.map((a, i) => (a.error ? i : -1)).filter((i) => i >= 0);
+    expect(refusedIndexes).toHaveLength(45);
+    // Seats are freed once the disconnected users are offline (300 ms in tests).
+    const again = await waitFor(async () => {
+      const retry = await tryConnect("limited", `u${refusedIndexes[0]}`, tokens[refusedIndexes[0]!]!);
+      return retry.nc;
+    });
+    const second = await tryConnect("limited", `u${refusedIndexes[1]}`, tokens[refusedIndexes[1]!]!);
+    const third = await tryConnect("limited", `u${refusedIndexes[2]}`, tokens[refusedIndexes[2]!]!);
+    expect(second.nc).toBeDefined();
+    expect(third.error).toBeInstanceOf(AuthorizationError);
+    await Promise.all([again, second.nc, ...admitted.slice(2).map((a) => a.nc)].map((nc) => nc?.close()));
+  });
+
+  it("admits all of 50 simultaneous connects to a room without a limit", async () => {
+    await rooms.createRoom({ roomId: "open", metadata: { roomTitle: "O", roomFeatures: {} } });
+    const tokens = await Promise.all(Array.from({ length: 50 }, (_, i) => issueToken(rooms, "open", `o${i}`)));
+    const attempts = await Promise.all(tokens.map((token, i) => tryConnect("open", `o${i}`, token)));
+    expect(attempts.filter((a) => a.error).map((a) => String(a.error))).toEqual([]);
+    await Promise.all(attempts.map((a) => a.nc?.close()));
+  });
+
+  it("records a waiting user's connection apart from the seats, forgets it once gone, and reserves a seat on approval", async () => {
+    await rooms.createRoom({ roomId: "lobby", maxParticipants: 1, metadata: { roomTitle: "W", roomFeatures: { waitingRoomFeatures: { isActive: true } } } });
+    const token = await issueToken(rooms, "lobby", "w1");
+    const seatsOf = async () => (await store.seats.get("lobby"))!.value;
+    const nc = await connectAs(nats, "lobby", "w1", token);
+    const waiting = await waitFor(async () => (await seatsOf()).waiting?.w1);
+    expect(waiting.cid).toBe(nc.info!.client_id);
+    expect((await seatsOf()).holders).toEqual({});
+    await nc.close();
+    await waitFor(async () => (await seatsOf()).waiting?.w1 === undefined);
+    // Not connected: approval still takes the one seat, for the user's next connection, which no one else gets meanwhile.
+    await rooms.approveParticipant({ roomId: "lobby", userId: "w1" });
+    expect((await seatsOf()).holders.w1?.state).toBe("reserved");
+    const { token: other } = await rooms.getJoinToken({ roomId: "lobby", userInfo: { name: "host", userId: "host", isAdmin: true } });
+    await expect(tryConnect("lobby", "host", other!).then((a) => a.error)).resolves.toBeInstanceOf(AuthorizationError);
+    const admitted = await connectAs(nats, "lobby", "w1", token);
+    await waitFor(async () => (await seatsOf()).holders.w1?.state === "connected");
+    await admitted.close();
+  });
+
+  it("refuses participants over plain TCP", async () => {
+    await rooms.createRoom({ roomId: "tcp", metadata: { roomTitle: "T", roomFeatures: {} } });
+    const token = await issueToken(rooms, "tcp", "t1");
+    const { connect } = await import("@nats-io/transport-node");
+    await expect(connect({ servers: nats.server.url, token, reconnect: false, timeout: 3000 })).rejects.toBeInstanceOf(AuthorizationError);
+  });
+});
