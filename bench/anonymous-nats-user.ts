@@ -17,7 +17,8 @@ export function withAnonymousUser(name: string): (config: string) => string {
       { pattern: /^system_account: /m, replacement: `no_auth_user: ${name}\n$&` },
     ].reduce((text, { pattern, replacement }) => {
       // A renderer that changed shape must fail here, not measure something else.
-      if (!pattern.test(text)) throw new Error(`nats-server config has no line matching ${pattern}; update bench/anonymous-nats-user.ts`);
+      if (!pattern.test(text))
+        throw new Error(`nats-server config has no line matching ${pattern}; update bench/anonymous-nats-user.ts`);
       return text.replace(pattern, replacement);
     }, config);
 }

@@ -3,10 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { createRoomServiceClient } from "@pnm/client";
-import { startPnmApp, type PnmApp } from "../server/src/app.js";
-import { parseConfig, type PnmConfig } from "../server/src/config.js";
+import { type PnmApp, startPnmApp } from "../server/src/app.js";
+import { type PnmConfig, parseConfig } from "../server/src/config.js";
 import { silentLogger } from "../server/src/logger.js";
-import { spawnNatsServer, type EmbeddedNatsServer } from "../server/src/nats/embedded-nats.js";
+import { type EmbeddedNatsServer, spawnNatsServer } from "../server/src/nats/embedded-nats.js";
 import { createNatsKeys, type NatsKeys } from "../server/src/nats/nats-keys.js";
 import { connectAsServer } from "../server/src/nats/server-connection.js";
 import { localNatsServerBinary } from "../server/src/testing/index.js";
@@ -36,14 +36,22 @@ export interface BenchDeployment {
  */
 export async function startBenchDeployment(users: number): Promise<BenchDeployment> {
   const keys = createNatsKeys();
-  const nats = await spawnNatsServer({ binary: localNatsServerBinary(), keys, editConfig: withAnonymousUser("bench-anonymous") });
+  const nats = await spawnNatsServer({
+    binary: localNatsServerBinary(),
+    keys,
+    editConfig: withAnonymousUser("bench-anonymous"),
+  });
   const nc = await connectAsServer({ url: nats.url, user: keys.serverUser, name: "pnm-bench" });
   const systemNc = await connectAsServer({ url: nats.url, user: keys.systemUser, name: "pnm-bench-system" });
   const apiKey = "bench";
   const apiSecret = randomBytes(32).toString("base64url");
   // parseConfig gives every other setting its production default (offline after 5 s, and so on).
   const config: PnmConfig = {
-    ...parseConfig({ PNM_API_KEY: apiKey, PNM_API_SECRET: apiSecret, PNM_DATA_DIR: join(tmpdir(), "pnm-bench-unused") }),
+    ...parseConfig({
+      PNM_API_KEY: apiKey,
+      PNM_API_SECRET: apiSecret,
+      PNM_DATA_DIR: join(tmpdir(), "pnm-bench-unused"),
+    }),
     apiKey,
     apiSecret,
     httpPort: 0,
@@ -58,8 +66,10 @@ export async function startBenchDeployment(users: number): Promise<BenchDeployme
   const participants: Participant[] = [];
   for (let first = 0; first < users; first += 50) {
     const batch = Array.from({ length: Math.min(50, users - first) }, (_, i) => `user${first + i}`);
-    const answers = await Promise.all(batch.map((userId) => rooms.getJoinToken({ roomId, userInfo: { name: userId, userId } })));
-    answers.forEach(({ token }, i) => participants.push({ roomId, userId: batch[i], token: token! }));
+    const answers = await Promise.all(
+      batch.map((userId) => rooms.getJoinToken({ roomId, userInfo: { name: userId, userId } })),
+    );
+    for (const [i, { token }] of answers.entries()) participants.push({ roomId, userId: batch[i], token: token! });
   }
 
   let serverClosed: Promise<void> | undefined;

@@ -26,13 +26,23 @@ interface Entry {
 }
 
 const entries: Entry[] = [
-  { name: "participant session (joinSession)", contents: `export { joinSession } from "@pnm/client";`, targetBytes: 60_000 },
-  { name: "server-to-server client (createRoomServiceClient)", contents: `export { createRoomServiceClient } from "@pnm/client";` },
+  {
+    name: "participant session (joinSession)",
+    contents: `export { joinSession } from "@pnm/client";`,
+    targetBytes: 60_000,
+  },
+  {
+    name: "server-to-server client (createRoomServiceClient)",
+    contents: `export { createRoomServiceClient } from "@pnm/client";`,
+  },
 ];
 
 const kb = (bytes: number) => `${(bytes / 1000).toFixed(1)} KB`;
 
-async function bundle(contents: string, external: string[] = []): Promise<{ gzipped: number; minified: number; metafile: Metafile }> {
+async function bundle(
+  contents: string,
+  external: string[] = [],
+): Promise<{ gzipped: number; minified: number; metafile: Metafile }> {
   const result = await build({
     stdin: { contents, resolveDir: clientDir, sourcefile: "entry.js", loader: "js" },
     bundle: true,
@@ -92,7 +102,7 @@ async function packageCosts(entry: Entry, metafile: Metafile, gzipped: number): 
     let current = pkg;
     for (;;) {
       const by = importers.get(current);
-      if (!by || by.size !== 1 || seen.has(current)) return current;
+      if (by?.size !== 1 || seen.has(current)) return current;
       seen.add(current);
       const [only] = by;
       if (only!.startsWith("@pnm/") || only === entryInput) return current;
@@ -121,7 +131,8 @@ async function packageCosts(entry: Entry, metafile: Metafile, gzipped: number): 
 for (const entry of entries) {
   const { gzipped, minified, metafile } = await bundle(entry.contents);
   const inputs = Object.values(metafile.outputs)[0]!.inputs;
-  if (!(entryInput in inputs) || !Object.keys(inputs).some((path) => path.startsWith("client/dist/"))) throw new Error("the bundle does not come from client/dist");
+  if (!(entryInput in inputs) || !Object.keys(inputs).some((path) => path.startsWith("client/dist/")))
+    throw new Error("the bundle does not come from client/dist");
   // The result line in every bench's form (bench/report.ts), in KB gzipped.
   const target = entry.targetBytes === undefined ? undefined : { atMost: entry.targetBytes / 1000 };
   console.log(ratioLine(`${entry.name}, KB gzipped`, gzipped / 1000, target, 1));
@@ -131,7 +142,9 @@ for (const entry of entries) {
   for (const cost of await packageCosts(entry, metafile, gzipped)) {
     const withOthers = cost.pulledIn.length ? ` (with ${cost.pulledIn.join(", ")})` : "";
     const saving = cost.gzipped === undefined ? "" : `; −${kb(cost.gzipped)} gzipped`;
-    console.log(`    ${cost.name}${withOthers}: ${kb(cost.minified)}${saving}${cost.commonJs ? "; CommonJS, kept whole" : ""}`);
+    console.log(
+      `    ${cost.name}${withOthers}: ${kb(cost.minified)}${saving}${cost.commonJs ? "; CommonJS, kept whole" : ""}`,
+    );
   }
   console.log("  largest inputs (minified bytes):");
   for (const [path, { bytesInOutput }] of Object.entries(inputs)

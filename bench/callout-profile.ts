@@ -8,24 +8,24 @@
  * Usage: bash scripts/dev.sh bench/callout-profile.ts [--iterations 2000] [--in-flight 50] [--users 200]
  */
 import { parseArgs } from "node:util";
-import { encodeAuthorizationResponse, encodeUser, type AuthorizationRequest } from "@nats-io/jwt";
-import { nkeyAuthenticator, type Msg } from "@nats-io/nats-core";
+import { type AuthorizationRequest, encodeAuthorizationResponse, encodeUser } from "@nats-io/jwt";
+import { type Msg, nkeyAuthenticator } from "@nats-io/nats-core";
 import { fromCurveSeed } from "@nats-io/nkeys";
 import { connect } from "@nats-io/transport-node";
-import { connectParticipant } from "@pnm/client/protocol";
 import { nodeWebSocket } from "@pnm/client/node";
+import { connectParticipant } from "@pnm/client/protocol";
 import { createAccessTokenCodec } from "../server/src/auth/access-token.js";
+import { createCurveBox } from "../server/src/nkeys/curve-box.js";
+import { createNativeSigner, verifyNatsJwt } from "../server/src/nkeys/native-signer.js";
 import { createConnectionAdmission } from "../server/src/plane/admission.js";
 import { authCalloutSubject } from "../server/src/plane/auth-callout.js";
-import { createNativeSigner, verifyNatsJwt } from "../server/src/nkeys/native-signer.js";
-import { createCurveBox } from "../server/src/nkeys/curve-box.js";
 import { participantPermissions, participantUserName } from "../server/src/plane/permissions.js";
 import { createParticipantService } from "../server/src/services/participant-service.js";
 import { createRoomStore } from "../server/src/store/room-store.js";
 import { startBenchDeployment } from "./bench-deployment.js";
 import { machineLine } from "./report.js";
 import { formatTable } from "./stats.js";
-import { time, type Timing } from "./timing.js";
+import { type Timing, time } from "./timing.js";
 
 const { values } = parseArgs({
   options: {
@@ -72,48 +72,85 @@ const box = createCurveBox(keys.xkey.seed);
 const issuer = createNativeSigner(keys.issuer.seed);
 const requestJwt = decoder.decode(box.open(sealed, serverXkey)!);
 const requestIat = (JSON.parse(Buffer.from(requestJwt.split(".")[1], "base64url").toString()) as { iat: number }).iat;
-const request = verifyNatsJwt<AuthorizationRequest>(requestJwt, { audience: "nats-authorization-request", nowSeconds: requestIat }).nats;
+const request = verifyNatsJwt<AuthorizationRequest>(requestJwt, {
+  audience: "nats-authorization-request",
+  nowSeconds: requestIat,
+}).nats;
 const userNkey = request.user_nkey!;
 const serverId = request.server_id!.id!;
 const tokens = createAccessTokenCodec(config);
 const claims = tokens.verify(first.token);
 // The user the callout issues (see server/src/plane/auth-callout.ts).
 const userName = participantUserName(claims.room_id, claims.sub);
-const user = { ...participantPermissions(claims.room_id, claims.sub), allowed_connection_types: ["WEBSOCKET" as const] };
+const user = {
+  ...participantPermissions(claims.room_id, claims.sub),
+  allowed_connection_types: ["WEBSOCKET" as const],
+};
 const issueUser = () => encodeUser(userName, userNkey, issuer, user, { aud: "PNM", exp: claims.exp });
 const userJwt = await issueUser();
 const response = await encodeAuthorizationResponse(userNkey, serverId, issuer, { jwt: userJwt }, {});
 
 const rows: string[][] = [["step", "µs/op wall", "µs/op cpu", "ops/s", "failed"]];
-const row = (name: string, t: Timing) => rows.push([name, t.wallUs.toFixed(0), t.cpuUs.toFixed(0), (1e6 / t.wallUs).toFixed(0), String(t.failures)]);
+const row = (name: string, t: Timing) =>
+  rows.push([name, t.wallUs.toFixed(0), t.cpuUs.toFixed(0), (1e6 / t.wallUs).toFixed(0), String(t.failures)]);
 
-row(`xkey open, @nats-io/nkeys (${sealed.length} B), for comparison`, await time(iterations, () => nkeysBox.open(sealed, serverXkey)));
+row(
+  `xkey open, @nats-io/nkeys (${sealed.length} B), for comparison`,
+  await time(iterations, () => nkeysBox.open(sealed, serverXkey)),
+);
 row("xkey open, pnm's curve box (cached shared key)", await time(iterations, () => box.open(sealed, serverXkey)));
-row("verifyNatsJwt of the request", await time(iterations, () => verifyNatsJwt(requestJwt, { audience: "nats-authorization-request", nowSeconds: requestIat })));
+row(
+  "verifyNatsJwt of the request",
+  await time(iterations, () =>
+    verifyNatsJwt(requestJwt, { audience: "nats-authorization-request", nowSeconds: requestIat }),
+  ),
+);
 row("access token verify (HS256)", await time(iterations, () => tokens.verify(first.token)));
 row("encodeUser, native signer", await time(iterations, issueUser));
-row("encodeAuthorizationResponse, native signer", await time(iterations, () => encodeAuthorizationResponse(userNkey, serverId, issuer, { jwt: userJwt }, {})));
-row(`xkey seal, @nats-io/nkeys (${response.length} B), for comparison`, await time(iterations, () => nkeysBox.seal(encoder.encode(response), serverXkey)));
+row(
+  "encodeAuthorizationResponse, native signer",
+  await time(iterations, () => encodeAuthorizationResponse(userNkey, serverId, issuer, { jwt: userJwt }, {})),
+);
+row(
+  `xkey seal, @nats-io/nkeys (${response.length} B), for comparison`,
+  await time(iterations, () => nkeysBox.seal(encoder.encode(response), serverXkey)),
+);
 row("xkey seal, pnm's curve box", await time(iterations, () => box.seal(encoder.encode(response), serverXkey)));
 
 // Admission against the real KV, one connection identity per call so that every call takes a seat.
-const nc = await connect({ servers: deployment.nats.url, authenticator: nkeyAuthenticator(encoder.encode(keys.serverUser.seed)) });
+const nc = await connect({
+  servers: deployment.nats.url,
+  authenticator: nkeyAuthenticator(encoder.encode(keys.serverUser.seed)),
+});
 const store = await createRoomStore({ nc });
 const timings = { pendingMs: 10_000, offlineAfterMs: config.offlineAfterMs };
 const service = createParticipantService({ store, tokens, natsWsUrls: () => [], timings });
 // Every call moves a user's seat to a new, made-up connection; kicking the previous one is not a connect's cost.
-const admission = createConnectionAdmission({ store, participants: service, kicker: { kick: async () => {} }, timings });
+const admission = createConnectionAdmission({
+  store,
+  participants: service,
+  kicker: { kick: async () => {} },
+  timings,
+});
 const identity = (i: number) => ({ cid: 1_000_000 + i, serverId });
 const token = (i: number) => participants[i % participants.length].token;
 row("admission.admit, one at a time", await time(iterations, (i) => admission.admit(token(i), identity(i))));
 row("participants.admit: token + 3 KV reads", await time(iterations, (i) => service.admit(token(i))));
 const bytes = JSON.stringify((await store.seats.get(claims.room_id))?.value).length;
 row(`seats get (${bytes} B record)`, await time(iterations, () => store.seats.get(claims.room_id)));
-row("seats compare-and-set (get + update)", await time(iterations, () => store.modify(store.seats, claims.room_id, (current) => current && { ...current.value })));
-row(`admission.admit, ${inFlight} at once`, await time(iterations, (i) => admission.admit(token(i), identity(iterations + i)), inFlight));
+row(
+  "seats compare-and-set (get + update)",
+  await time(iterations, () => store.modify(store.seats, claims.room_id, (current) => current && { ...current.value })),
+);
+row(
+  `admission.admit, ${inFlight} at once`,
+  await time(iterations, (i) => admission.admit(token(i), identity(iterations + i)), inFlight),
+);
 await nc.close();
 
 console.log(machine);
-console.log(`auth callout steps, ${iterations} iterations each, ${users} users in the room, this process only (nats-server's CPU not counted)`);
+console.log(
+  `auth callout steps, ${iterations} iterations each, ${users} users in the room, this process only (nats-server's CPU not counted)`,
+);
 console.log(formatTable(rows));
 await deployment.close();

@@ -14,12 +14,22 @@ export async function checkCalloutRouting(deployment: BenchDeployment): Promise<
   const once = async (authorized: boolean) => {
     const before = requests;
     const participants = authorized ? deployment.participants.slice(0, 1) : undefined;
-    const report = await runConnects({ wsUrl: deployment.nats.wsUrl, participants, inFlight: 1, seconds: 10, count: 1 });
-    if (report.failures > 0) throw new Error(`${authorized ? "authorized" : "plain"} connect failed: ${report.firstError}`);
+    const report = await runConnects({
+      wsUrl: deployment.nats.wsUrl,
+      participants,
+      inFlight: 1,
+      seconds: 10,
+      count: 1,
+    });
+    if (report.failures > 0)
+      throw new Error(`${authorized ? "authorized" : "plain"} connect failed: ${report.firstError}`);
     await deployment.nc.flush();
     return requests - before;
   };
   const [plain, authorized] = [await once(false), await once(true)];
   watcher.unsubscribe();
-  if (plain !== 0 || authorized !== 1) throw new Error(`callout requests: ${plain} for a plain connect, ${authorized} for an authorized one; expected 0 and 1`);
+  if (plain !== 0 || authorized !== 1)
+    throw new Error(
+      `callout requests: ${plain} for a plain connect, ${authorized} for an authorized one; expected 0 and 1`,
+    );
 }

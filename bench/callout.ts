@@ -65,10 +65,14 @@ async function phase(authorized: boolean, phaseInFlight: number): Promise<PhaseR
   const after = { nats: processCpuMs(nats.pid), own: ownCpuMs(), machine: machineCpuMs() };
   const n = report.latenciesMs.length;
   const sorted = report.latenciesMs.sort((a, b) => a - b);
-  const delta = (key: keyof typeof before) => (before[key] === undefined || after[key] === undefined ? undefined : after[key]! - before[key]!);
+  const delta = (key: keyof typeof before) =>
+    before[key] === undefined || after[key] === undefined ? undefined : after[key]! - before[key]!;
   const [natsCpu, ownCpu, machineCpu] = [delta("nats"), delta("own"), delta("machine")];
   const clientsCpu = values["clients-in-process"] ? 0 : report.cpuMs;
-  const othersCpu = natsCpu === undefined || machineCpu === undefined ? undefined : Math.max(0, machineCpu - natsCpu - ownCpu! - clientsCpu);
+  const othersCpu =
+    natsCpu === undefined || machineCpu === undefined
+      ? undefined
+      : Math.max(0, machineCpu - natsCpu - ownCpu! - clientsCpu);
   return {
     rate: (n * 1000) / report.elapsedMs,
     p50: percentile(sorted, 50),
@@ -87,13 +91,27 @@ const modes = [
   { name: "sequential", inFlight: 1 },
   { name: `${inFlight} at once`, inFlight },
 ];
-const rows = [["mode / connect", "connects/s", "p50 ms", "p99 ms", "failed", "cpu ms/connect: nats-server", "pnm", "clients", "others"]];
+const rows = [
+  [
+    "mode / connect",
+    "connects/s",
+    "p50 ms",
+    "p99 ms",
+    "failed",
+    "cpu ms/connect: nats-server",
+    "pnm",
+    "clients",
+    "others",
+  ],
+];
 const lines: string[] = [];
 const errors: string[] = [];
 const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
 /** The rounds' results as one: means of rates, percentiles and CPU; failures summed. */
 function combine(rs: PhaseResult[]): PhaseResult {
-  const cpu = rs[0].cpu.map((_, i) => (rs.some((r) => r.cpu[i] === undefined) ? undefined : mean(rs.map((r) => r.cpu[i]!))));
+  const cpu = rs[0].cpu.map((_, i) =>
+    rs.some((r) => r.cpu[i] === undefined) ? undefined : mean(rs.map((r) => r.cpu[i]!)),
+  );
   return {
     rate: mean(rs.map((r) => r.rate)),
     p50: mean(rs.map((r) => r.p50)),
@@ -108,25 +126,46 @@ for (const mode of modes) {
   const runs = { plain: [] as PhaseResult[], authorized: [] as PhaseResult[] };
   // Alternate which kind goes first, so drift in the machine's load favours neither.
   for (let round = 0; round < rounds; round++) {
-    for (const authorized of round % 2 === 0 ? [false, true] : [true, false]) runs[authorized ? "authorized" : "plain"].push(await phase(authorized, mode.inFlight));
+    for (const authorized of round % 2 === 0 ? [false, true] : [true, false])
+      runs[authorized ? "authorized" : "plain"].push(await phase(authorized, mode.inFlight));
   }
   const plain = combine(runs.plain);
   const authorized = combine(runs.authorized);
   results.push({ plain, authorized });
-  for (const [kind, r] of [["plain", plain], ["authorized", authorized]] as const) {
-    rows.push([`${mode.name} / ${kind}`, r.rate.toFixed(0), r.p50.toFixed(2), r.p99.toFixed(2), String(r.failures), ...r.cpu.map((ms) => ms?.toFixed(2) ?? "n/a")]);
+  for (const [kind, r] of [
+    ["plain", plain],
+    ["authorized", authorized],
+  ] as const) {
+    rows.push([
+      `${mode.name} / ${kind}`,
+      r.rate.toFixed(0),
+      r.p50.toFixed(2),
+      r.p99.toFixed(2),
+      String(r.failures),
+      ...r.cpu.map((ms) => ms?.toFixed(2) ?? "n/a"),
+    ]);
     if (r.firstError) errors.push(`first failure, ${mode.name} / ${kind}: ${r.firstError}`);
   }
   lines.push(ratioLine(`${mode.name} authorized vs plain connects/s`, authorized.rate / plain.rate));
-  lines.push(ratioLine(`${mode.name} authorized vs plain p50`, authorized.p50 / plain.p50, mode.inFlight === 1 ? { atMost: 1.5 } : undefined));
+  lines.push(
+    ratioLine(
+      `${mode.name} authorized vs plain p50`,
+      authorized.p50 / plain.p50,
+      mode.inFlight === 1 ? { atMost: 1.5 } : undefined,
+    ),
+  );
 }
 const concurrent = results[1];
 lines.push(ratioLine(`authorized connects/s, ${inFlight} at once`, concurrent.authorized.rate, { atLeast: 1000 }, 0));
 
 const limit = Number.isFinite(count) ? `${count} connects or ${seconds} s` : `${seconds} s`;
-const clients = values["clients-in-process"] ? "in the pnm process (its cpu column includes theirs)" : "in a child process";
+const clients = values["clients-in-process"]
+  ? "in the pnm process (its cpu column includes theirs)"
+  : "in a child process";
 console.log(machine);
-console.log(`NATS WebSocket connects, loopback, ${users} users in one room, ${rounds} rounds x ${limit} per phase, clients ${clients}`);
+console.log(
+  `NATS WebSocket connects, loopback, ${users} users in one room, ${rounds} rounds x ${limit} per phase, clients ${clients}`,
+);
 console.log(formatTable(rows));
 console.log([...lines, ...errors].join("\n"));
 

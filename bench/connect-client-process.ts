@@ -1,5 +1,5 @@
 // Child process of bench/connect-load.ts: runs each job it is sent and sends the report back.
-import { runConnects, type ConnectJob } from "./connect-clients.js";
+import { type ConnectJob, runConnects } from "./connect-clients.js";
 
 process.on("message", (job: ConnectJob) => {
   runConnects(job).then(

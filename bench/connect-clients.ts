@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
-import { connectNats, connectParticipant, type NatsConnection } from "@pnm/client/protocol";
 import { nodeWebSocket } from "@pnm/client/node";
+import { connectNats, connectParticipant, type NatsConnection } from "@pnm/client/protocol";
 
 export interface Participant {
   roomId: string;
@@ -49,7 +49,9 @@ function open(wsUrl: string, participant: Participant | undefined): Promise<Nats
  * first and measure the kick instead.
  */
 export async function runConnects(job: ConnectJob): Promise<ConnectReport> {
-  const idle: (Participant | undefined)[] = job.participants ? [...job.participants] : Array.from({ length: job.inFlight }, () => undefined);
+  const idle: (Participant | undefined)[] = job.participants
+    ? [...job.participants]
+    : Array.from({ length: job.inFlight }, () => undefined);
   if (idle.length < job.inFlight) throw new Error(`${job.inFlight} connects in flight need as many participants`);
   const latenciesMs: number[] = [];
   const closing: Promise<void>[] = [];

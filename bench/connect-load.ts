@@ -1,6 +1,6 @@
-import { fork, type ChildProcess } from "node:child_process";
+import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { runConnects, type ConnectJob, type ConnectReport } from "./connect-clients.js";
+import { type ConnectJob, type ConnectReport, runConnects } from "./connect-clients.js";
 
 export interface ConnectLoad {
   run(job: ConnectJob): Promise<ConnectReport>;
@@ -16,7 +16,10 @@ const childEntry = fileURLToPath(new URL("./connect-client-process.ts", import.m
  */
 export function startConnectLoad(options: { inProcess: boolean }): ConnectLoad {
   if (options.inProcess) return { run: runConnects, close: () => {} };
-  const child: ChildProcess = fork(childEntry, { execArgv: ["--conditions=pnm-source", "--import", "tsx"], serialization: "advanced" });
+  const child: ChildProcess = fork(childEntry, {
+    execArgv: ["--conditions=pnm-source", "--import", "tsx"],
+    serialization: "advanced",
+  });
   return {
     run: (job) =>
       new Promise((resolve, reject) => {

@@ -20,9 +20,14 @@ interface Profile {
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { top: { type: "string", default: "25" }, "by-file": { type: "boolean", default: false }, "by-package": { type: "boolean", default: false } },
+  options: {
+    top: { type: "string", default: "25" },
+    "by-file": { type: "boolean", default: false },
+    "by-package": { type: "boolean", default: false },
+  },
 });
-if (positionals.length !== 1) throw new Error("usage: cpu-profile-summary.ts PROFILE.cpuprofile [--top 25] [--by-file | --by-package]");
+if (positionals.length !== 1)
+  throw new Error("usage: cpu-profile-summary.ts PROFILE.cpuprofile [--top 25] [--by-file | --by-package]");
 const profile = JSON.parse(readFileSync(positionals[0], "utf8")) as Profile;
 
 /** The npm package, Node module area or pnm package a file belongs to. */
@@ -37,7 +42,9 @@ function packageOf(where: string): string {
 
 const frameOf = new Map<number, string>();
 for (const { id, callFrame } of profile.nodes) {
-  const where = callFrame.url.replace(/^file:\/\/.*?\/node_modules\//, "").replace(/^file:\/\/.*?\/(server|client|protocol|bench)\//, "$1/");
+  const where = callFrame.url
+    .replace(/^file:\/\/.*?\/node_modules\//, "")
+    .replace(/^file:\/\/.*?\/(server|client|protocol|bench)\//, "$1/");
   const name = callFrame.functionName || "(anonymous)";
   if (!where) frameOf.set(id, name);
   else if (values["by-package"]) frameOf.set(id, packageOf(where));
@@ -54,4 +61,9 @@ profile.samples.forEach((id, i) => {
 });
 const top = [...selfUs].sort((a, b) => b[1] - a[1]).slice(0, Number(values.top));
 console.log(`${(totalUs / 1000).toFixed(0)} ms sampled`);
-console.log(formatTable([["self %", "self ms", values["by-package"] ? "package" : values["by-file"] ? "file" : "frame"], ...top.map(([frame, us]) => [((100 * us) / totalUs).toFixed(1), (us / 1000).toFixed(0), frame])]));
+console.log(
+  formatTable([
+    ["self %", "self ms", values["by-package"] ? "package" : values["by-file"] ? "file" : "frame"],
+    ...top.map(([frame, us]) => [((100 * us) / totalUs).toFixed(1), (us / 1000).toFixed(0), frame]),
+  ]),
+);

@@ -15,23 +15,35 @@
  * node:crypto figure.
  * Usage: npm run bench:e2ee [-- --seconds 0.5 --rounds 10 --in-flight 16]
  */
-import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from "node:crypto";
+import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject, randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
+import {
+  decryptMessage,
+  deriveKeyBytes,
+  deriveMessageKey,
+  encryptMessage,
+  IV_BYTES,
+  TAG_BYTES,
+} from "@pnm/client/e2ee";
 import { KeyDerivation } from "@pnm/protocol/pnm/v1/create_room_pb";
-import { decryptMessage, deriveKeyBytes, deriveMessageKey, encryptMessage, IV_BYTES, TAG_BYTES } from "@pnm/client/e2ee";
 import { ownCpuMs } from "./process-cpu.js";
 import { machineLine, ratioLine } from "./report.js";
 import { formatTable } from "./stats.js";
 
 const { values } = parseArgs({
-  options: { seconds: { type: "string", default: "0.5" }, rounds: { type: "string", default: "10" }, "in-flight": { type: "string", default: "16" } },
+  options: {
+    seconds: { type: "string", default: "0.5" },
+    rounds: { type: "string", default: "10" },
+    "in-flight": { type: "string", default: "16" },
+  },
 });
 const machine = machineLine(); // before this bench adds its own load
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
 const inFlight = Number(values["in-flight"]);
-if (!(seconds > 0 && rounds >= 1 && inFlight >= 1)) throw new Error("need --seconds > 0, --rounds >= 1 and --in-flight >= 1");
+if (!(seconds > 0 && rounds >= 1 && inFlight >= 1))
+  throw new Error("need --seconds > 0, --rounds >= 1 and --in-flight >= 1");
 
 const passphrase = "bench passphrase";
 const roomSid = "0c9f3e52-8a71-4d2b-9b6e-2f4a5c7d8e10";
@@ -62,7 +74,8 @@ for (const { name, bytes } of sizes) {
   const plaintext = randomBytes(bytes);
   const fromNode = await decryptMessage(webKey, nodeEncrypt(plaintext));
   const fromClient = nodeDecrypt(await encryptMessage(webKey, plaintext));
-  if (!plaintext.equals(fromNode) || !plaintext.equals(fromClient)) throw new Error(`${name}: client and node:crypto do not read each other's messages`);
+  if (!plaintext.equals(fromNode) || !plaintext.equals(fromClient))
+    throw new Error(`${name}: client and node:crypto do not read each other's messages`);
 }
 
 interface Rate {
@@ -111,7 +124,17 @@ const median = (xs: number[]) => {
   const middle = sorted.length >> 1;
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 };
-const rows = [["size", "msg/s: node:crypto", "client, one at a time", `client, ${inFlight} in flight`, "cpu µs/msg: node:crypto", "client, one at a time", `client, ${inFlight} in flight`]];
+const rows = [
+  [
+    "size",
+    "msg/s: node:crypto",
+    "client, one at a time",
+    `client, ${inFlight} in flight`,
+    "cpu µs/msg: node:crypto",
+    "client, one at a time",
+    `client, ${inFlight} in flight`,
+  ],
+];
 const lines: string[] = [];
 for (const { name, bytes } of sizes) {
   const plaintext = new Uint8Array(randomBytes(bytes));
@@ -125,7 +148,11 @@ for (const { name, bytes } of sizes) {
   const sequential: Rate[] = [];
   const concurrent: Rate[] = [];
   for (let round = 0; round < rounds; round++) {
-    const runs = [async () => void node.push(syncRate(nodeStep)), async () => void sequential.push(await rate(clientStep, 1)), async () => void concurrent.push(await rate(clientStep, inFlight))];
+    const runs = [
+      async () => void node.push(syncRate(nodeStep)),
+      async () => void sequential.push(await rate(clientStep, 1)),
+      async () => void concurrent.push(await rate(clientStep, inFlight)),
+    ];
     for (const run of round % 2 === 0 ? runs : runs.reverse()) await run();
   }
   const perSecond = [node, sequential, concurrent].map((rs) => median(rs.map((r) => r.perSecond)));
@@ -135,13 +162,31 @@ for (const { name, bytes } of sizes) {
   const ratio = (client: Rate[], f: (r: Rate, base: Rate) => number) => median(client.map((r, i) => f(r, node[i])));
   // The issue's target is for 1 KiB, the size of a typical chat or whiteboard message.
   const target = bytes === 1024 ? { atLeast: 0.5 } : undefined;
-  lines.push(ratioLine(`e2ee ${name} encrypt+decrypt vs node:crypto`, ratio(sequential, (r, base) => r.perSecond / base.perSecond), target));
-  lines.push(ratioLine(`e2ee ${name} encrypt+decrypt, ${inFlight} in flight, vs node:crypto`, ratio(concurrent, (r, base) => r.perSecond / base.perSecond)));
+  lines.push(
+    ratioLine(
+      `e2ee ${name} encrypt+decrypt vs node:crypto`,
+      ratio(sequential, (r, base) => r.perSecond / base.perSecond),
+      target,
+    ),
+  );
+  lines.push(
+    ratioLine(
+      `e2ee ${name} encrypt+decrypt, ${inFlight} in flight, vs node:crypto`,
+      ratio(concurrent, (r, base) => r.perSecond / base.perSecond),
+    ),
+  );
   // CPU per message, inverted so that higher is better here too; a shared machine disturbs it less than the rate.
-  lines.push(ratioLine(`e2ee ${name} encrypt+decrypt vs node:crypto, by CPU per message`, ratio(sequential, (r, base) => base.cpuUs / r.cpuUs)));
+  lines.push(
+    ratioLine(
+      `e2ee ${name} encrypt+decrypt vs node:crypto, by CPU per message`,
+      ratio(sequential, (r, base) => base.cpuUs / r.cpuUs),
+    ),
+  );
 }
 
 console.log(machine);
-console.log(`AES-256-GCM messages (encrypt + decrypt), medians of ${rounds} rounds x ${seconds} s per side and size, key derived once`);
+console.log(
+  `AES-256-GCM messages (encrypt + decrypt), medians of ${rounds} rounds x ${seconds} s per side and size, key derived once`,
+);
 console.log(formatTable(rows));
 console.log(lines.join("\n"));

@@ -24,7 +24,12 @@ export function ownCpuMs(): number {
 /** CPU time all processes on the machine have used so far (every core summed), in ms; undefined where there is no /proc. */
 export function machineCpuMs(): number | undefined {
   try {
-    const [user, nice, system, , , irq, softirq, steal] = readFileSync("/proc/stat", "utf8").split("\n", 1)[0].trim().split(/\s+/).slice(1).map(Number);
+    const [user, nice, system, , , irq, softirq, steal] = readFileSync("/proc/stat", "utf8")
+      .split("\n", 1)[0]
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
     return ((user + nice + system + irq + softirq + steal) * 1000) / ticksPerSecond;
   } catch {
     return undefined;

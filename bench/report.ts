@@ -12,7 +12,9 @@ export type Target = { atLeast: number } | { atMost: number };
 export function ratioLine(name: string, value: number, target?: Target, digits = 2): string {
   const figure = value.toFixed(digits);
   if (!target) return `${name}: ${figure}`;
-  return "atLeast" in target ? `${name}: ${figure} (target ≥ ${target.atLeast.toFixed(digits)})` : `${name}: ${figure} (target ≤ ${target.atMost.toFixed(digits)})`;
+  return "atLeast" in target
+    ? `${name}: ${figure} (target ≥ ${target.atLeast.toFixed(digits)})`
+    : `${name}: ${figure} (target ≤ ${target.atMost.toFixed(digits)})`;
 }
 
 /** Where the figures were measured: cores, CPU model, Node, and how busy the machine was when the bench started. */

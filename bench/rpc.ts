@@ -31,13 +31,16 @@ import { parseArgs } from "node:util";
 import { createRoomServiceClient } from "@pnm/client";
 import { createAccessTokenCodec } from "../server/src/auth/access-token.js";
 import { createApiKeyring } from "../server/src/auth/api-keyring.js";
-import { type ApiSignatureVerifier, createApiSignatureVerifier, defaultSignatureWindowMs } from "../server/src/auth/api-signature.js";
+import {
+  type ApiSignatureVerifier,
+  createApiSignatureVerifier,
+  defaultSignatureWindowMs,
+} from "../server/src/auth/api-signature.js";
+import { defaultMaxSessionMs } from "../server/src/config.js";
 import { createConnectRoutes, type NodeRequest, type NodeResponse } from "../server/src/http/connect-routes.js";
 import { listenDualProtocol } from "../server/src/http/listener.js";
-import { defaultMaxSessionMs } from "../server/src/config.js";
 import { silentLogger } from "../server/src/logger.js";
 import { spawnNatsServer } from "../server/src/nats/embedded-nats.js";
-import { localNatsServerBinary } from "../server/src/testing/index.js";
 import { createNatsKeys } from "../server/src/nats/nats-keys.js";
 import { connectAsServer } from "../server/src/nats/server-connection.js";
 import { createParticipantService } from "../server/src/services/participant-service.js";
@@ -45,7 +48,8 @@ import { createRoomService, type RoomService, type SessionControl } from "../ser
 import type { JsonKv } from "../server/src/store/json-kv.js";
 import { createNonceStore, type NonceStore } from "../server/src/store/nonce-store.js";
 import { createRoomStore, type RoomStore } from "../server/src/store/room-store.js";
-import { startLoadGenerator, type LoadOptions, type LoadResult } from "./load.js";
+import { localNatsServerBinary } from "../server/src/testing/index.js";
+import { type LoadOptions, type LoadResult, startLoadGenerator } from "./load.js";
 import { ownCpuMs, processCpuMs } from "./process-cpu.js";
 import { machineLine, ratioLine } from "./report.js";
 import { formatTable } from "./stats.js";
@@ -65,7 +69,8 @@ const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
 const connections = Number(values.connections);
 const joinConnections = Number(values["join-connections"]);
-if (!(seconds > 0 && rounds >= 1 && connections >= 1 && joinConnections >= 1)) throw new Error("need --seconds > 0, --rounds >= 1, --connections >= 1 and --join-connections >= 1");
+if (!(seconds > 0 && rounds >= 1 && connections >= 1 && joinConnections >= 1))
+  throw new Error("need --seconds > 0, --rounds >= 1, --connections >= 1 and --join-connections >= 1");
 
 const keys = createNatsKeys();
 const nats = await spawnNatsServer({ binary: localNatsServerBinary(), keys });
@@ -79,12 +84,30 @@ const countKv = (op: string) => kvOps.set(op, (kvOps.get(op) ?? 0) + 1);
 function counted<T>(bucket: string, kv: JsonKv<T>): JsonKv<T> {
   const count = (op: string) => countKv(`${bucket}.${op}`);
   return {
-    get: (key) => (count("get"), kv.get(key)),
-    create: (key, value) => (count("create"), kv.create(key, value)),
-    update: (key, value, revision) => (count("update"), kv.update(key, value, revision)),
-    put: (key, value) => (count("put"), kv.put(key, value)),
-    delete: (key) => (count("delete"), kv.delete(key)),
-    keys: (filter) => (count("keys"), kv.keys(filter)),
+    get: (key) => {
+      count("get");
+      return kv.get(key);
+    },
+    create: (key, value) => {
+      count("create");
+      return kv.create(key, value);
+    },
+    update: (key, value, revision) => {
+      count("update");
+      return kv.update(key, value, revision);
+    },
+    put: (key, value) => {
+      count("put");
+      return kv.put(key, value);
+    },
+    delete: (key) => {
+      count("delete");
+      return kv.delete(key);
+    },
+    keys: (filter) => {
+      count("keys");
+      return kv.keys(filter);
+    },
   };
 }
 const plainStore = await createRoomStore({ nc });
@@ -108,37 +131,65 @@ const acceptEverything: ApiSignatureVerifier = { begin: () => ({ update: () => {
 
 // Requests the servers have taken, and those not yet answered: a phase ends when its last request has.
 const requests = { served: 0, open: 0 };
-const counting = <Req, Res extends { once(event: "close", listener: () => void): unknown }>(handler: (req: Req, res: Res) => void) => (req: Req, res: Res) => {
-  requests.served++;
-  requests.open++;
-  res.once("close", () => void requests.open--);
-  handler(req, res);
-};
+const counting =
+  <Req, Res extends { once(event: "close", listener: () => void): unknown }>(handler: (req: Req, res: Res) => void) =>
+  (req: Req, res: Res) => {
+    requests.served++;
+    requests.open++;
+    res.once("close", () => void requests.open--);
+    handler(req, res);
+  };
 
 async function serve(signature: ApiSignatureVerifier, roomService: RoomService = rooms) {
-  const routes = createConnectRoutes({ rooms: roomService, participants, signature, maxBodyBytes: 65_536, logger: silentLogger });
+  const routes = createConnectRoutes({
+    rooms: roomService,
+    participants,
+    signature,
+    maxBodyBytes: 65_536,
+    logger: silentLogger,
+  });
   // One load generator holds every connection, so the per-client cap is lifted.
   const handler = counting((req: NodeRequest, res: NodeResponse) => routes.get(req.url ?? "")!(req, res));
-  const listener = await listenDualProtocol({ host: "127.0.0.1", port: 0, handler, limits: { maxConnectionsPerClient: 0 } });
+  const listener = await listenDualProtocol({
+    host: "127.0.0.1",
+    port: 0,
+    handler,
+    limits: { maxConnectionsPerClient: 0 },
+  });
   return { url: `http://127.0.0.1:${listener.port}`, close: () => listener.close() };
 }
 // PNM-SIGNATURE's nonces go to their NATS KV bucket, as in pnm's server; HASH-SIGNATURE needs none.
 const plainNonces = await createNonceStore({ nc, ttlMs: 2 * defaultSignatureWindowMs });
-const nonces: NonceStore = { claim: (nonce) => (countKv("nonces.create"), plainNonces.claim(nonce)) };
+const nonces: NonceStore = {
+  claim: (nonce) => {
+    countKv("nonces.create");
+    return plainNonces.claim(nonce);
+  },
+};
 const verifier = createApiSignatureVerifier({ keys: createApiKeyring([{ key: apiKey, secret: apiSecret }]), nonces });
 const signedServer = await serve(verifier);
 const unsignedServer = await serve(acceptEverything);
 const roomId = "bench";
-await createRoomServiceClient({ baseUrl: signedServer.url, apiKey, apiSecret }).createRoom({ roomId, metadata: { roomTitle: "bench", roomFeatures: {} } });
+await createRoomServiceClient({ baseUrl: signedServer.url, apiKey, apiSecret }).createRoom({
+  roomId,
+  metadata: { roomTitle: "bench", roomFeatures: {} },
+});
 // For telling Connect's cost from the KV's: the same service and routes, the room read from memory instead of NATS.
 const room = await plainStore.rooms.get(roomId);
-const memoryRooms = createRoomService({ store: { ...store, rooms: { ...store.rooms, get: async () => room } }, ...roomOptions });
+const memoryRooms = createRoomService({
+  store: { ...store, rooms: { ...store.rooms, get: async () => room } },
+  ...roomOptions,
+});
 const memoryServer = await serve(acceptEverything, memoryRooms);
 
 const body = JSON.stringify({ roomId });
 const isRoomActivePath = "/pnm.v1.RoomService/IsRoomActive";
 const json = { "content-type": "application/json" };
-const signedHeaders = { ...json, "API-KEY": apiKey, "HASH-SIGNATURE": createHmac("sha256", apiSecret).update(body).digest("hex") };
+const signedHeaders = {
+  ...json,
+  "API-KEY": apiKey,
+  "HASH-SIGNATURE": createHmac("sha256", apiSecret).update(body).digest("hex"),
+};
 
 // The baseline answers exactly what pnm answers, status, headers and body, minus what Node adds itself.
 const answer = await fetch(signedServer.url + isRoomActivePath, { method: "POST", headers: signedHeaders, body });
@@ -168,17 +219,35 @@ interface Phase {
   name: string;
   load: LoadOptions;
 }
-const load = (url: string, extra: Partial<LoadOptions> = {}): LoadOptions => ({ url, body, headers: json, connections, seconds, ...extra });
+const load = (url: string, extra: Partial<LoadOptions> = {}): LoadOptions => ({
+  url,
+  body,
+  headers: json,
+  connections,
+  seconds,
+  ...extra,
+});
 const phases: Phase[] = [
   { name: "unsigned", load: load(unsignedServer.url + isRoomActivePath) },
   { name: "signed", load: load(signedServer.url + isRoomActivePath, { headers: signedHeaders }) },
   // PNM-SIGNATURE: a fresh timestamp and nonce per request, and the nonce claimed in the KV.
-  { name: "signed v2", load: load(signedServer.url + isRoomActivePath, { headers: { ...json, "API-KEY": apiKey }, sign: { secret: apiSecret, version: "v2" } }) },
+  {
+    name: "signed v2",
+    load: load(signedServer.url + isRoomActivePath, {
+      headers: { ...json, "API-KEY": apiKey },
+      sign: { secret: apiSecret, version: "v2" },
+    }),
+  },
   { name: "bare node:http", load: load(bareUrl + isRoomActivePath) },
   { name: "unsigned, room in memory", load: load(memoryServer.url + isRoomActivePath) },
   {
     name: `GetJoinToken ${joinConnections} at once`,
-    load: load(signedServer.url + joinPath, { body: joinBody, headers: { ...json, "API-KEY": apiKey }, sign: { secret: apiSecret, version: "v1" }, connections: joinConnections }),
+    load: load(signedServer.url + joinPath, {
+      body: joinBody,
+      headers: { ...json, "API-KEY": apiKey },
+      sign: { secret: apiSecret, version: "v1" },
+      connections: joinConnections,
+    }),
   },
 ];
 
@@ -196,7 +265,8 @@ inspector?.connect();
 await inspector?.post("Profiler.enable");
 
 async function settled(): Promise<void> {
-  for (const deadline = Date.now() + 10_000; requests.open > 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 5));
+  for (const deadline = Date.now() + 10_000; requests.open > 0 && Date.now() < deadline; )
+    await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 async function measure(phase: Phase, label?: string): Promise<Measured> {
@@ -214,11 +284,16 @@ async function measure(phase: Phase, label?: string): Promise<Measured> {
   const after = { own: ownCpuMs(), nats: processCpuMs(nats.pid) };
   if (profile) writeFileSync(join(profileDir!, `${label}.cpuprofile`), JSON.stringify(profile));
   const n = Math.max(1, requests.served - servedBefore);
-  const ops = new Map([...kvOps].map(([op, count]) => [op, (count - (kvBefore.get(op) ?? 0)) / n] as const).filter(([, perRequest]) => perRequest > 0));
+  const ops = new Map(
+    [...kvOps]
+      .map(([op, count]) => [op, (count - (kvBefore.get(op) ?? 0)) / n] as const)
+      .filter(([, perRequest]) => perRequest > 0),
+  );
   return {
     ...result,
     pnmCpuUs: ((after.own - before.own) * 1000) / n,
-    natsCpuUs: before.nats === undefined || after.nats === undefined ? undefined : ((after.nats - before.nats) * 1000) / n,
+    natsCpuUs:
+      before.nats === undefined || after.nats === undefined ? undefined : ((after.nats - before.nats) * 1000) / n,
     kvOps: ops,
   };
 }
@@ -237,11 +312,21 @@ for (let round = 0; round < rounds; round++) {
 inspector?.disconnect();
 
 // What a token costs without the request around it: the JWT alone, in this process.
-const mintInput = { userId: "u-mint", name: "bench user", roomId, roomSid: "sid", isAdmin: false, isHidden: false, clientType: 0, generation: 0 };
+const mintInput = {
+  userId: "u-mint",
+  name: "bench user",
+  roomId,
+  roomSid: "sid",
+  isAdmin: false,
+  isHidden: false,
+  clientType: 0,
+  generation: 0,
+};
 const mint = await time(5_000, () => tokens.mint(mintInput, 600_000));
 // What the signature costs without the request around it: HASH-SIGNATURE's check of IsRoomActive's body alone.
 const bodyBytes = new TextEncoder().encode(body);
-const signedHeader = (name: string) => (signedHeaders as Record<string, string>)[Object.keys(signedHeaders).find((key) => key.toLowerCase() === name) ?? ""];
+const signedHeader = (name: string) =>
+  (signedHeaders as Record<string, string>)[Object.keys(signedHeaders).find((key) => key.toLowerCase() === name) ?? ""];
 const check = await time(5_000, async () => {
   const signature = verifier.begin(signedHeader, { method: "POST", path: isRoomActivePath });
   signature.update(bodyBytes);
@@ -255,7 +340,9 @@ const mean = (rs: Measured[], f: (r: Measured) => number | undefined) => {
   const xs = rs.map(f).filter((x): x is number => x !== undefined);
   return xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : undefined;
 };
-const rows = [["phase", "req/s", "p50 ms", "p99 ms", "non-2xx", "errors", "cpu µs/req: pnm", "nats-server", "KV ops/req"]];
+const rows = [
+  ["phase", "req/s", "p50 ms", "p99 ms", "non-2xx", "errors", "cpu µs/req: pnm", "nats-server", "KV ops/req"],
+];
 const rate = new Map<string, number>();
 for (const phase of phases) {
   const rs = results.get(phase.name)!;
@@ -275,7 +362,9 @@ for (const phase of phases) {
   ]);
 }
 const [unsigned, signed, signedV2, bareRate, memoryRate, joinRate] = phases.map((phase) => rate.get(phase.name)!);
-const [unsignedCpu, signedCpu, , bareCpu, memoryCpu, joinCpu] = phases.map((phase) => mean(results.get(phase.name)!, (r) => r.pnmCpuUs)!);
+const [unsignedCpu, signedCpu, , bareCpu, memoryCpu, joinCpu] = phases.map(
+  (phase) => mean(results.get(phase.name)!, (r) => r.pnmCpuUs)!,
+);
 
 console.log(machine);
 console.log(`Connect JSON on loopback, ${rounds} rounds x ${seconds} s per phase, autocannon in a child process`);
@@ -290,13 +379,17 @@ console.log(
 );
 console.log(ratioLine("signed IsRoomActive vs unsigned", signed / unsigned, { atLeast: 0.95 }));
 console.log(ratioLine("signed IsRoomActive vs bare node:http", signed / bareRate, { atLeast: 0.35 }));
-console.log(ratioLine(`GetJoinToken (${joinConnections} concurrent) vs signed IsRoomActive`, joinRate / signed, { atLeast: 0.5 }));
+console.log(
+  ratioLine(`GetJoinToken (${joinConnections} concurrent) vs signed IsRoomActive`, joinRate / signed, { atLeast: 0.5 }),
+);
 console.log(ratioLine("signed v2 (PNM-SIGNATURE) IsRoomActive vs signed (HASH-SIGNATURE)", signedV2 / signed));
 console.log(ratioLine("unsigned IsRoomActive, room in memory, vs bare node:http", memoryRate / bareRate));
 // CPU per request, inverted so that higher is better here too.
 console.log(ratioLine("signed IsRoomActive vs unsigned, by pnm CPU per request", unsignedCpu / signedCpu));
 console.log(ratioLine("signed IsRoomActive vs bare node:http, by pnm CPU per request", bareCpu / signedCpu));
-console.log(ratioLine("unsigned IsRoomActive, room in memory, vs bare node:http, by pnm CPU per request", bareCpu / memoryCpu));
+console.log(
+  ratioLine("unsigned IsRoomActive, room in memory, vs bare node:http, by pnm CPU per request", bareCpu / memoryCpu),
+);
 
 generator.close();
 await signedServer.close();

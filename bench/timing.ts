@@ -33,5 +33,9 @@ export async function time(iterations: number, operation: (i: number) => unknown
   const cpuBefore = ownCpuMs();
   const start = performance.now();
   const failures = await run(iterations);
-  return { wallUs: ((performance.now() - start) * 1000) / iterations, cpuUs: ((ownCpuMs() - cpuBefore) * 1000) / iterations, failures };
+  return {
+    wallUs: ((performance.now() - start) * 1000) / iterations,
+    cpuUs: ((ownCpuMs() - cpuBefore) * 1000) / iterations,
+    failures,
+  };
 }

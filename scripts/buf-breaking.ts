@@ -26,11 +26,17 @@ interface Finding {
   message: string;
 }
 
-const run = spawnSync("npx", ["buf", "breaking", "--against", `.git#ref=${ref}`, "--error-format", "json"], { encoding: "utf8" });
+const run = spawnSync("npx", ["buf", "breaking", "--against", `.git#ref=${ref}`, "--error-format", "json"], {
+  encoding: "utf8",
+});
 if (run.status === 0) process.exit(0);
 let findings: Finding[];
 try {
-  findings = run.stdout.trim().split("\n").filter(Boolean).map((line) => JSON.parse(line) as Finding);
+  findings = run.stdout
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Finding);
 } catch {
   findings = [];
 }

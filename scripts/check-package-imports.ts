@@ -46,7 +46,9 @@ function importsUnder(dir: string): Map<string, Set<string>> {
       } else if (sourceFile.test(entry.name) && !entry.name.endsWith(".d.ts")) {
         // Static, type-only and dynamic imports alike: declarations need the types too.
         const { importedFiles } = ts.preProcessFile(readFileSync(join(root, child), "utf8"), true, true);
-        const packages = new Set(importedFiles.map((f) => packageOf(f.fileName)).filter((p): p is string => p !== undefined));
+        const packages = new Set(
+          importedFiles.map((f) => packageOf(f.fileName)).filter((p): p is string => p !== undefined),
+        );
         if (packages.size > 0) found.set(child, packages);
       }
     }
@@ -55,7 +57,8 @@ function importsUnder(dir: string): Map<string, Set<string>> {
   return found;
 }
 
-const declared = (m: Manifest) => new Set([...Object.keys(m.dependencies ?? {}), ...Object.keys(m.peerDependencies ?? {})]);
+const declared = (m: Manifest) =>
+  new Set([...Object.keys(m.dependencies ?? {}), ...Object.keys(m.peerDependencies ?? {})]);
 const problems: string[] = [];
 
 for (const { dir, manifest } of workspaces) {
@@ -81,7 +84,10 @@ const supportDirs = [...workspaces.map(({ dir }) => join(dir, "test")), "example
 for (const dir of supportDirs) {
   for (const [file, packages] of importsUnder(dir)) {
     for (const name of packages) {
-      if (!anywhere.has(name)) problems.push(`${file} imports ${name}, which neither the root devDependencies nor a workspace package declare`);
+      if (!anywhere.has(name))
+        problems.push(
+          `${file} imports ${name}, which neither the root devDependencies nor a workspace package declare`,
+        );
     }
   }
 }

@@ -42,7 +42,9 @@ export function layerProblems(imports: readonly PartImport[], layers: readonly (
     for (const part of [edge.from, edge.to]) {
       if (!rank.has(part) && !unknown.has(part)) {
         unknown.add(part);
-        problems.push(`${part} is in no layer: add it to the layers in scripts/check-server-layers.ts and server/src/README.md`);
+        problems.push(
+          `${part} is in no layer: add it to the layers in scripts/check-server-layers.ts and server/src/README.md`,
+        );
       }
     }
     const [from, to] = [rank.get(edge.from), rank.get(edge.to)];
@@ -51,8 +53,12 @@ export function layerProblems(imports: readonly PartImport[], layers: readonly (
     }
   }
   for (const cycle of partCycles(imports)) {
-    const edges = cycle.map((from, i) => imports.find((edge) => edge.from === from && edge.to === cycle[(i + 1) % cycle.length])!);
-    problems.push(`${[...cycle, cycle[0]].join(" → ")} is a cycle: ${edges.map((edge) => `${edge.file} imports ${edge.specifier}`).join("; ")}`);
+    const edges = cycle.map(
+      (from, i) => imports.find((edge) => edge.from === from && edge.to === cycle[(i + 1) % cycle.length])!,
+    );
+    problems.push(
+      `${[...cycle, cycle[0]].join(" → ")} is a cycle: ${edges.map((edge) => `${edge.file} imports ${edge.specifier}`).join("; ")}`,
+    );
   }
   return problems;
 }

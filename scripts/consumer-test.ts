@@ -28,7 +28,10 @@ import { parseArgs } from "node:util";
 
 const { values: args } = parseArgs({ options: { keep: { type: "boolean", default: false } } });
 const root = fileURLToPath(new URL("..", import.meta.url));
-const rootManifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { workspaces: string[]; devDependencies: Record<string, string> };
+const rootManifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+  workspaces: string[];
+  devDependencies: Record<string, string>;
+};
 // The tools the consumer installs next to the tarballs, at the versions this repository pins.
 const consumerTools = ["typescript", "@types/node", "esbuild", "playwright-core"];
 
@@ -47,9 +50,18 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 }
 
 /** Runs a command to its end (or kills its process group after timeoutMs); stdout and stderr together. */
-function run(command: string, argv: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs: number }): Promise<RunResult> {
+function run(
+  command: string,
+  argv: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs: number },
+): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = spawn(command, argv, { cwd: options.cwd, env: options.env ?? cleanEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const child = spawn(command, argv, {
+      cwd: options.cwd,
+      env: options.env ?? cleanEnv(),
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
     children.add(child);
     let output = "";
     child.stdout.on("data", (d: Buffer) => (output += d));
@@ -88,7 +100,11 @@ async function succeed(result: Promise<RunResult>): Promise<string> {
  * npm_* variables of an enclosing npm run (npm reads npm_config_* as its own).
  */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== "NODE_OPTIONS" && !name.startsWith("PNM_") && !/^npm_/i.test(name)));
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([name]) => name !== "NODE_OPTIONS" && !name.startsWith("PNM_") && !/^npm_/i.test(name),
+    ),
+  );
   return { ...env, ...extra };
 }
 
@@ -100,6 +116,7 @@ const lastLine = (text: string) => text.trim().split("\n").at(-1) ?? "";
  * One counted step: ok when `body` resolves, FAIL with its error otherwise.
  * `needs` names steps that must have passed; if one has not, the step fails without running.
  */
+// biome-ignore lint/suspicious/noConfusingVoidType: a body returns a note or nothing; `undefined` would reject the async bodies that have no return.
 async function step(name: string, needs: boolean[], body: () => Promise<string | void>): Promise<boolean> {
   if (needs.some((ok) => !ok)) {
     failed++;
@@ -116,7 +133,14 @@ async function step(name: string, needs: boolean[], body: () => Promise<string |
     failed++;
     console.log(`FAIL ${name} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
     const text = err instanceof Error ? err.message : String(err);
-    console.log(text.trim().split("\n").slice(-40).map((line) => `     ${line}`).join("\n"));
+    console.log(
+      text
+        .trim()
+        .split("\n")
+        .slice(-40)
+        .map((line) => `     ${line}`)
+        .join("\n"),
+    );
     return false;
   }
 }
@@ -133,7 +157,10 @@ async function waitForHealth(url: string, server: ChildProcess, timeoutMs: numbe
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (server.exitCode !== null) throw new Error(`pnm-server exited with status ${server.exitCode}`);
-    const status = await fetch(`${url}/healthz`).then((r) => r.status, () => 0);
+    const status = await fetch(`${url}/healthz`).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (status === 200) return;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -154,65 +181,120 @@ try {
   const build = await run("npm", ["run", "build", "--silent"], { cwd: root, timeoutMs: 600_000 });
   const buildTime = `${((performance.now() - started) / 1000).toFixed(1)} s`;
   if (build.code === 0) console.log(`note: npm run build (${buildTime})`);
-  else console.log(`note: npm run build (${buildTime}) reported errors; packing the dist/ it wrote\n${build.output.trim().split("\n").slice(-10).map((l) => `     ${l}`).join("\n")}`);
+  else
+    console.log(
+      `note: npm run build (${buildTime}) reported errors; packing the dist/ it wrote\n${build.output
+        .trim()
+        .split("\n")
+        .slice(-10)
+        .map((l) => `     ${l}`)
+        .join("\n")}`,
+    );
 
-  const packed = await step("npm pack: one tarball per workspace package, with what its exports and bins name", [], async () => {
-    mkdirSync(tarballs, { recursive: true });
-    const output = await succeed(run("npm", ["pack", "--workspaces", "--pack-destination", tarballs, "--json"], { cwd: root, timeoutMs: 120_000 }));
-    const packs = JSON.parse(output.slice(output.indexOf("["))) as { name: string; filename: string; files: { path: string }[] }[];
-    const missing: string[] = [];
-    for (const dir of rootManifest.workspaces) {
-      const manifest = JSON.parse(readFileSync(join(root, dir, "package.json"), "utf8")) as { name: string; exports?: Record<string, unknown>; bin?: Record<string, string> };
-      const pack = packs.find((p) => p.name === manifest.name);
-      if (!pack) {
-        missing.push(`${manifest.name}: no tarball`);
-        continue;
+  const packed = await step(
+    "npm pack: one tarball per workspace package, with what its exports and bins name",
+    [],
+    async () => {
+      mkdirSync(tarballs, { recursive: true });
+      const output = await succeed(
+        run("npm", ["pack", "--workspaces", "--pack-destination", tarballs, "--json"], {
+          cwd: root,
+          timeoutMs: 120_000,
+        }),
+      );
+      const packs = JSON.parse(output.slice(output.indexOf("["))) as {
+        name: string;
+        filename: string;
+        files: { path: string }[];
+      }[];
+      const missing: string[] = [];
+      for (const dir of rootManifest.workspaces) {
+        const manifest = JSON.parse(readFileSync(join(root, dir, "package.json"), "utf8")) as {
+          name: string;
+          exports?: Record<string, unknown>;
+          bin?: Record<string, string>;
+        };
+        const pack = packs.find((p) => p.name === manifest.name);
+        if (!pack) {
+          missing.push(`${manifest.name}: no tarball`);
+          continue;
+        }
+        const files = new Set(pack.files.map((f) => f.path));
+        const targets = [
+          ...Object.values(manifest.bin ?? {}),
+          ...Object.values(manifest.exports ?? {}).flatMap((e) =>
+            typeof e === "string"
+              ? [e]
+              : Object.entries(e as Record<string, string>)
+                  .filter(([c]) => c !== "pnm-source")
+                  .map(([, t]) => t),
+          ),
+        ].map((t) => t.replace(/^\.\//, ""));
+        for (const target of targets) {
+          const present = target.includes("*")
+            ? [...files].some((f) => new RegExp(`^${target.replace(/[.]/g, "\\.").replace("*", ".+")}$`).test(f))
+            : files.has(target);
+          if (!present) missing.push(`${manifest.name}: ${target}`);
+        }
       }
-      const files = new Set(pack.files.map((f) => f.path));
-      const targets = [
-        ...Object.values(manifest.bin ?? {}),
-        ...Object.values(manifest.exports ?? {}).flatMap((e) => (typeof e === "string" ? [e] : Object.entries(e as Record<string, string>).filter(([c]) => c !== "pnm-source").map(([, t]) => t))),
-      ].map((t) => t.replace(/^\.\//, ""));
-      for (const target of targets) {
-        const present = target.includes("*") ? [...files].some((f) => new RegExp(`^${target.replace(/[.]/g, "\\.").replace("*", ".+")}$`).test(f)) : files.has(target);
-        if (!present) missing.push(`${manifest.name}: ${target}`);
-      }
-    }
-    if (missing.length) throw new Error(`missing from the tarballs:\n${missing.join("\n")}`);
-    return packs.map((p) => p.filename).join(", ");
-  });
-
-  const installed = await step("npm install of the tarballs into a scratch project outside the workspace", [packed], async () => {
-    mkdirSync(app, { recursive: true });
-    cpSync(join(root, "scripts/consumer"), app, { recursive: true });
-    const dependencies: Record<string, string> = {};
-    for (const dir of rootManifest.workspaces) {
-      const { name, version } = JSON.parse(readFileSync(join(root, dir, "package.json"), "utf8")) as { name: string; version: string };
-      dependencies[name] = `file:../tarballs/${name.replace(/^@/, "").replace("/", "-")}-${version}.tgz`;
-    }
-    const devDependencies = Object.fromEntries(consumerTools.map((name) => [name, rootManifest.devDependencies[name]!]));
-    writeFileSync(join(app, "package.json"), `${JSON.stringify({ name: "pnm-consumer", private: true, type: "module", dependencies, devDependencies }, null, 2)}\n`);
-    await succeed(run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline"], { cwd: app, timeoutMs: 600_000 }));
-    for (const name of Object.keys(dependencies)) {
-      const dir = join(app, "node_modules", name);
-      if (lstatSync(dir).isSymbolicLink() || realpathSync(dir).startsWith(root)) throw new Error(`${name} is linked to the workspace, not installed`);
-    }
-  });
-
-  await step("every public entry loads with plain node (@pnm/client, /node, /protocol, /e2ee, @pnm/server, @pnm/protocol)", [installed], () =>
-    succeed(run("node", ["entries.mjs"], { cwd: app, timeoutMs: 60_000 })).then(lastLine),
+      if (missing.length) throw new Error(`missing from the tarballs:\n${missing.join("\n")}`);
+      return packs.map((p) => p.filename).join(", ");
+    },
   );
 
-  await step("tsc --noEmit (module nodenext) over a TypeScript consumer of every public entry", [installed], async () => {
-    await succeed(run(join(app, "node_modules/.bin/tsc"), ["-p", "tsconfig.json"], { cwd: app, timeoutMs: 180_000 }));
-  });
+  const installed = await step(
+    "npm install of the tarballs into a scratch project outside the workspace",
+    [packed],
+    async () => {
+      mkdirSync(app, { recursive: true });
+      cpSync(join(root, "scripts/consumer"), app, { recursive: true });
+      const dependencies: Record<string, string> = {};
+      for (const dir of rootManifest.workspaces) {
+        const { name, version } = JSON.parse(readFileSync(join(root, dir, "package.json"), "utf8")) as {
+          name: string;
+          version: string;
+        };
+        dependencies[name] = `file:../tarballs/${name.replace(/^@/, "").replace("/", "-")}-${version}.tgz`;
+      }
+      const devDependencies = Object.fromEntries(
+        consumerTools.map((name) => [name, rootManifest.devDependencies[name]!]),
+      );
+      writeFileSync(
+        join(app, "package.json"),
+        `${JSON.stringify({ name: "pnm-consumer", private: true, type: "module", dependencies, devDependencies }, null, 2)}\n`,
+      );
+      await succeed(
+        run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline"], { cwd: app, timeoutMs: 600_000 }),
+      );
+      for (const name of Object.keys(dependencies)) {
+        const dir = join(app, "node_modules", name);
+        if (lstatSync(dir).isSymbolicLink() || realpathSync(dir).startsWith(root))
+          throw new Error(`${name} is linked to the workspace, not installed`);
+      }
+    },
+  );
+
+  await step(
+    "every public entry loads with plain node (@pnm/client, /node, /protocol, /e2ee, @pnm/server, @pnm/protocol)",
+    [installed],
+    () => succeed(run("node", ["entries.mjs"], { cwd: app, timeoutMs: 60_000 })).then(lastLine),
+  );
+
+  await step(
+    "tsc --noEmit (module nodenext) over a TypeScript consumer of every public entry",
+    [installed],
+    async () => {
+      await succeed(run(join(app, "node_modules/.bin/tsc"), ["-p", "tsconfig.json"], { cwd: app, timeoutMs: 180_000 }));
+    },
+  );
 
   // The page's origin, known before the server starts so that the server can allow it (PNM_CORS_ORIGINS).
   const html = `<!doctype html><meta charset="utf-8"><title>pnm consumer</title><script src="/bundle.js"></script>`;
   pageServer = createServer((req, res) => {
     if (req.url === "/") return void res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(html);
     const bundle = join(app, "page/bundle.js");
-    if (req.url === "/bundle.js" && existsSync(bundle)) return void res.writeHead(200, { "content-type": "text/javascript" }).end(readFileSync(bundle));
+    if (req.url === "/bundle.js" && existsSync(bundle))
+      return void res.writeHead(200, { "content-type": "text/javascript" }).end(readFileSync(bundle));
     res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => pageServer!.listen(0, "127.0.0.1", resolve));
@@ -221,66 +303,114 @@ try {
   const url = `http://127.0.0.1:${await freePort()}`;
   const apiKey = `consumer-${randomBytes(4).toString("hex")}`;
   const apiSecret = randomBytes(32).toString("base64url");
-  const natsServerBin = process.env.PNM_NATS_SERVER_BIN || (await succeed(run("bash", [join(root, "scripts/ensure-nats.sh")], { cwd: root, timeoutMs: 300_000 }))).trim();
-  const serving = await step("pnm-server starts from the installed package (its own nats-server, a free port, a fresh data directory)", [installed], async () => {
-    pnmServer = spawn(join(app, "node_modules/.bin/pnm-server"), [], {
-      cwd: app,
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: cleanEnv({
-        PNM_HOST: "127.0.0.1",
-        PNM_HTTP_PORT: new URL(url).port,
-        PNM_API_KEY: apiKey,
-        PNM_API_SECRET: apiSecret,
-        PNM_DATA_DIR: join(scratch, "data"),
-        PNM_NATS_SERVER_BIN: natsServerBin,
-        PNM_CORS_ORIGINS: pageUrl,
-      }),
-    });
-    children.add(pnmServer);
-    pnmServer.stdout!.on("data", (d: Buffer) => (serverLog += d));
-    pnmServer.stderr!.on("data", (d: Buffer) => (serverLog += d));
-    try {
-      await waitForHealth(url, pnmServer, 60_000);
-    } catch (err) {
-      throw new Error(`${(err as Error).message}\n${serverLog}`);
-    }
-    return url;
-  });
+  const natsServerBin =
+    process.env.PNM_NATS_SERVER_BIN ||
+    (await succeed(run("bash", [join(root, "scripts/ensure-nats.sh")], { cwd: root, timeoutMs: 300_000 }))).trim();
+  const serving = await step(
+    "pnm-server starts from the installed package (its own nats-server, a free port, a fresh data directory)",
+    [installed],
+    async () => {
+      pnmServer = spawn(join(app, "node_modules/.bin/pnm-server"), [], {
+        cwd: app,
+        detached: true,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: cleanEnv({
+          PNM_HOST: "127.0.0.1",
+          PNM_HTTP_PORT: new URL(url).port,
+          PNM_API_KEY: apiKey,
+          PNM_API_SECRET: apiSecret,
+          PNM_DATA_DIR: join(scratch, "data"),
+          PNM_NATS_SERVER_BIN: natsServerBin,
+          PNM_CORS_ORIGINS: pageUrl,
+        }),
+      });
+      children.add(pnmServer);
+      pnmServer.stdout!.on("data", (d: Buffer) => (serverLog += d));
+      pnmServer.stderr!.on("data", (d: Buffer) => (serverLog += d));
+      try {
+        await waitForHealth(url, pnmServer, 60_000);
+      } catch (err) {
+        throw new Error(`${(err as Error).message}\n${serverLog}`);
+      }
+      return url;
+    },
+  );
 
   const env = cleanEnv({ PNM_URL: url, PNM_API_KEY: apiKey, PNM_API_SECRET: apiSecret, PAGE_URL: pageUrl });
-  const consumer = (script: string, ...argv: string[]) => succeed(run("node", [script, ...argv], { cwd: app, env, timeoutMs: 120_000 })).then(lastLine);
+  const consumer = (script: string, ...argv: string[]) =>
+    succeed(run("node", [script, ...argv], { cwd: app, env, timeoutMs: 120_000 })).then(lastLine);
 
   await step("RoomService over Connect from @pnm/client", [serving], () => consumer("rooms.mjs", "connect"));
-  await step("RoomService over gRPC with @pnm/client/node's HTTP/2 client, closed afterwards", [serving], () => consumer("rooms.mjs", "grpc"));
-  await step("two Node participants join with joinSession and exchange end-to-end encrypted chat both ways", [serving], () => consumer("participants.mjs"));
-
-  await step("pnm-conformance from the installed package against the server (auth/ and e2ee/ cases)", [serving], async () => {
-    const output = await succeed(
-      run(
-        join(app, "node_modules/.bin/pnm-conformance"),
-        ["--url", url, "--api-key", apiKey, "--api-secret", apiSecret, "--no-livekit", "--filter", "auth/", "--filter", "e2ee/"],
-        { cwd: app, env, timeoutMs: 300_000 },
-      ),
-    );
-    const tally = lastLine(output);
-    const counted = /^(\d+) passed, 0 failed$/.exec(tally);
-    if (!counted || Number(counted[1]) === 0) throw new Error(`expected "N passed, 0 failed" with N > 0, got:\n${output}`);
-    return tally;
-  });
-
-  const bundled = await step("@pnm/client bundled for the browser from the installed package (esbuild): no Node built-ins", [installed], () => consumer("browser.mjs", "bundle"));
-  await step("Chromium: the page joins over Connect and exchanges end-to-end encrypted chat with a Node participant", [serving, bundled], () =>
-    consumer("browser.mjs", "session"),
+  await step("RoomService over gRPC with @pnm/client/node's HTTP/2 client, closed afterwards", [serving], () =>
+    consumer("rooms.mjs", "grpc"),
   );
-  await step("Chromium: the page calls VerifyToken over gRPC-web and reads a refusal's reason", [serving, bundled], () => consumer("browser.mjs", "grpc-web"));
+  await step(
+    "two Node participants join with joinSession and exchange end-to-end encrypted chat both ways",
+    [serving],
+    () => consumer("participants.mjs"),
+  );
+
+  await step(
+    "pnm-conformance from the installed package against the server (auth/ and e2ee/ cases)",
+    [serving],
+    async () => {
+      const output = await succeed(
+        run(
+          join(app, "node_modules/.bin/pnm-conformance"),
+          [
+            "--url",
+            url,
+            "--api-key",
+            apiKey,
+            "--api-secret",
+            apiSecret,
+            "--no-livekit",
+            "--filter",
+            "auth/",
+            "--filter",
+            "e2ee/",
+          ],
+          { cwd: app, env, timeoutMs: 300_000 },
+        ),
+      );
+      const tally = lastLine(output);
+      const counted = /^(\d+) passed, 0 failed$/.exec(tally);
+      if (!counted || Number(counted[1]) === 0)
+        throw new Error(`expected "N passed, 0 failed" with N > 0, got:\n${output}`);
+      return tally;
+    },
+  );
+
+  const bundled = await step(
+    "@pnm/client bundled for the browser from the installed package (esbuild): no Node built-ins",
+    [installed],
+    () => consumer("browser.mjs", "bundle"),
+  );
+  await step(
+    "Chromium: the page joins over Connect and exchanges end-to-end encrypted chat with a Node participant",
+    [serving, bundled],
+    () => consumer("browser.mjs", "session"),
+  );
+  await step(
+    "Chromium: the page calls VerifyToken over gRPC-web and reads a refusal's reason",
+    [serving, bundled],
+    () => consumer("browser.mjs", "grpc-web"),
+  );
 
   await step("pnm-server exits 0 on SIGTERM and leaves no nats-server behind", [serving], async () => {
     const server = pnmServer!;
-    const exited = new Promise<number | null>((resolve) => (server.exitCode !== null ? resolve(server.exitCode) : server.on("exit", (code) => resolve(code))));
+    const exited = new Promise<number | null>((resolve) =>
+      server.exitCode !== null ? resolve(server.exitCode) : server.on("exit", (code) => resolve(code)),
+    );
     server.kill("SIGTERM");
-    const code = await Promise.race([exited, new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 20_000).unref())]);
-    if (code !== 0) throw new Error(`pnm-server: ${code === "timeout" ? "still running 20 s after SIGTERM" : `exit status ${code}`}\n${serverLog}`);
+    const code = await Promise.race([
+      exited,
+      new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 20_000).unref()),
+    ]);
+    if (code !== 0)
+      throw new Error(
+        `pnm-server: ${code === "timeout" ? "still running 20 s after SIGTERM" : `exit status ${code}`}\n${serverLog}`,
+      );
     // The nats-server it spawned shares its process group; signal 0 only asks whether any member is left.
     await new Promise((resolve) => setTimeout(resolve, 200));
     let left = true;

@@ -111,8 +111,14 @@ function exportedItems(source: ts.SourceFile): Item[] {
   // Names exported by a local `export { a, b as c }` (no module specifier).
   const exportedByList = new Set<string>();
   for (const statement of source.statements) {
-    if (ts.isExportDeclaration(statement) && !statement.moduleSpecifier && statement.exportClause && ts.isNamedExports(statement.exportClause)) {
-      for (const element of statement.exportClause.elements) exportedByList.add((element.propertyName ?? element.name).text);
+    if (
+      ts.isExportDeclaration(statement) &&
+      !statement.moduleSpecifier &&
+      statement.exportClause &&
+      ts.isNamedExports(statement.exportClause)
+    ) {
+      for (const element of statement.exportClause.elements)
+        exportedByList.add((element.propertyName ?? element.name).text);
     }
   }
 
@@ -144,7 +150,8 @@ function exportedItems(source: ts.SourceFile): Item[] {
       continue;
     }
     const isDefault = hasModifier(statement, ts.SyntaxKind.DefaultKeyword);
-    const name = statement.name && ts.isIdentifier(statement.name) ? statement.name.text : isDefault ? "default" : undefined;
+    const name =
+      statement.name && ts.isIdentifier(statement.name) ? statement.name.text : isDefault ? "default" : undefined;
     if (name === undefined) continue;
     if (!hasModifier(statement, ts.SyntaxKind.ExportKeyword) && !exportedByList.has(name)) continue;
     add(name, statement);
@@ -157,11 +164,17 @@ function publicMembers(declaration: ts.Statement): { name: string; node: ts.Node
   let members: readonly (ts.TypeElement | ts.ClassElement)[] = [];
   if (ts.isInterfaceDeclaration(declaration)) members = declaration.members;
   else if (ts.isClassDeclaration(declaration)) members = declaration.members;
-  else if (ts.isTypeAliasDeclaration(declaration) && ts.isTypeLiteralNode(declaration.type)) members = declaration.type.members;
+  else if (ts.isTypeAliasDeclaration(declaration) && ts.isTypeLiteralNode(declaration.type))
+    members = declaration.type.members;
 
   const found: { name: string; node: ts.Node }[] = [];
   for (const member of members) {
-    if (ts.isConstructorDeclaration(member) || ts.isClassStaticBlockDeclaration(member) || ts.isSemicolonClassElement(member)) continue;
+    if (
+      ts.isConstructorDeclaration(member) ||
+      ts.isClassStaticBlockDeclaration(member) ||
+      ts.isSemicolonClassElement(member)
+    )
+      continue;
     if (ts.isIndexSignatureDeclaration(member)) continue;
     if (
       hasModifier(member, ts.SyntaxKind.PrivateKeyword) ||
@@ -175,7 +188,8 @@ function publicMembers(declaration: ts.Statement): { name: string; node: ts.Node
       ? "(call)"
       : ts.isConstructSignatureDeclaration(member)
         ? "(new)"
-        : member.name && (ts.isIdentifier(member.name) || ts.isStringLiteral(member.name) || ts.isNumericLiteral(member.name))
+        : member.name &&
+            (ts.isIdentifier(member.name) || ts.isStringLiteral(member.name) || ts.isNumericLiteral(member.name))
           ? member.name.text
           : member.name?.getText();
     if (name !== undefined) found.push({ name, node: member });
@@ -186,7 +200,11 @@ function publicMembers(declaration: ts.Statement): { name: string; node: ts.Node
       if (!ts.isConstructorDeclaration(member)) continue;
       for (const parameter of member.parameters) {
         if (!ts.isParameterPropertyDeclaration(parameter, member) || !ts.isIdentifier(parameter.name)) continue;
-        if (hasModifier(parameter, ts.SyntaxKind.PrivateKeyword) || hasModifier(parameter, ts.SyntaxKind.ProtectedKeyword)) continue;
+        if (
+          hasModifier(parameter, ts.SyntaxKind.PrivateKeyword) ||
+          hasModifier(parameter, ts.SyntaxKind.ProtectedKeyword)
+        )
+          continue;
         found.push({ name: parameter.name.text, node: parameter });
       }
     }
@@ -201,7 +219,10 @@ function hasModifier(node: ts.Node, kind: ts.SyntaxKind): boolean {
 /** Whether the last `/** … *\/` among the comments right before `node` says something. */
 function hasDocComment(node: ts.Node, text: string): boolean {
   const docs = (ts.getLeadingCommentRanges(text, node.pos) ?? []).filter(
-    (range) => range.kind === ts.SyntaxKind.MultiLineCommentTrivia && text.startsWith("/**", range.pos) && !text.startsWith("/**/", range.pos),
+    (range) =>
+      range.kind === ts.SyntaxKind.MultiLineCommentTrivia &&
+      text.startsWith("/**", range.pos) &&
+      !text.startsWith("/**/", range.pos),
   );
   const last = docs.at(-1);
   if (!last) return false;

@@ -46,6 +46,7 @@ check "buf lint" npx buf lint
 check "protocol/src and conformance/src/gen match the .proto files (buf generate)" gen_is_fresh
 check "buf breaking against the previous commit" breaking_since_previous_commit
 check "TypeScript (tsc --noEmit)" npx tsc -p tsconfig.json
+check "Biome (format and lint)" npx biome ci .
 check "server layers: no import goes up or round (scripts/check-server-layers.ts)" node --import tsx scripts/check-server-layers.ts
 
 # The packages: they build, each imports exactly what its package.json

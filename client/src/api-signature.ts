@@ -26,7 +26,14 @@ export interface SignatureV2Input {
  */
 export async function canonicalStringV2(input: SignatureV2Input): Promise<string> {
   const digest = hex(new Uint8Array(await crypto.subtle.digest("SHA-256", input.message)));
-  return ["PNM-HMAC-SHA256-V2", input.method.toUpperCase(), input.path, String(input.timestamp), input.nonce, digest].join("\n");
+  return [
+    "PNM-HMAC-SHA256-V2",
+    input.method.toUpperCase(),
+    input.path,
+    String(input.timestamp),
+    input.nonce,
+    digest,
+  ].join("\n");
 }
 
 /**
@@ -35,7 +42,8 @@ export async function canonicalStringV2(input: SignatureV2Input): Promise<string
  * `canonicalStringV2(input)`.
  */
 export async function signV2(apiSecret: string, input: SignatureV2Input): Promise<string> {
-  if (!Number.isSafeInteger(input.timestamp) || input.timestamp < 0) throw new Error("the timestamp is whole Unix seconds");
+  if (!Number.isSafeInteger(input.timestamp) || input.timestamp < 0)
+    throw new Error("the timestamp is whole Unix seconds");
   if (!/^[A-Za-z0-9_-]{16,64}$/.test(input.nonce)) throw new Error("a nonce is 16 to 64 characters of A-Z a-z 0-9 _ -");
   const sig = hex(await hmacSha256(apiSecret, encoder.encode(await canonicalStringV2(input))));
   return `v2;ts=${input.timestamp};nonce=${input.nonce};sig=${sig}`;
@@ -44,11 +52,16 @@ export async function signV2(apiSecret: string, input: SignatureV2Input): Promis
 /** A fresh nonce: 16 random bytes (128 bits), base64url without padding, 22 characters. */
 export function randomNonce(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 }
 
 async function hmacSha256(secret: string, data: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
-  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
   return new Uint8Array(await crypto.subtle.sign("HMAC", key, data));
 }
 

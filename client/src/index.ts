@@ -7,10 +7,24 @@
  *
  * @packageDocumentation
  */
-export { createRoomServiceClient, type RoomServiceClient, type RoomServiceClientOptions } from "./room-service-client.js";
-export type { Protocol, TransportOptions } from "./transport.js";
-export type { SigningOptions } from "./signing-http-client.js";
-export { joinSession, type ParticipantSession, type ParticipantSessionOptions, type SessionEvents } from "./session/participant-session.js";
+
+export { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
+export { DecryptionError } from "./e2ee/errors.js";
+export { failureReason } from "./failure-reason.js";
+export { applyLiveKitKey, type LiveKitKeyProvider } from "./livekit-key.js";
+export { type WebSocketConstructor, WebSocketUnavailableError } from "./nats/participant-connection.js";
+export {
+  createRoomServiceClient,
+  type RoomServiceClient,
+  type RoomServiceClientOptions,
+} from "./room-service-client.js";
+export {
+  joinSession,
+  type ParticipantSession,
+  type ParticipantSessionOptions,
+  type SessionEvents,
+} from "./session/participant-session.js";
+export { SenderMismatchError } from "./session/peer-channels.js";
 export {
   BlockedError,
   DeniedError,
@@ -22,10 +36,6 @@ export {
   TokenExpiredError,
   TokenRenewalError,
 } from "./session/session-errors.js";
-export { DecryptionError } from "./e2ee/errors.js";
-export { SenderMismatchError } from "./session/peer-channels.js";
 export type { PeerMessageSender, ReceivedChat, ReceivedData } from "./session/session-events.js";
-export { type WebSocketConstructor, WebSocketUnavailableError } from "./nats/participant-connection.js";
-export { applyLiveKitKey, type LiveKitKeyProvider } from "./livekit-key.js";
-export { failureReason } from "./failure-reason.js";
-export { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
+export type { SigningOptions } from "./signing-http-client.js";
+export type { Protocol, TransportOptions } from "./transport.js";

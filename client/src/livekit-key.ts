@@ -11,6 +11,9 @@ export interface LiveKitKeyProvider {
  * upstream's client does: LiveKit derives its own frame key from it (PBKDF2,
  * salt "LKFrameEncryptionKey"), so media and message keys differ.
  */
-export function applyLiveKitKey(session: Pick<ParticipantSession, "liveKitPassphrase">, keyProvider: LiveKitKeyProvider): Promise<void> {
+export function applyLiveKitKey(
+  session: Pick<ParticipantSession, "liveKitPassphrase">,
+  keyProvider: LiveKitKeyProvider,
+): Promise<void> {
   return keyProvider.setKey(session.liveKitPassphrase());
 }

@@ -17,5 +17,8 @@ export function createParticipantClient(options: ParticipantClientOptions): Part
     req.header.set("Authorization", options.token());
     return next(req);
   };
-  return createClient(ParticipantService, createPnmTransport({ ...options, interceptors: [authorize, ...(options.interceptors ?? [])] }));
+  return createClient(
+    ParticipantService,
+    createPnmTransport({ ...options, interceptors: [authorize, ...(options.interceptors ?? [])] }),
+  );
 }

@@ -11,5 +11,8 @@ export type RoomServiceClient = Client<typeof RoomService>;
 
 /** The server-to-server API, with every request signed with the API secret. */
 export function createRoomServiceClient(options: RoomServiceClientOptions): RoomServiceClient {
-  return createClient(RoomService, createPnmTransport(options, (http) => createSigningHttpClient(http, options)));
+  return createClient(
+    RoomService,
+    createPnmTransport(options, (http) => createSigningHttpClient(http, options)),
+  );
 }

@@ -41,7 +41,16 @@ export function createSigningHttpClient(inner: UniversalClientFn, options: Signi
     } else {
       const timestamp = Math.floor((options.now ?? Date.now)() / 1000);
       const path = new URL(request.url).pathname;
-      header.set("PNM-SIGNATURE", await signV2(options.apiSecret, { method: request.method, path, timestamp, nonce: (options.nonce ?? randomNonce)(), message }));
+      header.set(
+        "PNM-SIGNATURE",
+        await signV2(options.apiSecret, {
+          method: request.method,
+          path,
+          timestamp,
+          nonce: (options.nonce ?? randomNonce)(),
+          message,
+        }),
+      );
     }
     return inner({ ...request, header, body: singleChunk(body) });
   };

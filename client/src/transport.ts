@@ -30,7 +30,10 @@ const transports = { connect: createConnectTransport, "grpc-web": createGrpcWebT
  * A Connect transport for `options.protocol`, without compression (pnm signs
  * uncompressed messages); `wrap` decorates the HTTP client, as signing does.
  */
-export function createPnmTransport(options: TransportOptions, wrap: (client: UniversalClientFn) => UniversalClientFn = (c) => c): Transport {
+export function createPnmTransport(
+  options: TransportOptions,
+  wrap: (client: UniversalClientFn) => UniversalClientFn = (c) => c,
+): Transport {
   const protocol = options.protocol ?? "connect";
   return transports[protocol]({
     baseUrl: options.baseUrl,

@@ -17,7 +17,9 @@ describe("@pnm/client API docs", () => {
     const manifest = JSON.parse(readFileSync(`${clientDir}/package.json`, "utf8")) as {
       exports: Record<string, string | Record<string, string>>;
     };
-    const entries = Object.values(manifest.exports).flatMap((target) => (typeof target === "string" ? [] : [target["pnm-source"]]));
+    const entries = Object.values(manifest.exports).flatMap((target) =>
+      typeof target === "string" ? [] : [target["pnm-source"]],
+    );
     expect(entries.length).toBeGreaterThan(0);
     for (const entry of entries) expect(entry).toMatch(/^\.\/src\/.+\.ts$/);
   });

@@ -1,8 +1,8 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { FailureReason, failureReason } from "@pnm/client";
 import { ErrorDetailSchema } from "@pnm/protocol/pnm/v1/common_pb";
 import { describe, expect, it } from "vitest";
-import { FailureReason, failureReason } from "@pnm/client";
 
 describe("failureReason", () => {
   it("reads the reason of the pnm.v1.ErrorDetail a refusal carries", () => {

@@ -4,7 +4,10 @@ import { createSigningHttpClient, type SigningOptions } from "../src/signing-htt
 
 // What the signing HTTP client puts on the wire; the signatures themselves are
 // pinned by conformance/vectors/hmac.json (hmac-signature, hmac-v2-signature).
-async function sentHeaders(options: Partial<SigningOptions>, url = "http://pnm.example/pnm.v1.RoomService/EndRoom"): Promise<Headers> {
+async function sentHeaders(
+  options: Partial<SigningOptions>,
+  url = "http://pnm.example/pnm.v1.RoomService/EndRoom",
+): Promise<Headers> {
   let sent: Headers | undefined;
   const capture: UniversalClientFn = async (request) => {
     sent = request.header;

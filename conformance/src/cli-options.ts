@@ -69,11 +69,10 @@ export type CliCommand =
   | ({ command: "vectors"; vectorFiles: string[] } & Common)
   | { command: "keys"; file: string };
 
-/** Parses the CLI's arguments (without node and the script); throws UsageError for one it cannot act on. */
-export function parseCommandLine(args: string[]): CliCommand {
-  let parsed;
+/** node:util's parseArgs over the CLI's options; throws UsageError for an unknown or malformed one. */
+function parseOptions(args: string[]) {
   try {
-    parsed = parseArgs({
+    return parseArgs({
       args,
       allowPositionals: true,
       strict: true,
@@ -100,7 +99,11 @@ export function parseCommandLine(args: string[]): CliCommand {
   } catch (err) {
     throw new UsageError((err as Error).message, { cause: err });
   }
-  const { values, positionals } = parsed;
+}
+
+/** Parses the CLI's arguments (without node and the script); throws UsageError for one it cannot act on. */
+export function parseCommandLine(args: string[]): CliCommand {
+  const { values, positionals } = parseOptions(args);
   if (values.help) return { command: "help" };
   const [command = "cases", ...rest] = positionals;
   const common: Common = { knownFailing: values["known-failing"], report: values.report };
@@ -125,26 +128,37 @@ export function parseCommandLine(args: string[]): CliCommand {
   const profile = values.profile ?? "pnm";
   if (!isProfile(profile)) throw new UsageError(`--profile must be upstream or pnm, not "${profile}"`);
   const concurrency = Number(values.concurrency ?? 8);
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError("--concurrency must be a positive integer");
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new UsageError("--concurrency must be a positive integer");
   const { "livekit-api-key": liveKitKey, "livekit-api-secret": liveKitSecret, "no-livekit": noLiveKit } = values;
-  if ((liveKitKey === undefined) !== (liveKitSecret === undefined)) throw new UsageError("give --livekit-api-key and --livekit-api-secret together");
-  if (noLiveKit && liveKitKey !== undefined) throw new UsageError("--no-livekit excludes --livekit-api-key and --livekit-api-secret");
+  if ((liveKitKey === undefined) !== (liveKitSecret === undefined))
+    throw new UsageError("give --livekit-api-key and --livekit-api-secret together");
+  if (noLiveKit && liveKitKey !== undefined)
+    throw new UsageError("--no-livekit excludes --livekit-api-key and --livekit-api-secret");
   let server: Extract<CliCommand, { command: "cases" }>["server"];
   if (values.spawn !== undefined) {
     if (values.url !== undefined) throw new UsageError("give --url or --spawn, not both");
     if (values["api-key"] !== undefined || values["api-secret"] !== undefined) {
       throw new UsageError("--spawn generates the server's credentials; --api-key and --api-secret go with --url");
     }
-    if (liveKitKey !== undefined) throw new UsageError("--spawn generates the LiveKit credentials; --livekit-api-key and --livekit-api-secret go with --url");
+    if (liveKitKey !== undefined)
+      throw new UsageError(
+        "--spawn generates the LiveKit credentials; --livekit-api-key and --livekit-api-secret go with --url",
+      );
     server = { spawn: values.spawn, liveKit: !noLiveKit };
   } else {
     const { url, "api-key": apiKey, "api-secret": apiSecret } = values;
     if (!url || !apiKey || !apiSecret) throw new UsageError("give --url with --api-key and --api-secret, or --spawn");
-    const liveKit = noLiveKit ? "absent" : liveKitKey !== undefined ? { apiKey: liveKitKey, apiSecret: liveKitSecret! } : undefined;
+    const liveKit = noLiveKit
+      ? "absent"
+      : liveKitKey !== undefined
+        ? { apiKey: liveKitKey, apiSecret: liveKitSecret! }
+        : undefined;
     server = { url, apiKey, apiSecret, liveKit };
   }
   const natsUrl = values["nats-url"];
-  if (natsUrl !== undefined && !/^wss?:\/\/./.test(natsUrl)) throw new UsageError(`--nats-url must be a ws:// or wss:// URL, not "${natsUrl}"`);
+  if (natsUrl !== undefined && !/^wss?:\/\/./.test(natsUrl))
+    throw new UsageError(`--nats-url must be a ws:// or wss:// URL, not "${natsUrl}"`);
   return {
     command: "cases",
     server,

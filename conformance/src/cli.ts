@@ -6,8 +6,15 @@ import { loadFeatures } from "./features.js";
 import { type KnownFailing, loadKnownFailing } from "./known-failing.js";
 import { failureLine, type ReportHeader, summaryLines, tally, writeReport } from "./report.js";
 import { checkRoomKeySet } from "./room-key.js";
-import { availableRequirements, type CaseResult, expandCases, runCases, type ServerTarget, unmetRequirements } from "./run/runner.js";
-import { spawnServer, type SpawnedServer } from "./spawn-server.js";
+import {
+  availableRequirements,
+  type CaseResult,
+  expandCases,
+  runCases,
+  type ServerTarget,
+  unmetRequirements,
+} from "./run/runner.js";
+import { type SpawnedServer, spawnServer } from "./spawn-server.js";
 import { builtInVectorFiles, runVectorFiles } from "./vectors/run-vectors.js";
 
 /** Runs one command line; resolves to the process exit status. */
@@ -41,7 +48,10 @@ export async function main(args: string[], print: (line: string) => void = conso
   }
 }
 
-async function runCasesCommand(command: Extract<CliCommand, { command: "cases" }>, print: (line: string) => void): Promise<number> {
+async function runCasesCommand(
+  command: Extract<CliCommand, { command: "cases" }>,
+  print: (line: string) => void,
+): Promise<number> {
   const features = loadFeatures(command.features);
   const cases = loadCaseDirectory(command.casesDir);
   const knownFailing = command.knownFailing ? loadKnownFailing(command.knownFailing) : undefined;
@@ -57,7 +67,9 @@ async function runCasesCommand(command: Extract<CliCommand, { command: "cases" }
   }
   const available = availableRequirements(features, target);
   const names = expandCases(cases, command.profile, features, command.filters, available).map((c) => c.name);
-  print(`pnm-conformance: ${names.length} cases, profile ${command.profile}, transports ${features.transports.join(", ")}, server ${target.baseUrl}`);
+  print(
+    `pnm-conformance: ${names.length} cases, profile ${command.profile}, transports ${features.transports.join(", ")}, server ${target.baseUrl}`,
+  );
   for (const [requirement, count] of unmetRequirements(cases, command.profile, features, command.filters, available)) {
     print(`note: ${count} cases need ${requirementText[requirement]} and are left out`);
   }
@@ -92,13 +104,27 @@ const requirementText = {
   "no-livekit": "a server without a media server (--no-livekit)",
 } as const;
 
-async function runVectorsCommand(command: Extract<CliCommand, { command: "vectors" }>, print: (line: string) => void): Promise<number> {
+async function runVectorsCommand(
+  command: Extract<CliCommand, { command: "vectors" }>,
+  print: (line: string) => void,
+): Promise<number> {
   const knownFailing = command.knownFailing ? loadKnownFailing(command.knownFailing) : undefined;
   const started = new Date();
   const results = await runVectorFiles({ files: [...builtInVectorFiles, ...command.vectorFiles], knownFailing });
   print(`pnm-conformance: ${results.length} vectors`);
-  const header: ReportHeader = { command: "vectors", startedAt: started.toISOString(), durationMs: Date.now() - started.getTime() };
-  return finish(results, header, command.report, knownFailing, results.map((r) => r.case), print);
+  const header: ReportHeader = {
+    command: "vectors",
+    startedAt: started.toISOString(),
+    durationMs: Date.now() - started.getTime(),
+  };
+  return finish(
+    results,
+    header,
+    command.report,
+    knownFailing,
+    results.map((r) => r.case),
+    print,
+  );
 }
 
 function finish(
@@ -113,7 +139,8 @@ function finish(
     const line = failureLine(result);
     if (line) print(line);
   }
-  for (const pattern of knownFailing?.unused(names) ?? []) print(`note: known-failing entry "${pattern}" matches no case of this run`);
+  for (const pattern of knownFailing?.unused(names) ?? [])
+    print(`note: known-failing entry "${pattern}" matches no case of this run`);
   if (reportFile) writeReport(reportFile, header, results);
   const counts = tally(results);
   for (const line of summaryLines(counts)) print(line);
@@ -126,7 +153,10 @@ function checkKeysFile(file: string, print: (line: string) => void): number {
     .map((l) => l.trim())
     .filter(Boolean);
   const verdict = checkRoomKeySet(keys);
-  print(verdict.outcome === "valid" ? `${keys.length} keys: valid` : `${keys.length} keys: ${verdict.outcome} (${verdict.detail})`);
+  print(
+    verdict.outcome === "valid"
+      ? `${keys.length} keys: valid`
+      : `${keys.length} keys: ${verdict.outcome} (${verdict.detail})`,
+  );
   return verdict.outcome === "valid" ? 0 : 1;
 }
-

@@ -25,8 +25,10 @@ export function loadFeatures(file: string): Features {
   if (!record || typeof record !== "object" || typeof record.name !== "string" || !Array.isArray(record.transports)) {
     throw new DefinitionError(file, "features need a name and a list of transports");
   }
-  for (const key of Object.keys(record)) if (!["name", "transports", "nats"].includes(key)) throw new DefinitionError(file, `unknown key "${key}"`);
-  if (record.nats !== undefined && typeof record.nats !== "boolean") throw new DefinitionError(file, "nats must be true or false");
+  for (const key of Object.keys(record))
+    if (!["name", "transports", "nats"].includes(key)) throw new DefinitionError(file, `unknown key "${key}"`);
+  if (record.nats !== undefined && typeof record.nats !== "boolean")
+    throw new DefinitionError(file, "nats must be true or false");
   const list: Transport[] = [];
   for (const t of record.transports) {
     if (!isTransport(t)) throw new DefinitionError(file, `unknown transport "${String(t)}"`);

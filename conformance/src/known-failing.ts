@@ -38,11 +38,11 @@ export function loadKnownFailing(file: string): KnownFailing {
 function toRegex(pattern: string): RegExp {
   const source = pattern
     .split("**")
-    .map((part) => part.split("*").map(escape).join("[^/]*"))
+    .map((part) => part.split("*").map(escapeRegExp).join("[^/]*"))
     .join(".*");
   return new RegExp(`^${source}$`);
 }
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
 }

@@ -18,7 +18,10 @@ export type VerifiedLiveKitTokens = ReadonlyMap<string, { claims: JsonObject } |
  * for the `$livekit` matcher. livekit-server-sdk is loaded only when a case
  * checks a media token, so runs without one do not pay for loading it.
  */
-export async function verifyLiveKitTokens(answer: JsonValue | undefined, credentials: LiveKitCredentials): Promise<VerifiedLiveKitTokens> {
+export async function verifyLiveKitTokens(
+  answer: JsonValue | undefined,
+  credentials: LiveKitCredentials,
+): Promise<VerifiedLiveKitTokens> {
   const { TokenVerifier } = await import("livekit-server-sdk");
   const verifier = new TokenVerifier(credentials.apiKey, credentials.apiSecret);
   const verified = new Map<string, { claims: JsonObject } | { error: string }>();

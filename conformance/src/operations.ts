@@ -22,7 +22,14 @@ export interface Operation {
 }
 
 function operation(method: DescMethod, restPath: string, auth: Operation["auth"]): Operation {
-  return { name: `${method.parent.name}.${method.name}`, method, input: method.input, output: method.output, restPath, auth };
+  return {
+    name: `${method.parent.name}.${method.name}`,
+    method,
+    input: method.input,
+    output: method.output,
+    restPath,
+    auth,
+  };
 }
 
 const all: Operation[] = [

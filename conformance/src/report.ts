@@ -19,7 +19,9 @@ export function tally(results: readonly CaseResult[]): Tally {
 
 /** The console line for a result that fails the run; undefined for the others. */
 export function failureLine(result: CaseResult): string | undefined {
-  return result.result === "failed" || result.result === "unexpected-pass" ? `FAIL ${result.case}: ${result.reason}` : undefined;
+  return result.result === "failed" || result.result === "unexpected-pass"
+    ? `FAIL ${result.case}: ${result.reason}`
+    : undefined;
 }
 
 /** The closing lines; the last one is always `N passed, M failed`. */

@@ -30,7 +30,14 @@ export const signatureV2HeaderName = "PNM-SIGNATURE";
 /** The canonical string for a request whose signed bytes are `signed`. */
 export function canonicalV2(request: SignatureV2Request, signed: Uint8Array): string {
   const digest = createHash("sha256").update(signed).digest("hex");
-  return ["PNM-HMAC-SHA256-V2", request.method.toUpperCase(), request.path, String(request.timestamp), request.nonce, digest].join("\n");
+  return [
+    "PNM-HMAC-SHA256-V2",
+    request.method.toUpperCase(),
+    request.path,
+    String(request.timestamp),
+    request.nonce,
+    digest,
+  ].join("\n");
 }
 
 /** The hex MAC of a canonical string. */
@@ -51,7 +58,12 @@ export function signV2(secret: string, request: SignatureV2Request, body: Uint8A
 const headerPattern = /^v2;ts=(0|[1-9][0-9]{0,11});nonce=([A-Za-z0-9_-]{16,64});sig=([0-9a-f]{64})$/;
 
 /** What checking a PNM-SIGNATURE can give: valid, or the FailureReason of the first check that fails. */
-export type SignatureV2Outcome = "valid" | "SIGNATURE_MISSING" | "SIGNATURE_INVALID" | "SIGNATURE_EXPIRED" | "BODY_MALFORMED";
+export type SignatureV2Outcome =
+  | "valid"
+  | "SIGNATURE_MISSING"
+  | "SIGNATURE_INVALID"
+  | "SIGNATURE_EXPIRED"
+  | "BODY_MALFORMED";
 
 /**
  * The contract's stateless check of a PNM-SIGNATURE value, in its order: an
@@ -83,6 +95,12 @@ export function verifySignatureV2(options: {
     if (err instanceof UnsignableBodyError) return "BODY_MALFORMED";
     throw err;
   }
-  const expected = Buffer.from(macV2(options.secret, canonicalV2({ method: options.method, path: options.path, timestamp: Number(ts), nonce }, signed)), "latin1");
+  const expected = Buffer.from(
+    macV2(
+      options.secret,
+      canonicalV2({ method: options.method, path: options.path, timestamp: Number(ts), nonce }, signed),
+    ),
+    "latin1",
+  );
   return timingSafeEqual(Buffer.from(sig, "latin1"), expected) ? "valid" : "SIGNATURE_INVALID";
 }

@@ -44,7 +44,12 @@ export async function spawnServer(options: SpawnOptions): Promise<SpawnedServer>
   const dataDir = mkdtempSync(join(tmpdir(), "pnm-conformance-"));
   const baseUrl = `http://127.0.0.1:${port}`;
   const liveKit =
-    options.liveKit === false ? undefined : { apiKey: `lk-conformance-${randomBytes(4).toString("hex")}`, apiSecret: randomBytes(32).toString("base64url") };
+    options.liveKit === false
+      ? undefined
+      : {
+          apiKey: `lk-conformance-${randomBytes(4).toString("hex")}`,
+          apiSecret: randomBytes(32).toString("base64url"),
+        };
   const child = spawn("/bin/sh", ["-c", options.command], {
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
@@ -56,7 +61,11 @@ export async function spawnServer(options: SpawnOptions): Promise<SpawnedServer>
       PNM_API_SECRET: apiSecret,
       PNM_DATA_DIR: dataDir,
       ...(liveKit
-        ? { PNM_LIVEKIT_URL: spawnedLiveKitUrl, PNM_LIVEKIT_API_KEY: liveKit.apiKey, PNM_LIVEKIT_API_SECRET: liveKit.apiSecret }
+        ? {
+            PNM_LIVEKIT_URL: spawnedLiveKitUrl,
+            PNM_LIVEKIT_API_KEY: liveKit.apiKey,
+            PNM_LIVEKIT_API_SECRET: liveKit.apiSecret,
+          }
         : { PNM_LIVEKIT_URL: "", PNM_LIVEKIT_API_KEY: "", PNM_LIVEKIT_API_SECRET: "" }),
     },
   });

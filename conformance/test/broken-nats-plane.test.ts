@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { describe, expect, it } from "vitest";
 import { startTestNats, testConfig } from "@pnm/server/testing";
+import { describe, expect, it } from "vitest";
 import { parseSegment } from "../src/tokens/jwt.js";
 import { type PlantedParts, startPlantedServer } from "./support/composed-server.js";
 import { runHarness, unexpected } from "./support/run-harness.js";
@@ -35,8 +35,13 @@ const plantedFaults: PlantedNatsFault[] = [
         },
       }),
     },
-    failing: onConnectJson("nats/full-room-refused", "nats/simultaneous-connects-respect-limit", "waiting/approval-respects-limit"),
-    reason: /expected NATS to refuse b's connection, but it was admitted|expected exactly 3 of 12 simultaneous connects admitted, got 12 /,
+    failing: onConnectJson(
+      "nats/full-room-refused",
+      "nats/simultaneous-connects-respect-limit",
+      "waiting/approval-respects-limit",
+    ),
+    reason:
+      /expected NATS to refuse b's connection, but it was admitted|expected exactly 3 of 12 simultaneous connects admitted, got 12 /,
   },
   {
     fault: "lets every participant subscribe to the shared _INBOX.>, as upstream",
@@ -84,7 +89,10 @@ const plantedFaults: PlantedNatsFault[] = [
       renewal: (real) => ({
         renew: (token, connection) => {
           const claims = parseSegment(token.split(".")[1] ?? "");
-          const named = typeof claims?.room_id === "string" && typeof claims.sub === "string" ? { roomId: claims.room_id, userId: claims.sub } : connection;
+          const named =
+            typeof claims?.room_id === "string" && typeof claims.sub === "string"
+              ? { roomId: claims.room_id, userId: claims.sub }
+              : connection;
           return real.renew(token, named);
         },
       }),
@@ -95,20 +103,32 @@ const plantedFaults: PlantedNatsFault[] = [
 ];
 
 describe("the harness against servers with a broken NATS plane", () => {
-  it.each(plantedFaults)("catches a server that $fault", async ({ plant, failing, reason }) => {
-    const nats = await startTestNats();
-    const liveKit = { apiKey: "lk-conformance", apiSecret: randomBytes(32).toString("base64url") };
-    const config = testConfig(nats, { livekit: { url: "ws://127.0.0.1:7880", ...liveKit } });
-    const server = await startPlantedServer(nats, config, plant);
-    try {
-      const results = await runHarness({ baseUrl: server.url, apiKey: config.apiKey, apiSecret: config.apiSecret, liveKit });
-      expect(results.some((r) => r.case.startsWith("media/participant-token/")), "LiveKit cases ran").toBe(true);
-      const failed = unexpected(results);
-      expect(failed.map((r) => r.case).sort()).toEqual(failing);
-      for (const result of failed) expect(result.reason, result.case).toMatch(reason);
-    } finally {
-      await server.close();
-      await nats.stop();
-    }
-  }, 180_000);
+  it.each(plantedFaults)(
+    "catches a server that $fault",
+    async ({ plant, failing, reason }) => {
+      const nats = await startTestNats();
+      const liveKit = { apiKey: "lk-conformance", apiSecret: randomBytes(32).toString("base64url") };
+      const config = testConfig(nats, { livekit: { url: "ws://127.0.0.1:7880", ...liveKit } });
+      const server = await startPlantedServer(nats, config, plant);
+      try {
+        const results = await runHarness({
+          baseUrl: server.url,
+          apiKey: config.apiKey,
+          apiSecret: config.apiSecret,
+          liveKit,
+        });
+        expect(
+          results.some((r) => r.case.startsWith("media/participant-token/")),
+          "LiveKit cases ran",
+        ).toBe(true);
+        const failed = unexpected(results);
+        expect(failed.map((r) => r.case).sort()).toEqual(failing);
+        for (const result of failed) expect(result.reason, result.case).toMatch(reason);
+      } finally {
+        await server.close();
+        await nats.stop();
+      }
+    },
+    180_000,
+  );
 });

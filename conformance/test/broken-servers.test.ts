@@ -1,8 +1,12 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CreateRoomRequestSchema, CreateRoomResponseSchema, type RoomCreateFeatures } from "@pnm/protocol/pnm/v1/create_room_pb";
+import {
+  CreateRoomRequestSchema,
+  CreateRoomResponseSchema,
+  type RoomCreateFeatures,
+} from "@pnm/protocol/pnm/v1/create_room_pb";
 import { GetJoinTokenRequestSchema } from "@pnm/protocol/pnm/v1/join_token_pb";
-import { startTestNats, startTestServer, testConfig, type TestNats, type TestServer } from "@pnm/server/testing";
+import { startTestNats, startTestServer, type TestNats, type TestServer, testConfig } from "@pnm/server/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServerTarget } from "../src/run/runner.js";
 import { parseSegment, signCompact } from "../src/tokens/jwt.js";
 import { type ProxiedRequest, type ProxyFault, startFaultyProxy } from "./support/faulty-proxy.js";
@@ -48,10 +52,17 @@ interface PlantedFault {
   reason: RegExp;
 }
 
-const isCall = (req: ProxiedRequest, restPath: string, rpcPath: string) => req.path === restPath || req.path === rpcPath;
+const isCall = (req: ProxiedRequest, restPath: string, rpcPath: string) =>
+  req.path === restPath || req.path === rpcPath;
 
 // Upstream declares these with explicit presence, so its merge keeps their false.
-const upstreamOptionalToggles = new Set(["allowRtmp", "allowVirtualBg", "allowRaiseHand", "autoGenUserId", "allowReactions"]);
+const upstreamOptionalToggles = new Set([
+  "allowRtmp",
+  "allowVirtualBg",
+  "allowRaiseHand",
+  "autoGenUserId",
+  "allowReactions",
+]);
 
 /** Upstream's proto.Merge of defaults: an explicit false on a plain bool is lost (docs/security-gaps.md #40). */
 function dropExplicitFalse(message: object): void {
@@ -102,7 +113,11 @@ const plantedFaults: PlantedFault[] = [
   {
     fault: "checks no v2 timestamp against its clock",
     plant: (apiSecret) => ({ request: (req) => resignV2(req, apiSecret, { currentTime: true }) }),
-    failing: onEveryTransport("auth/v2-expired-create-changes-nothing", "auth/v2-future-timestamp-refused", "auth/v2-stale-timestamp-refused"),
+    failing: onEveryTransport(
+      "auth/v2-expired-create-changes-nothing",
+      "auth/v2-future-timestamp-refused",
+      "auth/v2-stale-timestamp-refused",
+    ),
     reason: /expected failure SIGNATURE_EXPIRED, got success/,
   },
   {
@@ -114,8 +129,17 @@ const plantedFaults: PlantedFault[] = [
           JSON.parse(req.body.toString("utf8"));
           return req;
         } catch (err) {
-          const body = JSON.stringify({ status: false, msg: (err as Error).stack, status_code: "INTERNAL_SERVER_ERROR" });
-          return { status: 500, headers: { "content-type": "application/json" }, body: Buffer.from(body), trailers: {} };
+          const body = JSON.stringify({
+            status: false,
+            msg: (err as Error).stack,
+            status_code: "INTERNAL_SERVER_ERROR",
+          });
+          return {
+            status: 500,
+            headers: { "content-type": "application/json" },
+            body: Buffer.from(body),
+            trailers: {},
+          };
         }
       },
     }),
@@ -163,9 +187,12 @@ const plantedFaults: PlantedFault[] = [
     plant: () => ({
       response: (req, res) => {
         const format = bodyFormat(res.headers);
-        if (res.status !== 200 || !format || !isCall(req, "/auth/room/create", "/pnm.v1.RoomService/CreateRoom")) return res;
+        if (res.status !== 200 || !format || !isCall(req, "/auth/room/create", "/pnm.v1.RoomService/CreateRoom"))
+          return res;
         const leak = (metadata: string) => {
-          const parsed = JSON.parse(metadata) as { room_features?: { end_to_end_encryption_features?: Record<string, unknown> } };
+          const parsed = JSON.parse(metadata) as {
+            room_features?: { end_to_end_encryption_features?: Record<string, unknown> };
+          };
           const e2ee = parsed.room_features?.end_to_end_encryption_features;
           if (e2ee?.is_enabled) e2ee.encryption_key = "KEYKEYKEYKEYKEYKEYKEYKEYKEYKEYKE";
           return JSON.stringify(parsed);
@@ -205,14 +232,18 @@ const plantedFaults: PlantedFault[] = [
 ];
 
 describe("the harness against deliberately broken servers", () => {
-  it.each(plantedFaults)("catches a server that $fault", async ({ plant, failing, reason }) => {
-    const proxy = await startFaultyProxy(target.baseUrl, plant(target.apiSecret));
-    try {
-      const failed = unexpected(await runHarness({ ...target, baseUrl: proxy.url }));
-      expect(failed.map((r) => r.case).sort()).toEqual(failing);
-      for (const result of failed) expect(result.reason, result.case).toMatch(reason);
-    } finally {
-      await proxy.close();
-    }
-  }, 120_000);
+  it.each(plantedFaults)(
+    "catches a server that $fault",
+    async ({ plant, failing, reason }) => {
+      const proxy = await startFaultyProxy(target.baseUrl, plant(target.apiSecret));
+      try {
+        const failed = unexpected(await runHarness({ ...target, baseUrl: proxy.url }));
+        expect(failed.map((r) => r.case).sort()).toEqual(failing);
+        for (const result of failed) expect(result.reason, result.case).toMatch(reason);
+      } finally {
+        await proxy.close();
+      }
+    },
+    120_000,
+  );
 });

@@ -1,8 +1,8 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestNats, startTestServer, type TestNats, type TestServer } from "@pnm/server/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../src/cli.js";
 
 let nats: TestNats;
@@ -39,8 +39,17 @@ describe("pnm-conformance", () => {
     expect(status).toBe(0);
     expect(lines.at(-1)).toMatch(/^\d+ passed, 0 failed$/);
     const written = JSON.parse(readFileSync(report, "utf8"));
-    expect(written).toMatchObject({ tool: "pnm-conformance", command: "cases", profile: "pnm", summary: { failed: 0 } });
-    expect(written.cases[0]).toEqual({ case: expect.stringMatching(/^auth\/.+\/transport:\w/), result: "passed", durationMs: expect.any(Number) });
+    expect(written).toMatchObject({
+      tool: "pnm-conformance",
+      command: "cases",
+      profile: "pnm",
+      summary: { failed: 0 },
+    });
+    expect(written.cases[0]).toEqual({
+      case: expect.stringMatching(/^auth\/.+\/transport:\w/),
+      result: "passed",
+      durationMs: expect.any(Number),
+    });
     expect(written.cases.length).toBe(Number(lines.at(-1)!.split(" ")[0]));
   }, 60_000);
 
@@ -78,7 +87,9 @@ describe("pnm-conformance", () => {
     const listed = file("stale.txt", "auth/missing-api-key/transport:rest\n");
     const { status, lines } = await run(...serverArgs, "--filter", "auth/missing-api-key/", "--known-failing", listed);
     expect(status).toBe(1);
-    expect(lines).toContain("FAIL auth/missing-api-key/transport:rest: listed as known failing but passed; remove it from the list");
+    expect(lines).toContain(
+      "FAIL auth/missing-api-key/transport:rest: listed as known failing but passed; remove it from the list",
+    );
     expect(lines.at(-1)).toBe("4 passed, 1 failed");
   }, 60_000);
 
@@ -89,13 +100,25 @@ describe("pnm-conformance", () => {
   }, 60_000);
 
   it("starts, checks and stops a server with --spawn", async () => {
-    const { status, lines } = await run("--spawn", "node --conditions=pnm-source --import tsx server/src/cli/pnm-server.ts", "--filter", "verify/valid-token/");
+    const { status, lines } = await run(
+      "--spawn",
+      "node --conditions=pnm-source --import tsx server/src/cli/pnm-server.ts",
+      "--filter",
+      "verify/valid-token/",
+    );
     expect(status).toBe(0);
     expect(lines.at(-1)).toBe("5 passed, 0 failed");
   }, 90_000);
 
   it("drives the NATS plane of a spawned server, with generated LiveKit credentials", async () => {
-    const { status, lines } = await run("--spawn", "node --conditions=pnm-source --import tsx server/src/cli/pnm-server.ts", "--filter", "nats/token-admitted/", "--filter", "media/participant-token/");
+    const { status, lines } = await run(
+      "--spawn",
+      "node --conditions=pnm-source --import tsx server/src/cli/pnm-server.ts",
+      "--filter",
+      "nats/token-admitted/",
+      "--filter",
+      "media/participant-token/",
+    );
     expect(status).toBe(0);
     expect(lines.at(-1)).toBe("2 passed, 0 failed");
   }, 90_000);
@@ -116,14 +139,18 @@ describe("pnm-conformance", () => {
     expect(given.lines.at(-1)).toBe("1 passed, 0 failed");
     const wrong = await run(...serverArgs, "--nats-url", "ws://127.0.0.1:9", "--filter", "nats/token-admitted/");
     expect(wrong.status).toBe(1);
-    expect(wrong.lines.find((l) => l.startsWith("FAIL"))).toMatch(/^FAIL nats\/token-admitted\/transport:rest: step 3 \(connect\): harness error: cannot connect to ws:\/\/127\.0\.0\.1:9/);
+    expect(wrong.lines.find((l) => l.startsWith("FAIL"))).toMatch(
+      /^FAIL nats\/token-admitted\/transport:rest: step 3 \(connect\): harness error: cannot connect to ws:\/\/127\.0\.0\.1:9/,
+    );
   }, 60_000);
 
   it("leaves the NATS cases out for a server whose features do not offer the plane", async () => {
     const features = file("no-nats.yaml", "name: api-only\ntransports: [connect-json]\n");
     const { status, lines } = await run(...serverArgs, "--features", features, "--filter", "nats/");
     expect(status).toBe(0);
-    expect(lines[1]).toMatch(/^note: \d+ cases need the NATS plane \(nats: true in the features file\) and are left out$/);
+    expect(lines[1]).toMatch(
+      /^note: \d+ cases need the NATS plane \(nats: true in the features file\) and are left out$/,
+    );
     expect(lines.at(-1)).toBe("0 passed, 0 failed");
   });
 
@@ -140,7 +167,15 @@ describe("pnm-conformance", () => {
       JSON.stringify({
         schema: "pnm-vectors/v1",
         kind: "room-key",
-        vectors: [{ name: "mine", purpose: "A key from my generator.", type: "room-key-format", key: "0123456789abcdefABCDEF0123456789", expect: "valid" }],
+        vectors: [
+          {
+            name: "mine",
+            purpose: "A key from my generator.",
+            type: "room-key-format",
+            key: "0123456789abcdefABCDEF0123456789",
+            expect: "valid",
+          },
+        ],
       }),
     );
     const { status, lines } = await run("vectors", "--vectors", extra);
@@ -154,12 +189,39 @@ describe("pnm-conformance", () => {
     [[], /give --url with --api-key and --api-secret, or --spawn/],
     [["--url", "http://x", "--spawn", "true"], /give --url or --spawn, not both/],
     [["--spawn", "true", "--api-key", "k"], /--spawn generates the server's credentials/],
-    [["--url", "http://x", "--api-key", "k", "--api-secret", "s", "--profile", "strict"], /--profile must be upstream or pnm/],
+    [
+      ["--url", "http://x", "--api-key", "k", "--api-secret", "s", "--profile", "strict"],
+      /--profile must be upstream or pnm/,
+    ],
     [["vectors", "--url", "http://x"], /--url does not apply to "vectors"/],
-    [["--url", "http://x", "--api-key", "k", "--api-secret", "s", "--livekit-api-key", "lk"], /give --livekit-api-key and --livekit-api-secret together/],
-    [["--spawn", "true", "--livekit-api-key", "lk", "--livekit-api-secret", "ls"], /--spawn generates the LiveKit credentials/],
-    [["--url", "http://x", "--api-key", "k", "--api-secret", "s", "--no-livekit", "--livekit-api-key", "lk", "--livekit-api-secret", "ls"], /--no-livekit excludes/],
-    [["--url", "http://x", "--api-key", "k", "--api-secret", "s", "--nats-url", "http://x:4222"], /--nats-url must be a ws:\/\/ or wss:\/\/ URL/],
+    [
+      ["--url", "http://x", "--api-key", "k", "--api-secret", "s", "--livekit-api-key", "lk"],
+      /give --livekit-api-key and --livekit-api-secret together/,
+    ],
+    [
+      ["--spawn", "true", "--livekit-api-key", "lk", "--livekit-api-secret", "ls"],
+      /--spawn generates the LiveKit credentials/,
+    ],
+    [
+      [
+        "--url",
+        "http://x",
+        "--api-key",
+        "k",
+        "--api-secret",
+        "s",
+        "--no-livekit",
+        "--livekit-api-key",
+        "lk",
+        "--livekit-api-secret",
+        "ls",
+      ],
+      /--no-livekit excludes/,
+    ],
+    [
+      ["--url", "http://x", "--api-key", "k", "--api-secret", "s", "--nats-url", "http://x:4222"],
+      /--nats-url must be a ws:\/\/ or wss:\/\/ URL/,
+    ],
     [["launch"], /unknown command "launch"/],
   ])("refuses %j with the usage text and status 2", async (args, message) => {
     const { status, lines } = await run(...args);

@@ -1,10 +1,12 @@
-import { describe, expect, it } from "vitest";
 import { FailureReason, FailureReasonSchema, StatusCodeSchema } from "@pnm/protocol/pnm/v1/common_pb";
 import { failureInfo, pnmError } from "@pnm/server/testing";
+import { describe, expect, it } from "vitest";
 import { failureTable, type ReasonName } from "../src/failure-table.js";
 import { upstreamEnumName } from "../src/wire/response-shape.js";
 
-const reasons = FailureReasonSchema.values.filter((v) => v.number !== 0).map((v) => v.name.slice("FAILURE_REASON_".length) as ReasonName);
+const reasons = FailureReasonSchema.values
+  .filter((v) => v.number !== 0)
+  .map((v) => v.name.slice("FAILURE_REASON_".length) as ReasonName);
 
 describe("failure table", () => {
   it("has a row for every FailureReason of the contract", () => {
@@ -18,6 +20,8 @@ describe("failure table", () => {
     const info = failureInfo(pnmError(FailureReason[reason], "refused"));
     const form = failureTable.get(reason)!;
     expect(info.code).toBe(form.code);
-    expect(upstreamEnumName(StatusCodeSchema, StatusCodeSchema.values.find((v) => v.number === info.statusCode)!.name)).toBe(form.statusCode);
+    expect(
+      upstreamEnumName(StatusCodeSchema, StatusCodeSchema.values.find((v) => v.number === info.statusCode)!.name),
+    ).toBe(form.statusCode);
   });
 });

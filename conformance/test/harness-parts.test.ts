@@ -33,12 +33,18 @@ describe("matchers", () => {
 
   it("match LiveKit tokens only as verified beforehand", () => {
     const token = signCompact({ alg: "HS256" }, { sub: "alice" }, "secret", "HS256");
-    expect(match({ $livekit: { sub: "alice" } }, token)).toEqual(["answer: cannot verify a LiveKit token: the run knows no LiveKit API key and secret"]);
-    const liveKit = new Map([[token, { claims: { sub: "alice", video: { roomAdmin: false } } }]]);
-    expect(match({ $livekit: { sub: "alice", video: { roomAdmin: true } } }, token, "", { liveKit })).toEqual(["answer(livekit).video.roomAdmin: expected true, got false"]);
-    expect(match({ $livekit: { sub: "alice" } }, token, "", { liveKit: new Map([[token, { error: "signature verification failed" }]]) })).toEqual([
-      "answer: LiveKit does not accept the token: signature verification failed",
+    expect(match({ $livekit: { sub: "alice" } }, token)).toEqual([
+      "answer: cannot verify a LiveKit token: the run knows no LiveKit API key and secret",
     ]);
+    const liveKit = new Map([[token, { claims: { sub: "alice", video: { roomAdmin: false } } }]]);
+    expect(match({ $livekit: { sub: "alice", video: { roomAdmin: true } } }, token, "", { liveKit })).toEqual([
+      "answer(livekit).video.roomAdmin: expected true, got false",
+    ]);
+    expect(
+      match({ $livekit: { sub: "alice" } }, token, "", {
+        liveKit: new Map([[token, { error: "signature verification failed" }]]),
+      }),
+    ).toEqual(["answer: LiveKit does not accept the token: signature verification failed"]);
   });
 });
 
@@ -51,18 +57,31 @@ describe("LiveKit token verification", () => {
       return at.toJwt();
     };
     const [good, bad] = await Promise.all([mint("s".repeat(32)), mint("t".repeat(32))]);
-    const verified = await verifyLiveKitTokens({ token: good, nested: { native_token: bad } }, { apiKey: "lk-key", apiSecret: "s".repeat(32) });
-    expect(match({ token: { $livekit: { sub: "alice", video: { room: "r1", canPublish: true } } } }, { token: good }, "", { liveKit: verified })).toEqual([]);
+    const verified = await verifyLiveKitTokens(
+      { token: good, nested: { native_token: bad } },
+      { apiKey: "lk-key", apiSecret: "s".repeat(32) },
+    );
+    expect(
+      match({ token: { $livekit: { sub: "alice", video: { room: "r1", canPublish: true } } } }, { token: good }, "", {
+        liveKit: verified,
+      }),
+    ).toEqual([]);
     expect(verified.get(bad)).toMatchObject({ error: expect.stringMatching(/signature/) });
   });
 });
 
 describe("variables", () => {
-  const scope = () => createScope({ runId: "crun", caseIndex: 7, given: { api_key: "k", n: 3 }, nowSeconds: () => 1000 });
+  const scope = () =>
+    createScope({ runId: "crun", caseIndex: 7, given: { api_key: "k", n: 3 }, nowSeconds: () => 1000 });
 
   it("give each case fresh room ids and keep values' types", () => {
     const s = scope();
-    expect(s.resolve({ a: "${room}", b: "x-${room_b}", c: "${n}", d: "n=${n}" })).toEqual({ a: "crun-7", b: "x-crun-7-b", c: 3, d: "n=3" });
+    expect(s.resolve({ a: "${room}", b: "x-${room_b}", c: "${n}", d: "n=${n}" })).toEqual({
+      a: "crun-7",
+      b: "x-crun-7-b",
+      c: 3,
+      d: "n=3",
+    });
     expect(s.get("room")).toBe("crun-7");
   });
 
@@ -74,7 +93,9 @@ describe("variables", () => {
 });
 
 describe("known-failing lists", () => {
-  const list = parseKnownFailing("# comment\nbody/malformed/transport:grpc  # why\nverify/*/transport:rest\nfeatures/**\n\n");
+  const list = parseKnownFailing(
+    "# comment\nbody/malformed/transport:grpc  # why\nverify/*/transport:rest\nfeatures/**\n\n",
+  );
 
   it("match exact names, one segment with * and any depth with **", () => {
     expect(list.matches("body/malformed/transport:grpc")).toBe(true);
@@ -85,6 +106,9 @@ describe("known-failing lists", () => {
   });
 
   it("name the entries that matched nothing", () => {
-    expect(list.unused(["features/x/transport:rest"])).toEqual(["body/malformed/transport:grpc", "verify/*/transport:rest"]);
+    expect(list.unused(["features/x/transport:rest"])).toEqual([
+      "body/malformed/transport:grpc",
+      "verify/*/transport:rest",
+    ]);
   });
 });

@@ -2,8 +2,8 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
 import { generateE2eeKey } from "@pnm/server/testing";
+import { describe, expect, it } from "vitest";
 import { main } from "../src/cli.js";
 import { checkRoomKeySet, roomKeyAlphabet } from "../src/room-key.js";
 

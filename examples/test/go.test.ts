@@ -17,11 +17,15 @@ describe("the Go example (examples/go) against a real server over gRPC", () => {
   it("creates a room, sees it active, gets a join token and verifies it", async () => {
     const { apiKey, apiSecret } = deployment.pnm.config;
     const roomId = "go-example-room";
-    const { status, result, stderr } = await runExample(binary, ["-room", roomId, "-user-id", "go-user", "-name", "Gopher"], {
-      PNM_URL: deployment.pnm.server.url,
-      PNM_API_KEY: apiKey,
-      PNM_API_SECRET: apiSecret,
-    });
+    const { status, result, stderr } = await runExample(
+      binary,
+      ["-room", roomId, "-user-id", "go-user", "-name", "Gopher"],
+      {
+        PNM_URL: deployment.pnm.server.url,
+        PNM_API_KEY: apiKey,
+        PNM_API_SECRET: apiSecret,
+      },
+    );
     expect(status, stderr).toBe(0);
     expect(result).toMatchObject({
       ok: true,
@@ -37,27 +41,46 @@ describe("the Go example (examples/go) against a real server over gRPC", () => {
   it("reports UNAUTHENTICATED with a wrong secret, and creates nothing", async () => {
     const roomId = "go-example-wrong-secret";
     const { status, result } = await runExample(binary, [
-      "-url", deployment.pnm.server.url,
-      "-api-key", deployment.pnm.config.apiKey,
-      "-api-secret", `${deployment.pnm.config.apiSecret}-wrong`,
-      "-room", roomId,
+      "-url",
+      deployment.pnm.server.url,
+      "-api-key",
+      deployment.pnm.config.apiKey,
+      "-api-secret",
+      `${deployment.pnm.config.apiSecret}-wrong`,
+      "-room",
+      roomId,
     ]);
     expect(status).toBe(1);
-    expect(result).toMatchObject({ ok: false, step: "CreateRoom", code: "UNAUTHENTICATED", reason: "SIGNATURE_INVALID" });
+    expect(result).toMatchObject({
+      ok: false,
+      step: "CreateRoom",
+      code: "UNAUTHENTICATED",
+      reason: "SIGNATURE_INVALID",
+    });
     expect((await deployment.rooms.isRoomActive({ roomId })).isActive).toBe(false);
   });
 
   it("signs upstream's v1 when asked, which this v2-only server refuses", async () => {
     const roomId = "go-example-v1";
     const { status, result } = await runExample(binary, [
-      "-url", deployment.pnm.server.url,
-      "-api-key", deployment.pnm.config.apiKey,
-      "-api-secret", deployment.pnm.config.apiSecret,
-      "-room", roomId,
-      "-signature-version", "1",
+      "-url",
+      deployment.pnm.server.url,
+      "-api-key",
+      deployment.pnm.config.apiKey,
+      "-api-secret",
+      deployment.pnm.config.apiSecret,
+      "-room",
+      roomId,
+      "-signature-version",
+      "1",
     ]);
     expect(status).toBe(1);
-    expect(result).toMatchObject({ ok: false, step: "CreateRoom", code: "UNAUTHENTICATED", reason: "SIGNATURE_VERSION_REQUIRED" });
+    expect(result).toMatchObject({
+      ok: false,
+      step: "CreateRoom",
+      code: "UNAUTHENTICATED",
+      reason: "SIGNATURE_VERSION_REQUIRED",
+    });
     expect((await deployment.rooms.isRoomActive({ roomId })).isActive).toBe(false);
   });
 });

@@ -17,11 +17,15 @@ describe("the Python example (examples/python) against a real server over gRPC",
   it("creates a room, sees it active, gets a join token and verifies it", async () => {
     const { apiKey, apiSecret } = deployment.pnm.config;
     const roomId = "python-example-room";
-    const { status, result, stderr } = await runExample(python, [example("room_demo.py"), "--room", roomId, "--user-id", "py-user", "--name", "Py"], {
-      PNM_URL: deployment.pnm.server.url,
-      PNM_API_KEY: apiKey,
-      PNM_API_SECRET: apiSecret,
-    });
+    const { status, result, stderr } = await runExample(
+      python,
+      [example("room_demo.py"), "--room", roomId, "--user-id", "py-user", "--name", "Py"],
+      {
+        PNM_URL: deployment.pnm.server.url,
+        PNM_API_KEY: apiKey,
+        PNM_API_SECRET: apiSecret,
+      },
+    );
     expect(status, stderr).toBe(0);
     expect(result).toMatchObject({
       ok: true,
@@ -39,13 +43,22 @@ describe("the Python example (examples/python) against a real server over gRPC",
     const roomId = "python-example-wrong-secret";
     const { status, result } = await runExample(python, [
       example("room_demo.py"),
-      "--url", deployment.pnm.server.url,
-      "--api-key", deployment.pnm.config.apiKey,
-      "--api-secret", `${deployment.pnm.config.apiSecret}-wrong`,
-      "--room", roomId,
+      "--url",
+      deployment.pnm.server.url,
+      "--api-key",
+      deployment.pnm.config.apiKey,
+      "--api-secret",
+      `${deployment.pnm.config.apiSecret}-wrong`,
+      "--room",
+      roomId,
     ]);
     expect(status).toBe(1);
-    expect(result).toMatchObject({ ok: false, step: "CreateRoom", code: "UNAUTHENTICATED", reason: "SIGNATURE_INVALID" });
+    expect(result).toMatchObject({
+      ok: false,
+      step: "CreateRoom",
+      code: "UNAUTHENTICATED",
+      reason: "SIGNATURE_INVALID",
+    });
     expect((await deployment.rooms.isRoomActive({ roomId })).isActive).toBe(false);
   });
 
@@ -53,14 +66,24 @@ describe("the Python example (examples/python) against a real server over gRPC",
     const roomId = "python-example-v1";
     const { status, result } = await runExample(python, [
       example("room_demo.py"),
-      "--url", deployment.pnm.server.url,
-      "--api-key", deployment.pnm.config.apiKey,
-      "--api-secret", deployment.pnm.config.apiSecret,
-      "--room", roomId,
-      "--signature-version", "1",
+      "--url",
+      deployment.pnm.server.url,
+      "--api-key",
+      deployment.pnm.config.apiKey,
+      "--api-secret",
+      deployment.pnm.config.apiSecret,
+      "--room",
+      roomId,
+      "--signature-version",
+      "1",
     ]);
     expect(status).toBe(1);
-    expect(result).toMatchObject({ ok: false, step: "CreateRoom", code: "UNAUTHENTICATED", reason: "SIGNATURE_VERSION_REQUIRED" });
+    expect(result).toMatchObject({
+      ok: false,
+      step: "CreateRoom",
+      code: "UNAUTHENTICATED",
+      reason: "SIGNATURE_VERSION_REQUIRED",
+    });
     expect((await deployment.rooms.isRoomActive({ roomId })).isActive).toBe(false);
   });
 });

@@ -9,7 +9,12 @@ export interface ExampleRun {
 }
 
 /** Runs a command to completion; rejects with its output when it cannot start or fails. */
-export function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 600_000): Promise<string> {
+export function run(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  timeoutMs = 600_000,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(command, args, { env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`${command} ${args.join(" ")} failed: ${error.message}\n${stderr}`));

@@ -8,7 +8,8 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 
 const client = await import("@pnm/client");
-for (const name of ["createRoomServiceClient", "joinSession", "failureReason", "applyLiveKitKey"]) assert.equal(typeof client[name], "function", `@pnm/client: ${name}`);
+for (const name of ["createRoomServiceClient", "joinSession", "failureReason", "applyLiveKitKey"])
+  assert.equal(typeof client[name], "function", `@pnm/client: ${name}`);
 assert.equal(client.FailureReason.SIGNATURE_INVALID, 4);
 assert.ok(new client.RoomEndedError(client.FailureReason.ROOM_ENDED, "x") instanceof client.SessionError);
 
@@ -25,8 +26,15 @@ const e2ee = await import("@pnm/client/e2ee");
 const { KeyDerivation } = await import("@pnm/protocol/pnm/v1/create_room_pb");
 const derived = await e2ee.deriveKeyBytes("a passphrase", "room-sid", KeyDerivation.PBKDF2_ROOM_SID);
 assert.deepEqual(Buffer.from(derived), pbkdf2Sync("a passphrase", "room-sid", 100_000, 32, "sha256"));
-const key = await e2ee.createRoomKey({ passphrase: "a passphrase", roomSid: "room-sid", scheme: KeyDerivation.PBKDF2_ROOM_SID });
-assert.equal(new TextDecoder().decode(await key.decrypt(await key.encrypt(new TextEncoder().encode("hello")))), "hello");
+const key = await e2ee.createRoomKey({
+  passphrase: "a passphrase",
+  roomSid: "room-sid",
+  scheme: KeyDerivation.PBKDF2_ROOM_SID,
+});
+assert.equal(
+  new TextDecoder().decode(await key.decrypt(await key.encrypt(new TextEncoder().encode("hello")))),
+  "hello",
+);
 
 const server = await import("@pnm/server");
 assert.equal(typeof server.startPnmServer, "function");
@@ -38,6 +46,9 @@ const generated = readdirSync(join(protocolDir, "dist/pnm/v1")).filter((f) => f.
 assert.ok(generated.length >= 10, `only ${generated.length} generated modules`);
 for (const file of generated) {
   const module = await import(`@pnm/protocol/pnm/v1/${file.replace(/\.js$/, "")}`);
-  assert.ok(Object.keys(module).some((name) => name.startsWith("file_pnm_v1_")), file);
+  assert.ok(
+    Object.keys(module).some((name) => name.startsWith("file_pnm_v1_")),
+    file,
+  );
 }
 console.log(`@pnm/client (., /node, /protocol, /e2ee), @pnm/server and ${generated.length} @pnm/protocol modules load`);

@@ -15,13 +15,18 @@ const rooms = createRoomServiceClient({ baseUrl, apiKey, apiSecret });
 const roomId = `consumer-e2ee-${randomUUID().slice(0, 8)}`;
 await rooms.createRoom({
   roomId,
-  metadata: { roomTitle: "Consumer E2EE", roomFeatures: { endToEndEncryptionFeatures: { isEnabled: true, includedChatMessages: true } } },
+  metadata: {
+    roomTitle: "Consumer E2EE",
+    roomFeatures: { endToEndEncryptionFeatures: { isEnabled: true, includedChatMessages: true } },
+  },
 });
 const tokenFor = async (userId) => (await rooms.getJoinToken({ roomId, userInfo: { name: userId, userId } })).token;
 
 // Eve listens on the room's chat subject with nothing but her NATS connection.
 const eveToken = await tokenFor("eve");
-const eveVerified = await createParticipantClient({ baseUrl, token: () => eveToken }).verifyToken({ isProduction: true });
+const eveVerified = await createParticipantClient({ baseUrl, token: () => eveToken }).verifyToken({
+  isProduction: true,
+});
 const eve = await connectParticipant({
   servers: eveVerified.natsWsUrls,
   token: () => eveToken,
@@ -47,13 +52,15 @@ try {
   await alice.session.sendChat("hello from alice");
   await bob.session.sendChat("hello from bob");
   const deadline = Date.now() + 10_000;
-  while ((alice.received.length < 1 || bob.received.length < 1 || onTheWire.length < 2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  while ((alice.received.length < 1 || bob.received.length < 1 || onTheWire.length < 2) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 20));
   // A moment more, so that an echo of one's own message would show up too.
   await new Promise((r) => setTimeout(r, 200));
   assert.deepEqual(bob.received, ["alice: hello from alice"]);
   assert.deepEqual(alice.received, ["bob: hello from bob"]);
   assert.equal(onTheWire.length, 2, "messages on the chat subject");
-  for (const data of onTheWire) assert.ok(!Buffer.from(data).toString("latin1").includes("hello from"), "plain text on the chat subject");
+  for (const data of onTheWire)
+    assert.ok(!Buffer.from(data).toString("latin1").includes("hello from"), "plain text on the chat subject");
   console.log("alice and bob exchanged chat over NATS; the chat subject carried it encrypted");
 } finally {
   await alice.session.leave();

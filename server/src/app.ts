@@ -2,29 +2,29 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { createAccessTokenCodec } from "./auth/access-token.js";
 import { startApiAuth } from "./auth/api-auth.js";
 import { defaultMaxSessionMs, type PnmConfig } from "./config.js";
-import type { NatsKeys } from "./nats/nats-keys.js";
 import { createConnectRoutes, type NodeHandler } from "./http/connect-routes.js";
 import { withCors } from "./http/cors.js";
 import { type DualProtocolListener, listenDualProtocol } from "./http/listener.js";
 import { createRestRoutes } from "./http/rest-routes.js";
 import { consoleLogger, type Logger } from "./logger.js";
-import { createParticipantService, type ParticipantService } from "./services/participant-service.js";
-import { createRoomService } from "./services/room-service.js";
-import { createRoomStore } from "./store/room-store.js";
+import { createMediaTokenIssuer } from "./media/media-tokens.js";
+import type { NatsKeys } from "./nats/nats-keys.js";
+import { ensureRoomStreams } from "./nats/room-streams.js";
 import { createConnectionAdmission } from "./plane/admission.js";
 import { startAuthCallout } from "./plane/auth-callout.js";
 import { createKicker, type Kicker } from "./plane/kicker.js";
-import { participantPermissions } from "./plane/permissions.js";
+import { participantLimits } from "./plane/participant-limits.js";
 import { createParticipantMessenger } from "./plane/participant-messenger.js";
 import { startParticipantRequests } from "./plane/participant-requests.js";
+import { participantPermissions } from "./plane/permissions.js";
 import { startPresenceTracker } from "./plane/presence.js";
-import { ensureRoomStreams } from "./nats/room-streams.js";
-import { createSessionControl } from "./plane/session-control.js";
-import { participantLimits } from "./plane/participant-limits.js";
 import { startPublishMonitor } from "./plane/publish-monitor.js";
 import { createRequestLimiter } from "./plane/request-limits.js";
+import { createSessionControl } from "./plane/session-control.js";
+import { createParticipantService, type ParticipantService } from "./services/participant-service.js";
+import { createRoomService } from "./services/room-service.js";
 import { createTokenRenewal, type TokenRenewal } from "./services/token-renewal.js";
-import { createMediaTokenIssuer } from "./media/media-tokens.js";
+import { createRoomStore } from "./store/room-store.js";
 
 /**
  * What the app is composed of: connections and keys the caller owns. The
@@ -82,15 +82,53 @@ export async function startPnmApp(options: PnmAppOptions): Promise<PnmApp> {
   const messenger = createParticipantMessenger(js);
   const sessions = createSessionControl(messenger, kicker, logger);
   const maxSessionMs = config.maxSessionMs ?? defaultMaxSessionMs;
-  const rooms = createRoomService({ store, tokens, tokenValidityMs: config.tokenValidityMs, maxSessionMs, timings, sessions });
+  const rooms = createRoomService({
+    store,
+    tokens,
+    tokenValidityMs: config.tokenValidityMs,
+    maxSessionMs,
+    timings,
+    sessions,
+  });
   const participants = createParticipantService({ store, tokens, natsWsUrls: () => config.natsWsUrls, timings });
-  const renewal = use(createTokenRenewal({ tokens, participants, tokenValidityMs: config.tokenValidityMs, graceMs: config.renewalGraceMs, maxSessionMs }), decorate.renewal);
-  const admission = createConnectionAdmission({ store, participants: use(participants, decorate.admissionParticipants), kicker, timings });
-  const callout = startAuthCallout({ nc, keys: options.keys, admission, logger, permissions: use(participantPermissions, decorate.permissions) });
+  const renewal = use(
+    createTokenRenewal({
+      tokens,
+      participants,
+      tokenValidityMs: config.tokenValidityMs,
+      graceMs: config.renewalGraceMs,
+      maxSessionMs,
+    }),
+    decorate.renewal,
+  );
+  const admission = createConnectionAdmission({
+    store,
+    participants: use(participants, decorate.admissionParticipants),
+    kicker,
+    timings,
+  });
+  const callout = startAuthCallout({
+    nc,
+    keys: options.keys,
+    admission,
+    logger,
+    permissions: use(participantPermissions, decorate.permissions),
+  });
   const presence = startPresenceTracker({ systemConnection: options.systemNc, store, timings, logger });
-  const media = config.livekit && createMediaTokenIssuer({ livekit: config.livekit, tokenValidityMs: config.tokenValidityMs });
+  const media =
+    config.livekit && createMediaTokenIssuer({ livekit: config.livekit, tokenValidityMs: config.tokenValidityMs });
   const limiter = createRequestLimiter({ limit: limits.request, messenger });
-  const requests = await startParticipantRequests({ nc, js, participants, renewal, messenger, logger, media, waitingRoom: rooms, limiter });
+  const requests = await startParticipantRequests({
+    nc,
+    js,
+    participants,
+    renewal,
+    messenger,
+    logger,
+    media,
+    waitingRoom: rooms,
+    limiter,
+  });
   const publishMonitor = startPublishMonitor({ systemNc: options.systemNc, sessions, limits: limits.publish, logger });
   await Promise.all([nc.flush(), options.systemNc.flush()]);
   const routeOptions = { rooms, participants, signature, maxBodyBytes: config.maxBodyBytes, logger };

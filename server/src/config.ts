@@ -77,9 +77,9 @@ export interface PnmConfig {
   requestRate?: number;
   /** Worker requests one participant may send at once (`PNM_REQUEST_BURST`); unset: 30. */
   requestBurst?: number;
-  /** Messages per second one participant may publish, every subject together (`PNM_PUBLISH_RATE`); unset: 100. */
+  /** Messages per second one participant may publish, every subject together (`PNM_PUBLISH_RATE`); unset: 200. */
   publishRate?: number;
-  /** Bytes per second one participant may publish (`PNM_PUBLISH_BYTE_RATE`); unset: 1 MiB. */
+  /** Bytes per second one participant may publish (`PNM_PUBLISH_BYTE_RATE`); unset: 2 MiB. */
   publishByteRate?: number;
   /** How often the publish counters are read, 0 for never (`PNM_PUBLISH_CHECK_INTERVAL`); unset: 1s. */
   publishCheckIntervalMs?: number;
@@ -114,10 +114,20 @@ const durationExample = "such as 90s, 10m or 1h";
 export function parseConfig(env: Environment = process.env): ParsedConfig {
   const text = (name: string) => env[name] || undefined;
   const dataDir = resolve(text("PNM_DATA_DIR") ?? ".pnm");
-  const headersTimeoutMs = duration(env, "PNM_HEADERS_TIMEOUT", defaultConnectionLimits.headersTimeoutMs, { min: 1, max: 24 * hour });
-  const requestTimeoutMs = duration(env, "PNM_REQUEST_TIMEOUT", defaultConnectionLimits.requestTimeoutMs, { min: 1, max: 24 * hour });
+  const headersTimeoutMs = duration(env, "PNM_HEADERS_TIMEOUT", defaultConnectionLimits.headersTimeoutMs, {
+    min: 1,
+    max: 24 * hour,
+  });
+  const requestTimeoutMs = duration(env, "PNM_REQUEST_TIMEOUT", defaultConnectionLimits.requestTimeoutMs, {
+    min: 1,
+    max: 24 * hour,
+  });
   if (headersTimeoutMs > requestTimeoutMs) {
-    throw refused("PNM_HEADERS_TIMEOUT", `at most PNM_REQUEST_TIMEOUT (${formatMs(requestTimeoutMs)})`, env.PNM_HEADERS_TIMEOUT ?? formatMs(headersTimeoutMs));
+    throw refused(
+      "PNM_HEADERS_TIMEOUT",
+      `at most PNM_REQUEST_TIMEOUT (${formatMs(requestTimeoutMs)})`,
+      env.PNM_HEADERS_TIMEOUT ?? formatMs(headersTimeoutMs),
+    );
   }
   return {
     host: text("PNM_HOST") ?? "127.0.0.1",
@@ -126,26 +136,50 @@ export function parseConfig(env: Environment = process.env): ParsedConfig {
     apiSignature: choice(env, "PNM_API_SIGNATURE", signatureModes, "v1-and-v2"),
     signatureWindowMs: duration(env, "PNM_SIGNATURE_WINDOW", defaultSignatureWindowMs, { min: 1000, max: 15 * 60_000 }),
     natsUrl: text("PNM_NATS_URL"),
-    natsWsUrls: urls(env, "PNM_NATS_WS_URLS", "WebSocket URLs such as wss://nats.example.com", (url) => url.protocol === "ws:" || url.protocol === "wss:"),
+    natsWsUrls: urls(
+      env,
+      "PNM_NATS_WS_URLS",
+      "WebSocket URLs such as wss://nats.example.com",
+      (url) => url.protocol === "ws:" || url.protocol === "wss:",
+    ),
     natsServerBin: text("PNM_NATS_SERVER_BIN"),
     natsKeysFile: resolve(text("PNM_NATS_KEYS_FILE") ?? join(dataDir, "nats-keys.json")),
     tokenValidityMs: duration(env, "PNM_TOKEN_VALIDITY", 10 * 60_000, { min: 60_000, max: 24 * hour }),
     dataDir,
-    maxBodyBytes: integer(env, "PNM_MAX_BODY_BYTES", 64 * 1024, { min: 1024, form: "a number of bytes, at least 1024" }),
+    maxBodyBytes: integer(env, "PNM_MAX_BODY_BYTES", 64 * 1024, {
+      min: 1024,
+      form: "a number of bytes, at least 1024",
+    }),
     offlineAfterMs: duration(env, "PNM_OFFLINE_AFTER", 5_000, { min: 0, max: 24 * hour }),
     renewalGraceMs: duration(env, "PNM_RENEWAL_GRACE", 60_000, { min: 0, max: 10 * 60_000 }),
     maxSessionMs: duration(env, "PNM_MAX_SESSION", defaultMaxSessionMs, { min: 60_000, max: 24 * hour }),
-    corsOrigins: urls(env, "PNM_CORS_ORIGINS", "origins such as https://app.example.com (no path)", (url, item) => url.origin === item),
+    corsOrigins: urls(
+      env,
+      "PNM_CORS_ORIGINS",
+      "origins such as https://app.example.com (no path)",
+      (url, item) => url.origin === item,
+    ),
     livekit: liveKit(env),
     headersTimeoutMs,
     requestTimeoutMs,
     idleTimeoutMs: duration(env, "PNM_IDLE_TIMEOUT", defaultConnectionLimits.idleTimeoutMs, { min: 1, max: 24 * hour }),
-    firstBytesTimeoutMs: duration(env, "PNM_FIRST_BYTES_TIMEOUT", defaultConnectionLimits.firstBytesTimeoutMs, { min: 1, max: 24 * hour }),
-    maxConnections: integer(env, "PNM_MAX_CONNECTIONS", defaultConnectionLimits.maxConnections, { min: 1, form: "a whole number, at least 1" }),
-    maxConnectionsPerClient: integer(env, "PNM_MAX_CONNECTIONS_PER_CLIENT", defaultConnectionLimits.maxConnectionsPerClient, {
-      min: 0,
-      form: "a whole number, 0 for no cap",
+    firstBytesTimeoutMs: duration(env, "PNM_FIRST_BYTES_TIMEOUT", defaultConnectionLimits.firstBytesTimeoutMs, {
+      min: 1,
+      max: 24 * hour,
     }),
+    maxConnections: integer(env, "PNM_MAX_CONNECTIONS", defaultConnectionLimits.maxConnections, {
+      min: 1,
+      form: "a whole number, at least 1",
+    }),
+    maxConnectionsPerClient: integer(
+      env,
+      "PNM_MAX_CONNECTIONS_PER_CLIENT",
+      defaultConnectionLimits.maxConnectionsPerClient,
+      {
+        min: 0,
+        form: "a whole number, 0 for no cap",
+      },
+    ),
     ...participantLimits(env),
   };
 }
@@ -158,20 +192,47 @@ function participantLimits(env: Environment): Partial<PnmConfig> {
     max,
     form: max === Number.MAX_SAFE_INTEGER ? `${unit}, at least ${min}` : `${unit} from ${min} to ${max}`,
   });
-  const publishCheckIntervalMs = duration(env, "PNM_PUBLISH_CHECK_INTERVAL", defaultPublishLimits.checkIntervalMs, { min: 0, max: hour });
+  const publishCheckIntervalMs = duration(env, "PNM_PUBLISH_CHECK_INTERVAL", defaultPublishLimits.checkIntervalMs, {
+    min: 0,
+    max: hour,
+  });
   if (publishCheckIntervalMs > 0 && publishCheckIntervalMs < 100) {
-    throw refused("PNM_PUBLISH_CHECK_INTERVAL", "0 (never) or a duration from 100ms to 1h", env.PNM_PUBLISH_CHECK_INTERVAL ?? "");
+    throw refused(
+      "PNM_PUBLISH_CHECK_INTERVAL",
+      "0 (never) or a duration from 100ms to 1h",
+      env.PNM_PUBLISH_CHECK_INTERVAL ?? "",
+    );
   }
   return {
-    natsMaxSubscriptions: integer(env, "PNM_NATS_MAX_SUBSCRIPTIONS", defaultNatsAccountLimits.maxSubscriptions, wholeFrom(maxSubscriptions.min, maxSubscriptions.max)),
-    natsMaxPayload: integer(env, "PNM_NATS_MAX_PAYLOAD", defaultNatsAccountLimits.maxPayload, wholeFrom(maxPayload.min, maxPayload.max, "a number of bytes")),
+    natsMaxSubscriptions: integer(
+      env,
+      "PNM_NATS_MAX_SUBSCRIPTIONS",
+      defaultNatsAccountLimits.maxSubscriptions,
+      wholeFrom(maxSubscriptions.min, maxSubscriptions.max),
+    ),
+    natsMaxPayload: integer(
+      env,
+      "PNM_NATS_MAX_PAYLOAD",
+      defaultNatsAccountLimits.maxPayload,
+      wholeFrom(maxPayload.min, maxPayload.max, "a number of bytes"),
+    ),
     requestRate: integer(env, "PNM_REQUEST_RATE", defaultRequestLimit.ratePerSecond, wholeFrom(1)),
     requestBurst: integer(env, "PNM_REQUEST_BURST", defaultRequestLimit.burst, wholeFrom(1)),
     publishRate: integer(env, "PNM_PUBLISH_RATE", defaultPublishLimits.messagesPerSecond, wholeFrom(1)),
-    publishByteRate: integer(env, "PNM_PUBLISH_BYTE_RATE", defaultPublishLimits.bytesPerSecond, wholeFrom(1024, undefined, "a number of bytes")),
+    publishByteRate: integer(
+      env,
+      "PNM_PUBLISH_BYTE_RATE",
+      defaultPublishLimits.bytesPerSecond,
+      wholeFrom(1024, undefined, "a number of bytes"),
+    ),
     publishCheckIntervalMs,
     workerQueuePerUser: integer(env, "PNM_WORKER_QUEUE_PER_USER", defaultWorkerQueueLimits.perUser, wholeFrom(1)),
-    workerQueueBytes: integer(env, "PNM_WORKER_QUEUE_BYTES", defaultWorkerQueueLimits.maxBytes, wholeFrom(1024 * 1024, undefined, "a number of bytes")),
+    workerQueueBytes: integer(
+      env,
+      "PNM_WORKER_QUEUE_BYTES",
+      defaultWorkerQueueLimits.maxBytes,
+      wholeFrom(1024 * 1024, undefined, "a number of bytes"),
+    ),
   };
 }
 
@@ -181,11 +242,17 @@ function refused(name: string, expected: string, got: string): ConfigError {
 
 // Numbers and durations have no meaningful empty value: `PNM_X=` is a mistake,
 // not a way to ask for the default. Text settings treat empty as unset.
-function integer(env: Environment, name: string, fallback: number, rule: { min: number; max?: number; form: string }): number {
+function integer(
+  env: Environment,
+  name: string,
+  fallback: number,
+  rule: { min: number; max?: number; form: string },
+): number {
   const value = env[name];
   if (value === undefined) return fallback;
   const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < rule.min || n > (rule.max ?? Number.MAX_SAFE_INTEGER)) throw refused(name, rule.form, value);
+  if (!Number.isSafeInteger(n) || n < rule.min || n > (rule.max ?? Number.MAX_SAFE_INTEGER))
+    throw refused(name, rule.form, value);
   return n;
 }
 
@@ -195,13 +262,20 @@ function duration(env: Environment, name: string, fallbackMs: number, range: { m
   if (value === undefined) return fallbackMs;
   const ms = parseDuration(value);
   if (ms === undefined) throw refused(name, `a duration ${durationExample}`, value);
-  if (ms < range.min || ms > range.max) throw refused(name, `a duration from ${formatMs(range.min)} to ${formatMs(range.max)}`, value);
+  if (ms < range.min || ms > range.max)
+    throw refused(name, `a duration from ${formatMs(range.min)} to ${formatMs(range.max)}`, value);
   return Math.round(ms);
 }
 
 function formatMs(ms: number): string {
   if (ms === 0) return "0s";
-  const [unit, size] = ([["h", hour], ["m", 60_000], ["s", 1000]] as const).find(([, each]) => ms % each === 0) ?? ["ms", 1];
+  const [unit, size] = (
+    [
+      ["h", hour],
+      ["m", 60_000],
+      ["s", 1000],
+    ] as const
+  ).find(([, each]) => ms % each === 0) ?? ["ms", 1];
   return `${ms / size}${unit}`;
 }
 
@@ -214,7 +288,10 @@ function choice<T extends string>(env: Environment, name: string, allowed: reado
 
 /** A comma-separated list of URLs, each of which `fits`. */
 function urls(env: Environment, name: string, form: string, fits: (url: URL, item: string) => boolean): string[] {
-  const items = (env[name] ?? "").split(",").map((item) => item.trim()).filter(Boolean);
+  const items = (env[name] ?? "")
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean);
   for (const item of items) {
     if (!URL.canParse(item) || !fits(new URL(item), item)) throw refused(name, `comma-separated ${form}`, item);
   }
@@ -222,14 +299,23 @@ function urls(env: Environment, name: string, form: string, fits: (url: URL, ite
 }
 
 function liveKit(env: Environment): PnmConfig["livekit"] {
-  const [url, apiKey, apiSecret] = ["PNM_LIVEKIT_URL", "PNM_LIVEKIT_API_KEY", "PNM_LIVEKIT_API_SECRET"].map((name) => env[name] || undefined);
+  const [url, apiKey, apiSecret] = ["PNM_LIVEKIT_URL", "PNM_LIVEKIT_API_KEY", "PNM_LIVEKIT_API_SECRET"].map(
+    (name) => env[name] || undefined,
+  );
   if (!url && !apiKey && !apiSecret) return undefined;
   if (!url || !apiKey || !apiSecret) {
-    const missing = [!url && "PNM_LIVEKIT_URL", !apiKey && "PNM_LIVEKIT_API_KEY", !apiSecret && "PNM_LIVEKIT_API_SECRET"].filter(Boolean);
-    throw new ConfigError(`${missing.join(", ")}: expected all three PNM_LIVEKIT_* settings or none, got the others only`);
+    const missing = [
+      !url && "PNM_LIVEKIT_URL",
+      !apiKey && "PNM_LIVEKIT_API_KEY",
+      !apiSecret && "PNM_LIVEKIT_API_SECRET",
+    ].filter(Boolean);
+    throw new ConfigError(
+      `${missing.join(", ")}: expected all three PNM_LIVEKIT_* settings or none, got the others only`,
+    );
   }
   const protocols = ["http:", "https:", "ws:", "wss:"];
-  if (!URL.canParse(url) || !protocols.includes(new URL(url).protocol)) throw refused("PNM_LIVEKIT_URL", "a URL such as wss://livekit.example.com", url);
+  if (!URL.canParse(url) || !protocols.includes(new URL(url).protocol))
+    throw refused("PNM_LIVEKIT_URL", "a URL such as wss://livekit.example.com", url);
   return { url, apiKey, apiSecret };
 }
 
@@ -239,13 +325,18 @@ function apiCredentials(env: Environment): Pick<ParsedConfig, "apiKey" | "apiSec
   const apiKeysFile = env.PNM_API_KEYS_FILE || undefined;
   if (apiKeysFile) {
     // The file is read (and checked) when the server starts, and again whenever it changes.
-    if (apiKey || apiSecret) throw new ConfigError("PNM_API_KEYS_FILE: expected alone, got PNM_API_KEY or PNM_API_SECRET as well; set the keys file or the one pair, not both");
+    if (apiKey || apiSecret)
+      throw new ConfigError(
+        "PNM_API_KEYS_FILE: expected alone, got PNM_API_KEY or PNM_API_SECRET as well; set the keys file or the one pair, not both",
+      );
     return { apiKey: "", apiSecret: "", apiKeysFile: resolve(apiKeysFile) };
   }
   if (!apiKey && !apiSecret) return {};
   if (!apiKey || !apiSecret) {
     const [missing, given] = apiKey ? ["PNM_API_SECRET", "PNM_API_KEY"] : ["PNM_API_KEY", "PNM_API_SECRET"];
-    throw new ConfigError(`${missing}: expected it together with ${given} (or neither, for generated dev credentials), got none`);
+    throw new ConfigError(
+      `${missing}: expected it together with ${given} (or neither, for generated dev credentials), got none`,
+    );
   }
   checkApiCredentials(apiKey, apiSecret, "PNM_API_SECRET", "generate a secret with: openssl rand -base64 32");
   return { apiKey, apiSecret };

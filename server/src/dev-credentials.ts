@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { ConfigError } from "./config-error.js";
 import { checkApiCredentials, type ParsedConfig, type PnmConfig } from "./config.js";
+import { ConfigError } from "./config-error.js";
 
 /**
  * The configuration with API credentials: `config` as it is when it has them
@@ -19,10 +19,13 @@ export async function ensureDevCredentials(config: ParsedConfig): Promise<PnmCon
     checkApiCredentials(saved.apiKey, saved.apiSecret, file, "delete the file to have new dev credentials generated");
     return { ...config, ...saved, devCredentialsFile: file };
   }
-  const generated = { apiKey: `pnm-dev-${randomBytes(6).toString("hex")}`, apiSecret: randomBytes(32).toString("base64url") };
+  const generated = {
+    apiKey: `pnm-dev-${randomBytes(6).toString("hex")}`,
+    apiSecret: randomBytes(32).toString("base64url"),
+  };
   try {
     await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, JSON.stringify(generated, null, 2) + "\n", { mode: 0o600 });
+    await writeFile(file, `${JSON.stringify(generated, null, 2)}\n`, { mode: 0o600 });
     // writeFile's mode applies to a new file only; an existing one keeps its own.
     await chmod(file, 0o600);
   } catch (cause) {
@@ -41,15 +44,21 @@ async function readSaved(file: string): Promise<{ apiKey: string; apiSecret: str
     text = await readFile(file, "utf8");
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new ConfigError(`cannot read dev credentials from ${file} (${(cause as Error).message}): fix its permissions, or set PNM_API_KEY and PNM_API_SECRET`, { cause });
+    throw new ConfigError(
+      `cannot read dev credentials from ${file} (${(cause as Error).message}): fix its permissions, or set PNM_API_KEY and PNM_API_SECRET`,
+      { cause },
+    );
   }
   let saved: { apiKey?: unknown; apiSecret?: unknown } | null;
   try {
     saved = JSON.parse(text) as typeof saved;
   } catch {
     // No cause: JSON errors quote the text around the fault, which holds the secret.
-    throw new ConfigError(`${file} is not JSON: delete it to have new dev credentials generated, or set PNM_API_KEY and PNM_API_SECRET`);
+    throw new ConfigError(
+      `${file} is not JSON: delete it to have new dev credentials generated, or set PNM_API_KEY and PNM_API_SECRET`,
+    );
   }
-  if (typeof saved?.apiKey !== "string" || typeof saved.apiSecret !== "string" || !saved.apiKey || !saved.apiSecret) return undefined;
+  if (typeof saved?.apiKey !== "string" || typeof saved.apiSecret !== "string" || !saved.apiKey || !saved.apiSecret)
+    return undefined;
   return { apiKey: saved.apiKey, apiSecret: saved.apiSecret };
 }

@@ -1,10 +1,6 @@
-import { Code, ConnectError } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
-import {
-  ErrorDetailSchema,
-  FailureReason,
-  StatusCode,
-} from "@pnm/protocol/pnm/v1/common_pb";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { ErrorDetailSchema, FailureReason, StatusCode } from "@pnm/protocol/pnm/v1/common_pb";
 
 const byReason: Record<FailureReason, [Code, StatusCode]> = {
   [FailureReason.UNSPECIFIED]: [Code.Unknown, StatusCode.UNSPECIFIED],
@@ -90,11 +86,26 @@ export function failureInfo(err: unknown): FailureInfo {
       return { code: err.code, message: err.rawMessage, reason: detail.reason, statusCode: detail.statusCode };
     }
     if (err.code === Code.ResourceExhausted) {
-      return { code: err.code, message: err.rawMessage, reason: FailureReason.BODY_TOO_LARGE, statusCode: StatusCode.INVALID_PARAMETERS };
+      return {
+        code: err.code,
+        message: err.rawMessage,
+        reason: FailureReason.BODY_TOO_LARGE,
+        statusCode: StatusCode.INVALID_PARAMETERS,
+      };
     }
     if (err.code === Code.InvalidArgument) {
-      return { code: err.code, message: err.rawMessage, reason: FailureReason.BODY_MALFORMED, statusCode: StatusCode.INVALID_PARAMETERS };
+      return {
+        code: err.code,
+        message: err.rawMessage,
+        reason: FailureReason.BODY_MALFORMED,
+        statusCode: StatusCode.INVALID_PARAMETERS,
+      };
     }
   }
-  return { code: Code.Internal, message: "internal error", reason: FailureReason.INTERNAL, statusCode: StatusCode.INTERNAL_SERVER_ERROR };
+  return {
+    code: Code.Internal,
+    message: "internal error",
+    reason: FailureReason.INTERNAL,
+    statusCode: StatusCode.INTERNAL_SERVER_ERROR,
+  };
 }

@@ -5,9 +5,10 @@
  *
  * @packageDocumentation
  */
-export { PnmStartError, startPnmServer, type PnmServer, type PnmServerOptions } from "./server.js";
-export { parseConfig, type Environment, type ParsedConfig, type PnmConfig } from "./config.js";
+
+export { type Environment, type ParsedConfig, type PnmConfig, parseConfig } from "./config.js";
 export { ConfigError } from "./config-error.js";
 export { ensureDevCredentials } from "./dev-credentials.js";
-export { consoleLogger, silentLogger, type Logger } from "./logger.js";
+export { consoleLogger, type Logger, silentLogger } from "./logger.js";
 export { NatsServerNotFoundError, NatsServerStartError } from "./nats/embedded-nats.js";
+export { type PnmServer, type PnmServerOptions, PnmStartError, startPnmServer } from "./server.js";

@@ -1,11 +1,11 @@
 import { join } from "node:path";
 import { AuthorizationError, type NatsConnection } from "@nats-io/nats-core";
 import { startPnmApp } from "./app.js";
-import { type ParsedConfig, parseConfig, type PnmConfig } from "./config.js";
+import { type ParsedConfig, type PnmConfig, parseConfig } from "./config.js";
 import { ensureDevCredentials } from "./dev-credentials.js";
 import { consoleLogger, type Logger } from "./logger.js";
-import { resolveNatsServerBinary, spawnNatsServer, type EmbeddedNatsServer } from "./nats/embedded-nats.js";
-import { loadOrCreateNatsKeys, NatsKeysError, type NatsKeys } from "./nats/nats-keys.js";
+import { type EmbeddedNatsServer, resolveNatsServerBinary, spawnNatsServer } from "./nats/embedded-nats.js";
+import { loadOrCreateNatsKeys, type NatsKeys, NatsKeysError } from "./nats/nats-keys.js";
 import { connectAsServer, type ServerConnectionOptions } from "./nats/server-connection.js";
 import { participantLimits } from "./plane/participant-limits.js";
 

@@ -1,13 +1,22 @@
 import { createHmac } from "node:crypto";
-import { describe, expect, it } from "vitest";
 import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
+import { describe, expect, it } from "vitest";
 import { createAccessTokenCodec } from "../src/auth/access-token.js";
 import { failureInfo } from "../src/errors.js";
 
 const apiKey = "pnm-test";
 const apiSecret = "a-test-secret-that-is-long-enough-1234";
 const codec = createAccessTokenCodec({ apiKey, apiSecret });
-const input = { userId: "u1", name: "Alice", roomId: "room01", roomSid: "sid-1", isAdmin: true, isHidden: false, clientType: 0, generation: 0 };
+const input = {
+  userId: "u1",
+  name: "Alice",
+  roomId: "room01",
+  roomSid: "sid-1",
+  isAdmin: true,
+  isHidden: false,
+  clientType: 0,
+  generation: 0,
+};
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
 function forge(header: object, payload: object, secret = apiSecret): string {
@@ -29,7 +38,16 @@ describe("access tokens", () => {
     const [h, p] = token.split(".");
     expect(JSON.parse(Buffer.from(h!, "base64url").toString())).toEqual({ alg: "HS256", typ: "JWT" });
     const payload = JSON.parse(Buffer.from(p!, "base64url").toString());
-    expect(payload).toMatchObject({ iss: apiKey, sub: "u1", nbf: 1_700_000_000, exp: 1_700_000_600, name: "Alice", user_id: "u1", room_id: "room01", is_admin: true });
+    expect(payload).toMatchObject({
+      iss: apiKey,
+      sub: "u1",
+      nbf: 1_700_000_000,
+      exp: 1_700_000_600,
+      name: "Alice",
+      user_id: "u1",
+      room_id: "room01",
+      is_admin: true,
+    });
     expect(payload).not.toHaveProperty("is_hidden");
     expect(payload).not.toHaveProperty("client_type");
     expect(claims.token_kind).toBe("access");
@@ -45,18 +63,47 @@ describe("access tokens", () => {
   });
 
   const now = Math.floor(Date.now() / 1000);
-  const good = { iss: apiKey, sub: "u1", user_id: "u1", room_id: "room01", room_sid: "s", nbf: now, exp: now + 600, token_kind: "access" };
+  const good = {
+    iss: apiKey,
+    sub: "u1",
+    user_id: "u1",
+    room_id: "room01",
+    room_sid: "s",
+    nbf: now,
+    exp: now + 600,
+    token_kind: "access",
+  };
   it.each([
     ["alg none", forge({ alg: "none", typ: "JWT" }, good), FailureReason.TOKEN_ALGORITHM_NOT_ALLOWED],
     ["unsigned alg none", `${b64({ alg: "none" })}.${b64(good)}.`, FailureReason.TOKEN_MALFORMED],
     ["HS512", forge({ alg: "HS512", typ: "JWT" }, good), FailureReason.TOKEN_ALGORITHM_NOT_ALLOWED],
     ["RS256 header", forge({ alg: "RS256", typ: "JWT" }, good), FailureReason.TOKEN_ALGORITHM_NOT_ALLOWED],
-    ["other secret", forge({ alg: "HS256", typ: "JWT" }, good, "another-secret-another-secret-123456"), FailureReason.TOKEN_SIGNATURE_INVALID],
-    ["wrong issuer", forge({ alg: "HS256", typ: "JWT" }, { ...good, iss: "someone-else" }), FailureReason.TOKEN_ISSUER_INVALID],
-    ["other token kind", forge({ alg: "HS256", typ: "JWT" }, { ...good, token_kind: "download" }), FailureReason.TOKEN_KIND_INVALID],
-    ["upstream LTI-style token without kind", forge({ alg: "HS256", typ: "JWT" }, { ...good, token_kind: undefined }), FailureReason.TOKEN_KIND_INVALID],
+    [
+      "other secret",
+      forge({ alg: "HS256", typ: "JWT" }, good, "another-secret-another-secret-123456"),
+      FailureReason.TOKEN_SIGNATURE_INVALID,
+    ],
+    [
+      "wrong issuer",
+      forge({ alg: "HS256", typ: "JWT" }, { ...good, iss: "someone-else" }),
+      FailureReason.TOKEN_ISSUER_INVALID,
+    ],
+    [
+      "other token kind",
+      forge({ alg: "HS256", typ: "JWT" }, { ...good, token_kind: "download" }),
+      FailureReason.TOKEN_KIND_INVALID,
+    ],
+    [
+      "upstream LTI-style token without kind",
+      forge({ alg: "HS256", typ: "JWT" }, { ...good, token_kind: undefined }),
+      FailureReason.TOKEN_KIND_INVALID,
+    ],
     ["no exp", forge({ alg: "HS256", typ: "JWT" }, { ...good, exp: undefined }), FailureReason.TOKEN_CLAIMS_INVALID],
-    ["user_id differs from sub", forge({ alg: "HS256", typ: "JWT" }, { ...good, user_id: "u2" }), FailureReason.TOKEN_CLAIMS_INVALID],
+    [
+      "user_id differs from sub",
+      forge({ alg: "HS256", typ: "JWT" }, { ...good, user_id: "u2" }),
+      FailureReason.TOKEN_CLAIMS_INVALID,
+    ],
     ["garbage", "not-a-token", FailureReason.TOKEN_MALFORMED],
   ])("refuses %s", (_name, token, reason) => {
     expect(reasonOf(() => codec.verify(token))).toBe(reason);

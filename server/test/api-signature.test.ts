@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
-import { describe, expect, it } from "vitest";
-import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { signBody } from "@pnm/client/protocol";
+import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
+import { describe, expect, it } from "vitest";
 import { createApiKeyring } from "../src/auth/api-keyring.js";
 import { createApiSignatureVerifier, type SignedFraming } from "../src/auth/api-signature.js";
 import { failureInfo } from "../src/errors.js";
@@ -12,7 +12,11 @@ const sample = { apiKey: "plugnmeet", apiSecret: "zumyyYWqv7KR2kUqvYdq4z4sXg7XTB
 const body = new TextEncoder().encode('{"room_id":"room01"}');
 const expected = "4b60a468df680c0739f6c7255626b31c8934efc1293b9e40667575b964bf24b5";
 
-const verifier = () => createApiSignatureVerifier({ keys: createApiKeyring([{ key: sample.apiKey, secret: sample.apiSecret }]), nonces: createMemoryNonceStore() });
+const verifier = () =>
+  createApiSignatureVerifier({
+    keys: createApiKeyring([{ key: sample.apiKey, secret: sample.apiSecret }]),
+    nonces: createMemoryNonceStore(),
+  });
 const request = (framing: SignedFraming = "body") => ({ method: "POST", path: "/auth/room/isRoomActive", framing });
 
 async function check(headers: Record<string, string>, bytes = body): Promise<FailureReason | "ok"> {
@@ -37,17 +41,35 @@ describe("API signature", () => {
     ["missing API-KEY", { "hash-signature": expected }, FailureReason.API_KEY_MISSING],
     ["wrong API-KEY", { "api-key": "plugnmeeT", "hash-signature": expected }, FailureReason.API_KEY_INVALID],
     ["missing HASH-SIGNATURE", { "api-key": "plugnmeet" }, FailureReason.SIGNATURE_MISSING],
-    ["upper-case hex", { "api-key": "plugnmeet", "hash-signature": expected.toUpperCase() }, FailureReason.SIGNATURE_INVALID],
-    ["truncated signature", { "api-key": "plugnmeet", "hash-signature": expected.slice(0, 63) }, FailureReason.SIGNATURE_INVALID],
-    ["signature with a trailing byte", { "api-key": "plugnmeet", "hash-signature": `${expected}0` }, FailureReason.SIGNATURE_INVALID],
-    ["signature of another body", { "api-key": "plugnmeet", "hash-signature": expected.replace(/^4/, "5") }, FailureReason.SIGNATURE_INVALID],
+    [
+      "upper-case hex",
+      { "api-key": "plugnmeet", "hash-signature": expected.toUpperCase() },
+      FailureReason.SIGNATURE_INVALID,
+    ],
+    [
+      "truncated signature",
+      { "api-key": "plugnmeet", "hash-signature": expected.slice(0, 63) },
+      FailureReason.SIGNATURE_INVALID,
+    ],
+    [
+      "signature with a trailing byte",
+      { "api-key": "plugnmeet", "hash-signature": `${expected}0` },
+      FailureReason.SIGNATURE_INVALID,
+    ],
+    [
+      "signature of another body",
+      { "api-key": "plugnmeet", "hash-signature": expected.replace(/^4/, "5") },
+      FailureReason.SIGNATURE_INVALID,
+    ],
   ])("refuses %s", async (_name, headers, reason) => {
     expect(await check(headers as Record<string, string>)).toBe(reason);
   });
 
   it("binds every byte of the body", async () => {
     const changed = new TextEncoder().encode('{"room_id":"room02"}');
-    expect(await check({ "api-key": "plugnmeet", "hash-signature": expected }, changed)).toBe(FailureReason.SIGNATURE_INVALID);
+    expect(await check({ "api-key": "plugnmeet", "hash-signature": expected }, changed)).toBe(
+      FailureReason.SIGNATURE_INVALID,
+    );
   });
 });
 
@@ -61,9 +83,16 @@ describe("API signature over a message envelope", () => {
     out.set(payload, 5);
     return out;
   };
-  const headers = (signed: Uint8Array) => ({ "api-key": "plugnmeet", "hash-signature": createHmac("sha256", sample.apiSecret).update(signed).digest("hex") });
+  const headers = (signed: Uint8Array) => ({
+    "api-key": "plugnmeet",
+    "hash-signature": createHmac("sha256", sample.apiSecret).update(signed).digest("hex"),
+  });
 
-  async function checkEnvelope(hdrs: Record<string, string>, body: Uint8Array, splitAt: number[] = []): Promise<FailureReason | "ok"> {
+  async function checkEnvelope(
+    hdrs: Record<string, string>,
+    body: Uint8Array,
+    splitAt: number[] = [],
+  ): Promise<FailureReason | "ok"> {
     try {
       const run = verifier().begin((name) => hdrs[name], request("envelope"));
       let from = 0;
@@ -80,7 +109,15 @@ describe("API signature over a message envelope", () => {
 
   it("verifies the payload's signature however the body is split into chunks", async () => {
     const body = frame(0, message);
-    for (const splits of [[], [1], [3], [5], [6], [2, 4, 5, 9], Array.from({ length: body.length - 1 }, (_, i) => i + 1)]) {
+    for (const splits of [
+      [],
+      [1],
+      [3],
+      [5],
+      [6],
+      [2, 4, 5, 9],
+      Array.from({ length: body.length - 1 }, (_, i) => i + 1),
+    ]) {
       expect(await checkEnvelope(headers(message), body, splits), JSON.stringify(splits)).toBe("ok");
     }
   });

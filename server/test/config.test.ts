@@ -3,8 +3,8 @@ import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../src/config-error.js";
 import { parseConfig } from "../src/config.js";
+import { ConfigError } from "../src/config-error.js";
 import { ensureDevCredentials } from "../src/dev-credentials.js";
 
 const secret = "s".repeat(32);
@@ -36,7 +36,15 @@ describe("parseConfig", () => {
       apiSignature: "v1-and-v2",
       signatureWindowMs: 300_000,
     });
-    for (const unset of ["apiKey", "apiSecret", "apiKeysFile", "natsUrl", "natsServerBin", "livekit", "devCredentialsFile"]) {
+    for (const unset of [
+      "apiKey",
+      "apiSecret",
+      "apiKeysFile",
+      "natsUrl",
+      "natsServerBin",
+      "livekit",
+      "devCredentialsFile",
+    ]) {
       expect(config).not.toHaveProperty(unset, expect.anything());
     }
   });
@@ -90,7 +98,13 @@ describe("parseConfig", () => {
   });
 
   it("takes an empty text setting for unset, as a shell's VAR= is", () => {
-    const config = parseConfig({ PNM_NATS_URL: "", PNM_LIVEKIT_URL: "", PNM_LIVEKIT_API_KEY: "", PNM_LIVEKIT_API_SECRET: "", PNM_API_KEY: "" });
+    const config = parseConfig({
+      PNM_NATS_URL: "",
+      PNM_LIVEKIT_URL: "",
+      PNM_LIVEKIT_API_KEY: "",
+      PNM_LIVEKIT_API_SECRET: "",
+      PNM_API_KEY: "",
+    });
     expect(config.natsUrl).toBeUndefined();
     expect(config.livekit).toBeUndefined();
     expect(config.apiKey).toBeUndefined();
@@ -100,8 +114,12 @@ describe("parseConfig", () => {
     expect(() => parseConfig({ PNM_TOKEN_VALIDITY: "10" })).toThrow(
       new ConfigError('PNM_TOKEN_VALIDITY: expected a duration such as 90s, 10m or 1h, got "10"'),
     );
-    expect(() => parseConfig({ PNM_TOKEN_VALIDITY: "25h" })).toThrow(new ConfigError('PNM_TOKEN_VALIDITY: expected a duration from 1m to 24h, got "25h"'));
-    expect(() => parseConfig({ PNM_HTTP_PORT: "80a" })).toThrow(new ConfigError('PNM_HTTP_PORT: expected a port number from 0 to 65535, got "80a"'));
+    expect(() => parseConfig({ PNM_TOKEN_VALIDITY: "25h" })).toThrow(
+      new ConfigError('PNM_TOKEN_VALIDITY: expected a duration from 1m to 24h, got "25h"'),
+    );
+    expect(() => parseConfig({ PNM_HTTP_PORT: "80a" })).toThrow(
+      new ConfigError('PNM_HTTP_PORT: expected a port number from 0 to 65535, got "80a"'),
+    );
   });
 
   it.each([
@@ -130,14 +148,22 @@ describe("parseConfig", () => {
   });
 
   it("refuses LiveKit settings given in part, naming the missing ones", () => {
-    expect(() => parseConfig({ PNM_LIVEKIT_URL: "wss://livekit.example.com" })).toThrow(/^PNM_LIVEKIT_API_KEY, PNM_LIVEKIT_API_SECRET: /);
-    expect(() => parseConfig({ PNM_LIVEKIT_URL: "livekit", PNM_LIVEKIT_API_KEY: "k", PNM_LIVEKIT_API_SECRET: "s" })).toThrow(/^PNM_LIVEKIT_URL: expected /);
+    expect(() => parseConfig({ PNM_LIVEKIT_URL: "wss://livekit.example.com" })).toThrow(
+      /^PNM_LIVEKIT_API_KEY, PNM_LIVEKIT_API_SECRET: /,
+    );
+    expect(() =>
+      parseConfig({ PNM_LIVEKIT_URL: "livekit", PNM_LIVEKIT_API_KEY: "k", PNM_LIVEKIT_API_SECRET: "s" }),
+    ).toThrow(/^PNM_LIVEKIT_URL: expected /);
   });
 
   it("refuses half a credential pair, naming the missing half", () => {
     expect(() => parseConfig({ PNM_API_KEY: "key" })).toThrow(/^PNM_API_SECRET: expected it together with PNM_API_KEY/);
-    expect(() => parseConfig({ PNM_API_SECRET: secret })).toThrow(/^PNM_API_KEY: expected it together with PNM_API_SECRET/);
-    expect(() => parseConfig({ PNM_API_KEYS_FILE: "keys.json", PNM_API_KEY: "key", PNM_API_SECRET: secret })).toThrow(/^PNM_API_KEYS_FILE: /);
+    expect(() => parseConfig({ PNM_API_SECRET: secret })).toThrow(
+      /^PNM_API_KEY: expected it together with PNM_API_SECRET/,
+    );
+    expect(() => parseConfig({ PNM_API_KEYS_FILE: "keys.json", PNM_API_KEY: "key", PNM_API_SECRET: secret })).toThrow(
+      /^PNM_API_KEYS_FILE: /,
+    );
   });
 
   it("refuses a short secret and upstream's published sample secret without repeating them", () => {
@@ -171,7 +197,9 @@ describe("ensureDevCredentials", () => {
 
   it("keeps configured credentials and writes nothing", async () => {
     const dataDir = scratch();
-    const config = await ensureDevCredentials(parseConfig({ PNM_DATA_DIR: dataDir, PNM_API_KEY: "key", PNM_API_SECRET: secret }));
+    const config = await ensureDevCredentials(
+      parseConfig({ PNM_DATA_DIR: dataDir, PNM_API_KEY: "key", PNM_API_SECRET: secret }),
+    );
     expect(config).toMatchObject({ apiKey: "key", apiSecret: secret });
     expect(config.devCredentialsFile).toBeUndefined();
     expect(readdirSync(dataDir)).toEqual([]);
@@ -181,7 +209,9 @@ describe("ensureDevCredentials", () => {
     for (const content of ["{ not json", JSON.stringify({ apiKey: "key", apiSecret: "short" })]) {
       const dataDir = scratch();
       writeFileSync(join(dataDir, "dev-credentials.json"), content, { mode: 0o600 });
-      const error = await ensureDevCredentials(parseConfig({ PNM_DATA_DIR: dataDir })).catch((caught: unknown) => caught);
+      const error = await ensureDevCredentials(parseConfig({ PNM_DATA_DIR: dataDir })).catch(
+        (caught: unknown) => caught,
+      );
       expect(error).toBeInstanceOf(ConfigError);
       expect((error as Error).message).toContain(join(dataDir, "dev-credentials.json"));
     }
@@ -195,8 +225,8 @@ describe("parseConfig: the NATS plane's per-participant limits", () => {
       natsMaxPayload: 1_048_576,
       requestRate: 10,
       requestBurst: 30,
-      publishRate: 100,
-      publishByteRate: 1_048_576,
+      publishRate: 200,
+      publishByteRate: 2_097_152,
       publishCheckIntervalMs: 1_000,
       workerQueuePerUser: 100,
       workerQueueBytes: 67_108_864,

@@ -1,12 +1,16 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
-import { describe, expect, it } from "vitest";
 import { CreateRoomRequestSchema } from "@pnm/protocol/pnm/v1/create_room_pb";
+import { describe, expect, it } from "vitest";
 import { fromUpstreamJson } from "../src/http/upstream-json.js";
-import { resolveRoomSettings } from "../src/rooms/room-defaults.js";
 import { generateE2eeKey } from "../src/rooms/e2ee-key.js";
+import { resolveRoomSettings } from "../src/rooms/room-defaults.js";
 
 const request = (features: JsonObject, extra: JsonObject = {}) =>
-  fromUpstreamJson(CreateRoomRequestSchema, { room_id: "r1", metadata: { room_title: "T", room_features: features }, ...extra });
+  fromUpstreamJson(CreateRoomRequestSchema, {
+    room_id: "r1",
+    metadata: { room_title: "T", room_features: features },
+    ...extra,
+  });
 
 describe("room settings", () => {
   it("applies upstream's defaults to unset toggles", () => {
@@ -25,7 +29,12 @@ describe("room settings", () => {
 
   it("keeps an explicit false for a default-true feature (upstream's merge loses it)", () => {
     const { metadata } = resolveRoomSettings(
-      request({ allow_webcams: false, allow_screen_share: false, chat_features: { is_allow_file_upload: false }, recording_features: { is_allow_cloud: false } }),
+      request({
+        allow_webcams: false,
+        allow_screen_share: false,
+        chat_features: { is_allow_file_upload: false },
+        recording_features: { is_allow_cloud: false },
+      }),
       0,
     );
     const f = metadata.roomFeatures!;
@@ -38,8 +47,15 @@ describe("room settings", () => {
   });
 
   it("derives dependent switches", () => {
-    const f = resolveRoomSettings(request({ recording_features: { is_allow: false }, chat_features: { is_allow: false } }), 0).metadata.roomFeatures!;
-    expect(f.recordingFeatures).toMatchObject({ isAllowCloud: false, isAllowLocal: false, enableAutoCloudRecording: false });
+    const f = resolveRoomSettings(
+      request({ recording_features: { is_allow: false }, chat_features: { is_allow: false } }),
+      0,
+    ).metadata.roomFeatures!;
+    expect(f.recordingFeatures).toMatchObject({
+      isAllowCloud: false,
+      isAllowLocal: false,
+      enableAutoCloudRecording: false,
+    });
     expect(f.chatFeatures?.isAllowFileUpload).toBe(false);
     const selfInsert = resolveRoomSettings(
       request({ end_to_end_encryption_features: { is_enabled: true, enabled_self_insert_encryption_key: true } }),
@@ -49,19 +65,30 @@ describe("room settings", () => {
     expect(selfInsert.recordingFeatures?.isAllowCloud).toBe(false);
     expect(selfInsert.sipDialInFeatures?.isAllow).toBe(false);
     expect(selfInsert.ingressFeatures?.isAllow).toBe(false);
-    const noE2ee = resolveRoomSettings(request({ end_to_end_encryption_features: { enabled_self_insert_encryption_key: true, included_chat_messages: true } }), 0)
-      .metadata.roomFeatures!.endToEndEncryptionFeatures!;
+    const noE2ee = resolveRoomSettings(
+      request({
+        end_to_end_encryption_features: { enabled_self_insert_encryption_key: true, included_chat_messages: true },
+      }),
+      0,
+    ).metadata.roomFeatures!.endToEndEncryptionFeatures!;
     expect(noE2ee).toMatchObject({ enabledSelfInsertEncryptionKey: false, includedChatMessages: false });
   });
 
   it("raises a short empty timeout to the default and leaves the request untouched", () => {
-    const req = create(CreateRoomRequestSchema, { roomId: "r", emptyTimeout: 60, maxParticipants: 5, metadata: { roomTitle: "t" } });
+    const req = create(CreateRoomRequestSchema, {
+      roomId: "r",
+      emptyTimeout: 60,
+      maxParticipants: 5,
+      metadata: { roomTitle: "t" },
+    });
     const settings = resolveRoomSettings(req, 1_000_000);
     expect(settings.emptyTimeoutSeconds).toBe(1800);
     expect(settings.maxParticipants).toBe(5);
     expect(settings.metadata.startedAt).toBe(1000n);
     expect(req.metadata?.roomFeatures).toBeUndefined();
-    expect(resolveRoomSettings(create(CreateRoomRequestSchema, { ...req, emptyTimeout: 600 }), 0).emptyTimeoutSeconds).toBe(600);
+    expect(
+      resolveRoomSettings(create(CreateRoomRequestSchema, { ...req, emptyTimeout: 600 }), 0).emptyTimeoutSeconds,
+    ).toBe(600);
   });
 });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRoomStore, type RoomStore } from "../src/store/room-store.js";
 import type { SeatsRecord } from "../src/store/records.js";
+import { createRoomStore, type RoomStore } from "../src/store/room-store.js";
 import { startTestNats, type TestNats } from "./support/harness.js";
 
 let nats: TestNats;
@@ -11,14 +11,18 @@ beforeAll(async () => {
 });
 afterAll(() => nats?.stop());
 
-const addHolder = (id: string) => (current: { value: SeatsRecord } | undefined): SeatsRecord => {
-  const value = current?.value ?? { holders: {}, revoked: {}, closed: false };
-  return { ...value, holders: { ...value.holders, [id]: { cid: 1, serverId: "s", state: "connected", at: 0 } } };
-};
+const addHolder =
+  (id: string) =>
+  (current: { value: SeatsRecord } | undefined): SeatsRecord => {
+    const value = current?.value ?? { holders: {}, revoked: {}, closed: false };
+    return { ...value, holders: { ...value.holders, [id]: { cid: 1, serverId: "s", state: "connected", at: 0 } } };
+  };
 
 describe("compare-and-set modify", () => {
   it("applies 200 concurrent changes from two instances without losing or failing any", async () => {
-    const changes = Array.from({ length: 200 }, (_, i) => stores[i % 2]!.modify(stores[i % 2]!.seats, "crowd", addHolder(`u${i}`)));
+    const changes = Array.from({ length: 200 }, (_, i) =>
+      stores[i % 2]!.modify(stores[i % 2]!.seats, "crowd", addHolder(`u${i}`)),
+    );
     await Promise.all(changes);
     const record = (await stores[0]!.seats.get("crowd"))!.value;
     expect(Object.keys(record.holders)).toHaveLength(200);
@@ -54,7 +58,11 @@ describe("the last-known value", () => {
     await b.modify(b.seats, "stale", addHolder("from-b"));
     // a last saw only its own write; its next change must still build on b's.
     await a.modify(a.seats, "stale", addHolder("from-a-again"));
-    expect(Object.keys((await b.seats.get("stale"))!.value.holders).sort()).toEqual(["from-a", "from-a-again", "from-b"]);
+    expect(Object.keys((await b.seats.get("stale"))!.value.holders).sort()).toEqual([
+      "from-a",
+      "from-a-again",
+      "from-b",
+    ]);
   });
 
   it("re-reads before deciding that nothing needs writing", async () => {
@@ -62,14 +70,19 @@ describe("the last-known value", () => {
     await a.modify(a.seats, "decide", addHolder("x"));
     await b.modify(b.seats, "decide", (current) => ({ ...current!.value, closed: true }));
     // On a's stale copy the room is open; the answer must come from the latest value.
-    const seen = await a.modify(a.seats, "decide", (current) => (current!.value.closed ? undefined : { ...current!.value, holders: {} }));
+    const seen = await a.modify(a.seats, "decide", (current) =>
+      current!.value.closed ? undefined : { ...current!.value, holders: {} },
+    );
     expect(seen!.closed).toBe(true);
     expect(Object.keys((await a.seats.get("decide"))!.value.holders)).toEqual(["x"]);
   });
 
   it("does not skip a write because of a stale copy", async () => {
     const [a, b] = [stores[0]!, stores[1]!];
-    await a.modify(a.seats, "reopened", (current) => ({ ...(current?.value ?? { holders: {}, revoked: {} }), closed: true }));
+    await a.modify(a.seats, "reopened", (current) => ({
+      ...(current?.value ?? { holders: {}, revoked: {} }),
+      closed: true,
+    }));
     await b.modify(b.seats, "reopened", (current) => ({ ...current!.value, closed: false }));
     // a's copy still says closed; the room is open again, so the holder must be added.
     await a.modify(a.seats, "reopened", (current) => (current!.value.closed ? undefined : addHolder("y")(current)));

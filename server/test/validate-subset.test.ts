@@ -1,8 +1,8 @@
 import { type DescExtension, type DescField, type DescFile, ScalarType, toJson } from "@bufbuild/protobuf";
 import { FileOptionsSchema } from "@bufbuild/protobuf/wkt";
-import { describe, expect, it } from "vitest";
 import { file_buf_validate_validate as runtimeFile } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { file_buf_validate_validate as subsetFile } from "@pnm/protocol/buf/validate/validate_pb";
+import { describe, expect, it } from "vitest";
 
 /**
  * Every declaration of proto/buf/validate/validate.proto as protovalidate
@@ -15,7 +15,10 @@ import { file_buf_validate_validate as subsetFile } from "@pnm/protocol/buf/vali
 const published: Record<string, string[]> = {
   "extend google.protobuf.MessageOptions": ["optional MessageRules message = 1159"],
   "extend google.protobuf.OneofOptions": ["optional OneofRules oneof = 1159"],
-  "extend google.protobuf.FieldOptions": ["optional FieldRules field = 1159", "optional PredefinedRules predefined = 1160"],
+  "extend google.protobuf.FieldOptions": [
+    "optional FieldRules field = 1159",
+    "optional PredefinedRules predefined = 1160",
+  ],
   Rule: ["optional string id = 1", "optional string message = 2", "optional string expression = 3"],
   MessageRules: ["repeated Rule cel = 3"],
   OneofRules: ["optional bool required = 1"],
@@ -34,7 +37,12 @@ const published: Record<string, string[]> = {
     "oneof type MapRules map = 19",
   ],
   BoolRules: ["optional bool const = 1"],
-  UInt32Rules: ["optional uint32 const = 1", "oneof less_than uint32 lte = 3", "oneof greater_than uint32 gt = 4", "oneof greater_than uint32 gte = 5"],
+  UInt32Rules: [
+    "optional uint32 const = 1",
+    "oneof less_than uint32 lte = 3",
+    "oneof greater_than uint32 gt = 4",
+    "oneof greater_than uint32 gte = 5",
+  ],
   UInt64Rules: ["optional uint64 const = 1", "oneof less_than uint64 lte = 3", "oneof greater_than uint64 gt = 4"],
   StringRules: [
     "optional string const = 1",
@@ -46,7 +54,12 @@ const published: Record<string, string[]> = {
     "oneof well_known bool uri = 17",
   ],
   EnumRules: ["optional bool defined_only = 2"],
-  RepeatedRules: ["optional uint64 min_items = 1", "optional uint64 max_items = 2", "optional bool unique = 3", "optional FieldRules items = 4"],
+  RepeatedRules: [
+    "optional uint64 min_items = 1",
+    "optional uint64 max_items = 2",
+    "optional bool unique = 3",
+    "optional FieldRules items = 4",
+  ],
   MapRules: ["optional uint64 max_pairs = 2", "optional FieldRules values = 5"],
 };
 
@@ -55,7 +68,11 @@ const local = (typeName: string) => typeName.replace(/^buf\.validate\./, "");
 function describeField(field: DescField | DescExtension): string {
   const kind = field.fieldKind === "list" ? field.listKind : field.fieldKind;
   const type =
-    kind === "scalar" ? ScalarType[field.scalar!].toLowerCase() : kind === "enum" ? local(field.enum!.typeName) : local(field.message!.typeName);
+    kind === "scalar"
+      ? ScalarType[field.scalar!].toLowerCase()
+      : kind === "enum"
+        ? local(field.enum!.typeName)
+        : local(field.message!.typeName);
   const label = field.oneof ? `oneof ${field.oneof.name}` : field.fieldKind === "list" ? "repeated" : "optional";
   return `${label} ${type} ${field.name} = ${field.number}`;
 }
@@ -65,11 +82,16 @@ function declarations(file: DescFile): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const message of file.messages) out[local(message.typeName)] = message.fields.map(describeField);
   for (const e of file.enums) out[local(e.typeName)] = e.values.map((value) => `${value.name} = ${value.number}`);
-  for (const extension of file.extensions) (out[`extend ${extension.extendee.typeName}`] ??= []).push(describeField(extension));
+  for (const extension of file.extensions) {
+    const name = `extend ${extension.extendee.typeName}`;
+    out[name] ??= [];
+    out[name].push(describeField(extension));
+  }
   return out;
 }
 
-const sorted = (decls: Record<string, string[]>) => Object.fromEntries(Object.entries(decls).map(([name, lines]) => [name, [...lines].sort()]));
+const sorted = (decls: Record<string, string[]>) =>
+  Object.fromEntries(Object.entries(decls).map(([name, lines]) => [name, [...lines].sort()]));
 
 describe("the hand-written protovalidate subset", () => {
   it("declares exactly the published names, numbers and types listed above", () => {
@@ -82,12 +104,16 @@ describe("the hand-written protovalidate subset", () => {
     expect(options(subsetFile)).toHaveProperty("goPackage");
   });
 
-  it.each(Object.keys(published))("%s: the list above agrees with the schema @bufbuild/protovalidate decodes options with", (name) => {
-    expect(declarations(runtimeFile)[name]).toEqual(expect.arrayContaining(published[name]!));
-  });
+  it.each(Object.keys(published))(
+    "%s: the list above agrees with the schema @bufbuild/protovalidate decodes options with",
+    (name) => {
+      expect(declarations(runtimeFile)[name]).toEqual(expect.arrayContaining(published[name]!));
+    },
+  );
 
   it("declares the published extension range of StringRules, which predefined rules extend", () => {
-    const ranges = (file: DescFile) => file.messages.find((m) => m.name === "StringRules")!.proto.extensionRange.map((r) => [r.start, r.end]);
+    const ranges = (file: DescFile) =>
+      file.messages.find((m) => m.name === "StringRules")!.proto.extensionRange.map((r) => [r.start, r.end]);
     expect(ranges(subsetFile)).toEqual(ranges(runtimeFile));
   });
 });

@@ -1,10 +1,10 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { createParticipantClient } from "@pnm/client/protocol";
 import { createNodeHttp2Client } from "@pnm/client/node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createParticipantClient } from "@pnm/client/protocol";
 import { CommonResponseSchema, ErrorDetailSchema, FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { VerifyTokenRequestSchema, VerifyTokenResponseSchema } from "@pnm/protocol/pnm/v1/verify_token_pb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emptySeats } from "../src/rooms/seats.js";
 import { createRoomStore, type RoomStore, userKey } from "../src/store/room-store.js";
 import { signedClient } from "./support/clients.js";
@@ -31,7 +31,15 @@ async function joinToken(options: { maxParticipants?: number; selfInsert?: boole
   const created = await rooms.createRoom({
     roomId,
     maxParticipants: options.maxParticipants,
-    metadata: { roomTitle: "V", roomFeatures: { endToEndEncryptionFeatures: { isEnabled: Boolean(options.selfInsert), enabledSelfInsertEncryptionKey: Boolean(options.selfInsert) } } },
+    metadata: {
+      roomTitle: "V",
+      roomFeatures: {
+        endToEndEncryptionFeatures: {
+          isEnabled: Boolean(options.selfInsert),
+          enabledSelfInsertEncryptionKey: Boolean(options.selfInsert),
+        },
+      },
+    },
   });
   const { token } = await rooms.getJoinToken({ roomId, userInfo: { name: "Carol", userId: "carol" } });
   return { roomId, roomSid: created.roomInfo!.sid, token: token!, rooms };
@@ -41,7 +49,15 @@ async function joinToken(options: { maxParticipants?: number; selfInsert?: boole
 async function occupy(roomId: string, ...userIds: string[]) {
   await store.modify(store.seats, roomId, (current) => ({
     ...emptySeats(),
-    holders: { ...current?.value.holders, ...Object.fromEntries(userIds.map((u, i) => [u, { cid: 1000 + i, serverId: "elsewhere", state: "connected" as const, at: Date.now() }])) },
+    holders: {
+      ...current?.value.holders,
+      ...Object.fromEntries(
+        userIds.map((u, i) => [
+          u,
+          { cid: 1000 + i, serverId: "elsewhere", state: "connected" as const, at: Date.now() },
+        ]),
+      ),
+    },
   }));
 }
 
@@ -51,20 +67,32 @@ async function restVerify(token: string | undefined) {
     headers: { "content-type": "application/protobuf", ...(token === undefined ? {} : { authorization: token }) },
     body: toBinary(VerifyTokenRequestSchema, create(VerifyTokenRequestSchema, { isProduction: true })),
   });
-  return { status: res.status, reason: res.headers.get("pnm-failure-reason"), bytes: new Uint8Array(await res.arrayBuffer()) };
+  return {
+    status: res.status,
+    reason: res.headers.get("pnm-failure-reason"),
+    bytes: new Uint8Array(await res.arrayBuffer()),
+  };
 }
 
 async function rpcVerify(token: string, protocol: "connect" | "grpc-web" | "grpc" = "connect") {
   const http2 = protocol === "grpc" ? createNodeHttp2Client(pnm.server.url) : undefined;
   try {
-    return await createParticipantClient({ baseUrl: pnm.server.url, token: () => token, protocol, httpClient: http2?.httpClient }).verifyToken({ isProduction: true });
+    return await createParticipantClient({
+      baseUrl: pnm.server.url,
+      token: () => token,
+      protocol,
+      httpClient: http2?.httpClient,
+    }).verifyToken({ isProduction: true });
   } finally {
     http2?.close();
   }
 }
 
 async function rpcRefusal(token: string): Promise<FailureReason | undefined> {
-  const err = await rpcVerify(token).then(() => undefined, (e: unknown) => ConnectError.from(e));
+  const err = await rpcVerify(token).then(
+    () => undefined,
+    (e: unknown) => ConnectError.from(e),
+  );
   return err?.findDetails(ErrorDetailSchema)[0]?.reason;
 }
 
@@ -74,9 +102,21 @@ describe("VerifyToken", () => {
     const answer = await restVerify(token);
     expect(answer.status).toBe(200);
     const res = fromBinary(VerifyTokenResponseSchema, answer.bytes);
-    expect(res).toMatchObject({ status: true, msg: "token is valid", roomId, userId: "carol", roomStreamName: "pnm-room-stream", enabledSelfInsertEncryptionKey: true });
+    expect(res).toMatchObject({
+      status: true,
+      msg: "token is valid",
+      roomId,
+      userId: "carol",
+      roomStreamName: "pnm-room-stream",
+      enabledSelfInsertEncryptionKey: true,
+    });
     expect(res.natsWsUrls).toEqual([nats.server.wsUrl]);
-    expect(res.natsSubjects).toMatchObject({ systemJsWorker: "sysJsWorker", systemPublic: "sysPublic", chat: "chat", dataChannel: "dataChannel" });
+    expect(res.natsSubjects).toMatchObject({
+      systemJsWorker: "sysJsWorker",
+      systemPublic: "sysPublic",
+      chat: "chat",
+      dataChannel: "dataChannel",
+    });
     expect(res.natsInboxPrefix).toBe(`_INBOX_${roomId}.carol`);
     expect(Number(res.tokenExpiresAt)).toBe(decodeJwtPayload(token).exp);
   });
@@ -92,23 +132,126 @@ describe("VerifyToken", () => {
     expect((await rpcVerify(`Bearer ${token}`)).status).toBe(true);
   });
 
-  const refusals: [string, (t: Awaited<ReturnType<typeof joinToken>>) => Promise<string>, FailureReason, number, string][] = [
-    ["expired", async (t) => forgeJwt({ alg: "HS256", typ: "JWT" }, { ...decodeJwtPayload(t.token), nbf: 1_000, exp: 2_000 }, pnm.config.apiSecret), FailureReason.TOKEN_EXPIRED, 401, "notifications.token-expired"],
-    ["bad signature", async (t) => `${t.token.slice(0, -4)}AAAA`, FailureReason.TOKEN_SIGNATURE_INVALID, 401, "notifications.invalid-token"],
-    ["wrong issuer", async (t) => forgeJwt({ alg: "HS256", typ: "JWT" }, { ...decodeJwtPayload(t.token), iss: "other" }, pnm.config.apiSecret), FailureReason.TOKEN_ISSUER_INVALID, 401, "notifications.invalid-token"],
-    ["alg none", async (t) => `${Buffer.from('{"alg":"none","typ":"JWT"}').toString("base64url")}.${t.token.split(".")[1]}.`, FailureReason.TOKEN_MALFORMED, 401, "notifications.invalid-token"],
-    ["alg none with a signature", async (t) => forgeJwt({ alg: "none", typ: "JWT" }, decodeJwtPayload(t.token), pnm.config.apiSecret), FailureReason.TOKEN_ALGORITHM_NOT_ALLOWED, 401, "notifications.invalid-token"],
-    ["HS512", async (t) => forgeJwt({ alg: "HS512", typ: "JWT" }, decodeJwtPayload(t.token), pnm.config.apiSecret, "sha512"), FailureReason.TOKEN_ALGORITHM_NOT_ALLOWED, 401, "notifications.invalid-token"],
-    ["token of another kind", async (t) => forgeJwt({ alg: "HS256", typ: "JWT" }, { ...decodeJwtPayload(t.token), token_kind: "download" }, pnm.config.apiSecret), FailureReason.TOKEN_KIND_INVALID, 401, "notifications.invalid-token"],
-    ["user never issued a token", async (t) => forgeJwt({ alg: "HS256", typ: "JWT" }, { ...decodeJwtPayload(t.token), sub: "mallory", user_id: "mallory" }, pnm.config.apiSecret), FailureReason.USER_NOT_FOUND, 200, "notifications.user-info-not-found"],
-    ["blocklisted", async (t) => (await store.blocklist.put(userKey(t.roomId, "carol"), { blockedAt: Date.now() }), t.token), FailureReason.USER_BLOCKED, 200, "notifications.you-are-blocked"],
-    ["already online", async (t) => (await occupy(t.roomId, "carol"), t.token), FailureReason.USER_ALREADY_ONLINE, 200, "notifications.room-disconnected-duplicate-entry"],
-    ["ended room", async (t) => (await t.rooms.endRoom({ roomId: t.roomId }), t.token), FailureReason.ROOM_NOT_ACTIVE, 401, "notifications.room-not-active"],
-    ["re-created room (token of the ended instance)", async (t) => {
-      await t.rooms.endRoom({ roomId: t.roomId });
-      await t.rooms.createRoom({ roomId: t.roomId, metadata: { roomTitle: "again", roomFeatures: {} } });
-      return t.token;
-    }, FailureReason.ROOM_NOT_ACTIVE, 401, "notifications.room-not-active"],
+  const refusals: [
+    string,
+    (t: Awaited<ReturnType<typeof joinToken>>) => Promise<string>,
+    FailureReason,
+    number,
+    string,
+  ][] = [
+    [
+      "expired",
+      async (t) =>
+        forgeJwt(
+          { alg: "HS256", typ: "JWT" },
+          { ...decodeJwtPayload(t.token), nbf: 1_000, exp: 2_000 },
+          pnm.config.apiSecret,
+        ),
+      FailureReason.TOKEN_EXPIRED,
+      401,
+      "notifications.token-expired",
+    ],
+    [
+      "bad signature",
+      async (t) => `${t.token.slice(0, -4)}AAAA`,
+      FailureReason.TOKEN_SIGNATURE_INVALID,
+      401,
+      "notifications.invalid-token",
+    ],
+    [
+      "wrong issuer",
+      async (t) =>
+        forgeJwt({ alg: "HS256", typ: "JWT" }, { ...decodeJwtPayload(t.token), iss: "other" }, pnm.config.apiSecret),
+      FailureReason.TOKEN_ISSUER_INVALID,
+      401,
+      "notifications.invalid-token",
+    ],
+    [
+      "alg none",
+      async (t) => `${Buffer.from('{"alg":"none","typ":"JWT"}').toString("base64url")}.${t.token.split(".")[1]}.`,
+      FailureReason.TOKEN_MALFORMED,
+      401,
+      "notifications.invalid-token",
+    ],
+    [
+      "alg none with a signature",
+      async (t) => forgeJwt({ alg: "none", typ: "JWT" }, decodeJwtPayload(t.token), pnm.config.apiSecret),
+      FailureReason.TOKEN_ALGORITHM_NOT_ALLOWED,
+      401,
+      "notifications.invalid-token",
+    ],
+    [
+      "HS512",
+      async (t) => forgeJwt({ alg: "HS512", typ: "JWT" }, decodeJwtPayload(t.token), pnm.config.apiSecret, "sha512"),
+      FailureReason.TOKEN_ALGORITHM_NOT_ALLOWED,
+      401,
+      "notifications.invalid-token",
+    ],
+    [
+      "token of another kind",
+      async (t) =>
+        forgeJwt(
+          { alg: "HS256", typ: "JWT" },
+          { ...decodeJwtPayload(t.token), token_kind: "download" },
+          pnm.config.apiSecret,
+        ),
+      FailureReason.TOKEN_KIND_INVALID,
+      401,
+      "notifications.invalid-token",
+    ],
+    [
+      "user never issued a token",
+      async (t) =>
+        forgeJwt(
+          { alg: "HS256", typ: "JWT" },
+          { ...decodeJwtPayload(t.token), sub: "mallory", user_id: "mallory" },
+          pnm.config.apiSecret,
+        ),
+      FailureReason.USER_NOT_FOUND,
+      200,
+      "notifications.user-info-not-found",
+    ],
+    [
+      "blocklisted",
+      async (t) => {
+        await store.blocklist.put(userKey(t.roomId, "carol"), { blockedAt: Date.now() });
+        return t.token;
+      },
+      FailureReason.USER_BLOCKED,
+      200,
+      "notifications.you-are-blocked",
+    ],
+    [
+      "already online",
+      async (t) => {
+        await occupy(t.roomId, "carol");
+        return t.token;
+      },
+      FailureReason.USER_ALREADY_ONLINE,
+      200,
+      "notifications.room-disconnected-duplicate-entry",
+    ],
+    [
+      "ended room",
+      async (t) => {
+        await t.rooms.endRoom({ roomId: t.roomId });
+        return t.token;
+      },
+      FailureReason.ROOM_NOT_ACTIVE,
+      401,
+      "notifications.room-not-active",
+    ],
+    [
+      "re-created room (token of the ended instance)",
+      async (t) => {
+        await t.rooms.endRoom({ roomId: t.roomId });
+        await t.rooms.createRoom({ roomId: t.roomId, metadata: { roomTitle: "again", roomFeatures: {} } });
+        return t.token;
+      },
+      FailureReason.ROOM_NOT_ACTIVE,
+      401,
+      "notifications.room-not-active",
+    ],
   ];
 
   it.each(refusals)("refuses %s on both routes", async (_name, prepare, reason, httpStatus, upstreamMsg) => {
@@ -117,15 +260,24 @@ describe("VerifyToken", () => {
     const answer = await restVerify(token);
     expect(answer.status).toBe(httpStatus);
     expect(answer.reason).toBe(FailureReason[reason]);
-    expect(fromBinary(CommonResponseSchema, answer.bytes)).toMatchObject({ status: false, msg: upstreamMsg, statusCode: 0 });
+    expect(fromBinary(CommonResponseSchema, answer.bytes)).toMatchObject({
+      status: false,
+      msg: upstreamMsg,
+      statusCode: 0,
+    });
   });
 
   it("refuses a full room, and admits again once a seat frees", async () => {
     const t = await joinToken({ maxParticipants: 2 });
     await occupy(t.roomId, "u1", "u2");
     expect(await rpcRefusal(t.token)).toBe(FailureReason.ROOM_FULL);
-    expect(fromBinary(CommonResponseSchema, (await restVerify(t.token)).bytes).msg).toBe("notifications.max-num-participates-exceeded");
-    await store.modify(store.seats, t.roomId, (current) => ({ ...current!.value, holders: { u1: current!.value.holders.u1! } }));
+    expect(fromBinary(CommonResponseSchema, (await restVerify(t.token)).bytes).msg).toBe(
+      "notifications.max-num-participates-exceeded",
+    );
+    await store.modify(store.seats, t.roomId, (current) => ({
+      ...current!.value,
+      holders: { u1: current!.value.holders.u1! },
+    }));
     expect((await rpcVerify(t.token)).status).toBe(true);
   });
 
@@ -133,13 +285,19 @@ describe("VerifyToken", () => {
     const answer = await restVerify(undefined);
     expect(answer.status).toBe(401);
     expect(fromBinary(CommonResponseSchema, answer.bytes).msg).toBe("notifications.auth-header-missing");
-    const err = await createParticipantClient({ baseUrl: pnm.server.url, token: () => "" }).verifyToken({}).catch((e: unknown) => ConnectError.from(e));
+    const err = await createParticipantClient({ baseUrl: pnm.server.url, token: () => "" })
+      .verifyToken({})
+      .catch((e: unknown) => ConnectError.from(e));
     expect((err as ConnectError).code).toBe(Code.Unauthenticated);
   });
 
   it("refuses a body that is not a VerifyTokenReq", async () => {
     const { token } = await joinToken();
-    const res = await fetch(`${pnm.server.url}/api/verifyToken`, { method: "POST", headers: { authorization: token, "content-type": "application/protobuf" }, body: new Uint8Array([0xff, 0xff, 0xff]) });
+    const res = await fetch(`${pnm.server.url}/api/verifyToken`, {
+      method: "POST",
+      headers: { authorization: token, "content-type": "application/protobuf" },
+      body: new Uint8Array([0xff, 0xff, 0xff]),
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("pnm-failure-reason")).toBe("BODY_MALFORMED");
   });

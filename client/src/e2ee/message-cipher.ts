@@ -28,7 +28,9 @@ export async function encryptMessage(
 /** Opens `IV ‖ ciphertext ‖ tag`; any failure is a DecryptionError. */
 export async function decryptMessage(key: CryptoKey, wire: Uint8Array): Promise<Uint8Array> {
   if (wire.length < IV_BYTES + TAG_BYTES) {
-    throw new DecryptionError(`encrypted message has ${wire.length} bytes, fewer than the ${IV_BYTES + TAG_BYTES} of IV and tag`);
+    throw new DecryptionError(
+      `encrypted message has ${wire.length} bytes, fewer than the ${IV_BYTES + TAG_BYTES} of IV and tag`,
+    );
   }
   const bytes = ownBuffer(wire);
   try {

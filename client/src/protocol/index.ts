@@ -6,15 +6,8 @@
  *
  * @packageDocumentation
  */
-export { canonicalStringV2, randomNonce, signBody, signV2, type SignatureV2Input } from "../api-signature.js";
-export { createSigningHttpClient, type SigningOptions } from "../signing-http-client.js";
-export { createPnmTransport, type Protocol, type TransportOptions } from "../transport.js";
+export { canonicalStringV2, randomNonce, type SignatureV2Input, signBody, signV2 } from "../api-signature.js";
 export { createFetchHttpClient } from "../fetch-http-client.js";
-export { createParticipantClient, type ParticipantClient, type ParticipantClientOptions } from "../participant-client.js";
-export { connectParticipant, type ParticipantConnectionOptions, type WebSocketConstructor, WebSocketUnavailableError } from "../nats/participant-connection.js";
-export { connectNats, type NatsConnection, type NatsConnectionOptions, type NatsPublishOptions, type NatsSubscription } from "../nats/ws-connection.js";
-export type { NatsMessage, NatsServerInfo } from "../nats/nats-parser.js";
-export type { NatsHeaderFields, NatsHeaders } from "../nats/nats-headers.js";
 export {
   NatsAuthorizationError,
   NatsConnectionClosedError,
@@ -23,4 +16,26 @@ export {
   NatsPermissionError,
   NatsTimeoutError,
 } from "../nats/nats-errors.js";
-export { readTokenTimes, renewalDelayMs, type RenewalScheduleOptions } from "../session/renewal-schedule.js";
+export type { NatsHeaderFields, NatsHeaders } from "../nats/nats-headers.js";
+export type { NatsMessage, NatsServerInfo } from "../nats/nats-parser.js";
+export {
+  connectParticipant,
+  type ParticipantConnectionOptions,
+  type WebSocketConstructor,
+  WebSocketUnavailableError,
+} from "../nats/participant-connection.js";
+export {
+  connectNats,
+  type NatsConnection,
+  type NatsConnectionOptions,
+  type NatsPublishOptions,
+  type NatsSubscription,
+} from "../nats/ws-connection.js";
+export {
+  createParticipantClient,
+  type ParticipantClient,
+  type ParticipantClientOptions,
+} from "../participant-client.js";
+export { type RenewalScheduleOptions, readTokenTimes, renewalDelayMs } from "../session/renewal-schedule.js";
+export { createSigningHttpClient, type SigningOptions } from "../signing-http-client.js";
+export { createPnmTransport, type Protocol, type TransportOptions } from "../transport.js";

@@ -19,10 +19,16 @@ import { createParticipantClient, type ParticipantClient } from "../participant-
 import type { TransportOptions } from "../transport.js";
 import { createPeerChannels } from "./peer-channels.js";
 import { startRenewalLoop } from "./renewal-loop.js";
-import { readTokenTimes, type RenewalScheduleOptions } from "./renewal-schedule.js";
+import { type RenewalScheduleOptions, readTokenTimes } from "./renewal-schedule.js";
 import { createServerChannel, type ServerChannel } from "./server-channel.js";
 import { openSessionConnection, type SessionConnection } from "./session-connection.js";
-import { JoinRefusedError, sessionEndedError, SessionError, SessionExpiredError, TokenExpiredError } from "./session-errors.js";
+import {
+  JoinRefusedError,
+  SessionError,
+  SessionExpiredError,
+  sessionEndedError,
+  TokenExpiredError,
+} from "./session-errors.js";
 import { createSessionEmitter, type SessionEvents } from "./session-events.js";
 import { createSessionState, type SessionState } from "./session-state.js";
 
@@ -147,7 +153,8 @@ export async function joinSession(options: ParticipantSessionOptions): Promise<P
     userId,
     onUnsolicited(message) {
       if (message.event === NatsMsgServerToClientEvent.SESSION_ENDED) endWith(sessionEndedBy(message));
-      if (message.event === NatsMsgServerToClientEvent.WAITING_ROOM_APPROVED) promotion.approved(() => connection!.reconnect());
+      if (message.event === NatsMsgServerToClientEvent.WAITING_ROOM_APPROVED)
+        promotion.approved(() => connection!.reconnect());
     },
   });
   const peers = createPeerChannels({ subjects, roomId, userId, state, events });
@@ -155,7 +162,8 @@ export async function joinSession(options: ParticipantSessionOptions): Promise<P
     connect: () =>
       connectParticipant({ servers: verified.natsWsUrls, token: () => state.token, webSocket: options.webSocket }),
     channels: [server, peers],
-    onGiveUp: (err) => endWith(new SessionError(FailureReason.UNSPECIFIED, "lost the connection to NATS", { cause: err })),
+    onGiveUp: (err) =>
+      endWith(new SessionError(FailureReason.UNSPECIFIED, "lost the connection to NATS", { cause: err })),
   }).catch((err: unknown) => {
     throw new JoinRefusedError(FailureReason.UNSPECIFIED, "NATS refused the connection", { cause: err });
   });
@@ -193,14 +201,15 @@ export async function joinSession(options: ParticipantSessionOptions): Promise<P
       toldWaiting = true;
       await promotion.waitForApproval(state, () => endedBy);
     });
-    // An approval heard meanwhile replaces the connection: the requests below need the room's permissions.
-    await promotion.done();
 
     // 5. Key import: the server's key or the typed passphrase, with the room's scheme.
     const { key, e2ee } = await importRoomKey(metadata, roomSid, typedPassphrase);
     // The typed passphrase lives on only inside the key object.
     typedPassphrase = undefined;
     if (key) state.onEnd(() => key.clear());
+
+    // An approval heard by now (it can cross the initial data) replaces the connection: the requests below need the room's permissions.
+    await promotion.done();
 
     // 6. Media token.
     const media = await requestMedia(server);
@@ -226,8 +235,19 @@ export async function joinSession(options: ParticipantSessionOptions): Promise<P
       renewToken: renewal.renewNow,
       sessionExpiresAt: () => sessionExpiresAt,
       approveWaitingUser: (user) =>
-        decideOnWaitingUser(server, NatsMsgClientToServerEvent.REQ_APPROVE_WAITING_USER, NatsMsgServerToClientEvent.RESP_APPROVE_WAITING_USER, user),
-      denyWaitingUser: (user) => decideOnWaitingUser(server, NatsMsgClientToServerEvent.REQ_DENY_WAITING_USER, NatsMsgServerToClientEvent.RESP_DENY_WAITING_USER, user),
+        decideOnWaitingUser(
+          server,
+          NatsMsgClientToServerEvent.REQ_APPROVE_WAITING_USER,
+          NatsMsgServerToClientEvent.RESP_APPROVE_WAITING_USER,
+          user,
+        ),
+      denyWaitingUser: (user) =>
+        decideOnWaitingUser(
+          server,
+          NatsMsgClientToServerEvent.REQ_DENY_WAITING_USER,
+          NatsMsgServerToClientEvent.RESP_DENY_WAITING_USER,
+          user,
+        ),
       on: events.on,
       leave: state.end,
     };
@@ -245,9 +265,13 @@ async function verifyToken(api: ParticipantClient): Promise<VerifyTokenResponse>
   });
 }
 
-async function promptForPassphrase(verified: VerifyTokenResponse, options: Pick<ParticipantSessionOptions, "promptForKey">): Promise<string | undefined> {
+async function promptForPassphrase(
+  verified: VerifyTokenResponse,
+  options: Pick<ParticipantSessionOptions, "promptForKey">,
+): Promise<string | undefined> {
   if (!verified.enabledSelfInsertEncryptionKey) return undefined;
-  if (!options.promptForKey) throw new JoinRefusedError(FailureReason.INVALID_ARGUMENT, "this room needs a passphrase: pass promptForKey");
+  if (!options.promptForKey)
+    throw new JoinRefusedError(FailureReason.INVALID_ARGUMENT, "this room needs a passphrase: pass promptForKey");
   return options.promptForKey();
 }
 
@@ -260,12 +284,22 @@ async function requestInitialData(
   server: ServerChannel,
   wait: () => Promise<void>,
 ): Promise<{ initialData: NatsInitialData; roomSid: string; metadata: RoomMetadata }> {
-  let answer = await server.request(NatsMsgClientToServerEvent.REQ_INITIAL_DATA, "", NatsMsgServerToClientEvent.RES_INITIAL_DATA);
+  let answer = await server.request(
+    NatsMsgClientToServerEvent.REQ_INITIAL_DATA,
+    "",
+    NatsMsgServerToClientEvent.RES_INITIAL_DATA,
+  );
   while (!answer.msg) {
-    const reason = answer.binMsg.length ? fromBinary(ErrorDetailSchema, answer.binMsg).reason : FailureReason.UNSPECIFIED;
+    const reason = answer.binMsg.length
+      ? fromBinary(ErrorDetailSchema, answer.binMsg).reason
+      : FailureReason.UNSPECIFIED;
     if (reason !== FailureReason.USER_WAITING_FOR_APPROVAL) throw new JoinRefusedError(reason, "initial data refused");
     await wait();
-    answer = await server.request(NatsMsgClientToServerEvent.REQ_INITIAL_DATA, "", NatsMsgServerToClientEvent.RES_INITIAL_DATA);
+    answer = await server.request(
+      NatsMsgClientToServerEvent.REQ_INITIAL_DATA,
+      "",
+      NatsMsgServerToClientEvent.RES_INITIAL_DATA,
+    );
   }
   const initialData = fromJsonString(NatsInitialDataSchema, answer.msg, { ignoreUnknownFields: true });
   const metadata = fromJsonString(RoomMetadataSchema, initialData.room!.metadata, { ignoreUnknownFields: true });
@@ -280,14 +314,19 @@ async function importRoomKey(
   const features = metadata.roomFeatures?.endToEndEncryptionFeatures;
   if (!features?.isEnabled) return { key: undefined, e2ee: { enabled: false, chat: false, whiteboard: false } };
   const passphrase = features.enabledSelfInsertEncryptionKey ? typedPassphrase : features.encryptionKey;
-  if (!passphrase) throw new JoinRefusedError(FailureReason.INVALID_ARGUMENT, "the room uses E2EE but no key is available");
+  if (!passphrase)
+    throw new JoinRefusedError(FailureReason.INVALID_ARGUMENT, "the room uses E2EE but no key is available");
   const key = await createRoomKey({ passphrase, roomSid, scheme: features.keyDerivation });
   return { key, e2ee: { enabled: true, chat: features.includedChatMessages, whiteboard: features.includedWhiteboard } };
 }
 
 /** LiveKit's connection info, or undefined when the server has no media server. */
 async function requestMedia(server: ServerChannel): Promise<MediaServerConnInfo | undefined> {
-  const answer = await server.request(NatsMsgClientToServerEvent.REQ_MEDIA_SERVER_DATA, "", NatsMsgServerToClientEvent.RES_MEDIA_SERVER_DATA);
+  const answer = await server.request(
+    NatsMsgClientToServerEvent.REQ_MEDIA_SERVER_DATA,
+    "",
+    NatsMsgServerToClientEvent.RES_MEDIA_SERVER_DATA,
+  );
   if (answer.msg) return fromJsonString(MediaServerConnInfoSchema, answer.msg, { ignoreUnknownFields: true });
   const reason = fromBinary(ErrorDetailSchema, answer.binMsg).reason;
   if (reason !== FailureReason.MEDIA_UNAVAILABLE) throw new JoinRefusedError(reason, "media token refused");
@@ -309,7 +348,9 @@ async function decideOnWaitingUser(
 
 /** SESSION_ENDED names its reason in an ErrorDetail; a bare one means the user was removed. */
 function sessionEndedBy(message: NatsMsgServerToClient): SessionError {
-  const reason = message.binMsg.length ? fromBinary(ErrorDetailSchema, message.binMsg).reason : FailureReason.USER_REMOVED;
+  const reason = message.binMsg.length
+    ? fromBinary(ErrorDetailSchema, message.binMsg).reason
+    : FailureReason.USER_REMOVED;
   return sessionEndedError(reason, message.msg);
 }
 
@@ -337,7 +378,7 @@ function createPromotion(): Promotion {
     replacement = reconnect!();
     // Awaited by the join flow; a failure also ends the session (onGiveUp).
     replacement.catch(() => undefined);
-    waiters.splice(0).forEach((wake) => wake());
+    for (const wake of waiters.splice(0)) wake();
   };
   return {
     approved(reconnectNow) {
@@ -353,7 +394,9 @@ function createPromotion(): Promotion {
       if (heard === taken) {
         await new Promise<void>((resolve, reject) => {
           waiters.push(resolve);
-          state.onEnd(() => reject(endedBy() ?? new SessionError(FailureReason.UNSPECIFIED, "the session ended in the waiting room")));
+          state.onEnd(() =>
+            reject(endedBy() ?? new SessionError(FailureReason.UNSPECIFIED, "the session ended in the waiting room")),
+          );
         });
       }
       taken = heard;

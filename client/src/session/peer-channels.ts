@@ -1,11 +1,11 @@
-import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
-import type { NatsConnection } from "../nats/ws-connection.js";
+import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { ChatMessageSchema, DataChannelMessageSchema } from "@pnm/protocol/pnm/v1/messages_pb";
 import type { NatsKvUserInfo } from "@pnm/protocol/pnm/v1/nats_msg_pb";
 import type { NatsSubjects } from "@pnm/protocol/pnm/v1/verify_token_pb";
 import { DecryptionError } from "../e2ee/errors.js";
 import type { RoomKey } from "../e2ee/room-key.js";
+import type { NatsConnection } from "../nats/ws-connection.js";
 import type { SessionChannel, SessionConnection } from "./session-connection.js";
 import { SessionError } from "./session-errors.js";
 import type { PeerMessageSender, SessionEmitter } from "./session-events.js";
@@ -116,9 +116,15 @@ export function createPeerChannels(options: PeerChannelsOptions): PeerChannels {
   let keyOf: ((channel: PeerChannel) => RoomKey | undefined) | undefined;
 
   /** `verifiedSender`: the user whose own subject the message came on; undefined for upstream's shared subject. */
-  async function show(channel: PeerChannel, key: RoomKey | undefined, bytes: Uint8Array, verifiedSender: string | undefined): Promise<void> {
+  async function show(
+    channel: PeerChannel,
+    key: RoomKey | undefined,
+    bytes: Uint8Array,
+    verifiedSender: string | undefined,
+  ): Promise<void> {
     const plain = key ? await key.decrypt(bytes) : bytes;
-    const message = channel === "chat" ? fromBinary(ChatMessageSchema, plain) : fromBinary(DataChannelMessageSchema, plain);
+    const message =
+      channel === "chat" ? fromBinary(ChatMessageSchema, plain) : fromBinary(DataChannelMessageSchema, plain);
     if (verifiedSender !== undefined && message.fromUserId !== verifiedSender) {
       throw new SenderMismatchError(channel, verifiedSender, message.fromUserId);
     }
@@ -133,13 +139,17 @@ export function createPeerChannels(options: PeerChannelsOptions): PeerChannels {
     return nc.subscribe(subject, (m) => {
       // Until the key is imported nothing can be read; messages before that are not for this session.
       if (state.ended || !keyOf) return;
-      const verifiedSender = subject === roomSubject[channel] ? undefined : m.subject.slice(roomSubject[channel].length + 1);
+      const verifiedSender =
+        subject === roomSubject[channel] ? undefined : m.subject.slice(roomSubject[channel].length + 1);
       // Its own messages come back on its own subject; the copies for upstream's clients are read on the sender's subject instead.
-      if (verifiedSender === userId || (verifiedSender === undefined && m.headers?.fields.has(copySenderHeader))) return;
+      if (verifiedSender === userId || (verifiedSender === undefined && m.headers?.fields.has(copySenderHeader)))
+        return;
       void show(channel, keyOf(channel), m.data, verifiedSender).catch((e: unknown) =>
         events.emit(
           "error",
-          e instanceof DecryptionError || e instanceof SenderMismatchError ? e : new DecryptionError("message could not be read", { cause: e }),
+          e instanceof DecryptionError || e instanceof SenderMismatchError
+            ? e
+            : new DecryptionError("message could not be read", { cause: e }),
         ),
       );
     });
@@ -160,11 +170,16 @@ export function createPeerChannels(options: PeerChannelsOptions): PeerChannels {
       nc.publish(roomSubject[channel], payload, { headers: { [copySenderHeader]: userId } });
     }
     const dataMessage = (init: DataMessageInit) =>
-      toBinary(DataChannelMessageSchema, create(DataChannelMessageSchema, { ...init, fromUserId: userId, sentAt: String(Date.now()) }));
+      toBinary(
+        DataChannelMessageSchema,
+        create(DataChannelMessageSchema, { ...init, fromUserId: userId, sentAt: String(Date.now()) }),
+      );
 
     return {
       async sendChat(text) {
-        const id = Array.from(crypto.getRandomValues(new Uint8Array(chatIdBytes)), (b) => b.toString(16).padStart(2, "0")).join("");
+        const id = Array.from(crypto.getRandomValues(new Uint8Array(chatIdBytes)), (b) =>
+          b.toString(16).padStart(2, "0"),
+        ).join("");
         const chat = create(ChatMessageSchema, {
           id,
           fromName: sender.name,
@@ -186,7 +201,9 @@ export function createPeerChannels(options: PeerChannelsOptions): PeerChannels {
         subscribe(nc, channel, `${roomSubject[channel]}.*`),
         subscribe(nc, channel, roomSubject[channel]),
       ]);
-      return () => subscriptions.forEach((s) => s.unsubscribe());
+      return () => {
+        for (const s of subscriptions) s.unsubscribe();
+      };
     },
     open,
   };

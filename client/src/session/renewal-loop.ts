@@ -2,7 +2,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { NatsMsgClientToServerEvent, NatsMsgServerToClientEvent } from "@pnm/protocol/pnm/v1/nats_msg_pb";
 import { RenewalFailureSchema, RenewalSuccessSchema } from "@pnm/protocol/pnm/v1/renewal_pb";
-import { readTokenTimes, renewalDelayMs, type RenewalScheduleOptions } from "./renewal-schedule.js";
+import { type RenewalScheduleOptions, readTokenTimes, renewalDelayMs } from "./renewal-schedule.js";
 import type { ServerChannel } from "./server-channel.js";
 import { SessionExpiredError, TokenExpiredError, TokenRenewalError } from "./session-errors.js";
 import type { SessionState } from "./session-state.js";
@@ -44,17 +44,26 @@ export function startRenewalLoop(options: RenewalLoopOptions): RenewalLoop {
   let stopped = false;
 
   async function renewNow(): Promise<string> {
-    const answer = await options.server.request(NatsMsgClientToServerEvent.REQ_RENEW_PNM_TOKEN, state.token, NatsMsgServerToClientEvent.RESP_RENEW_PNM_TOKEN);
+    const answer = await options.server.request(
+      NatsMsgClientToServerEvent.REQ_RENEW_PNM_TOKEN,
+      state.token,
+      NatsMsgServerToClientEvent.RESP_RENEW_PNM_TOKEN,
+    );
     if (!answer.msg) {
       const failure = fromBinary(RenewalFailureSchema, answer.binMsg);
       const ErrorClass =
-        failure.reason === FailureReason.TOKEN_EXPIRED ? TokenExpiredError : failure.reason === FailureReason.SESSION_EXPIRED ? SessionExpiredError : TokenRenewalError;
+        failure.reason === FailureReason.TOKEN_EXPIRED
+          ? TokenExpiredError
+          : failure.reason === FailureReason.SESSION_EXPIRED
+            ? SessionExpiredError
+            : TokenRenewalError;
       throw new ErrorClass(failure.reason, failure.msg);
     }
     state.token = answer.msg;
     options.onRenewed(answer.msg);
     // Upstream's servers send the token alone.
-    if (answer.binMsg.length > 0) options.onSessionExpiresAt?.(Number(fromBinary(RenewalSuccessSchema, answer.binMsg).sessionExpiresAt));
+    if (answer.binMsg.length > 0)
+      options.onSessionExpiresAt?.(Number(fromBinary(RenewalSuccessSchema, answer.binMsg).sessionExpiresAt));
     schedule();
     return answer.msg;
   }

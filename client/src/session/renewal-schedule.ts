@@ -12,7 +12,11 @@ export interface RenewalScheduleOptions {
  * Milliseconds from now until a token should be renewed, from its own `nbf`
  * and `exp` (not a fixed timer, as upstream's client uses).
  */
-export function renewalDelayMs(claims: { nbf: number; exp: number }, nowMs: number, options: RenewalScheduleOptions = {}): number {
+export function renewalDelayMs(
+  claims: { nbf: number; exp: number },
+  nowMs: number,
+  options: RenewalScheduleOptions = {},
+): number {
   const lifetimeMs = (claims.exp - claims.nbf) * 1000;
   const at = options.at ?? 2 / 3;
   const jitter = options.jitter ?? 0.05;
@@ -23,7 +27,12 @@ export function renewalDelayMs(claims: { nbf: number; exp: number }, nowMs: numb
 /** The registered time claims of a JWT, read without verifying it (the server verifies). */
 export function readTokenTimes(token: string): { nbf: number; exp: number } {
   const payload = token.split(".")[1] ?? "";
-  const json = atob(payload.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(payload.length / 4) * 4, "="));
+  const json = atob(
+    payload
+      .replace(/-/g, "+")
+      .replace(/_/g, "/")
+      .padEnd(Math.ceil(payload.length / 4) * 4, "="),
+  );
   const { nbf, exp } = JSON.parse(json) as { nbf?: unknown; exp?: unknown };
   if (typeof nbf !== "number" || typeof exp !== "number") throw new Error("token has no nbf/exp");
   return { nbf, exp };

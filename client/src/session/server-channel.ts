@@ -1,5 +1,4 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import type { NatsConnection } from "../nats/ws-connection.js";
 import {
   type NatsMsgClientToServerEvent,
   NatsMsgClientToServerSchema,
@@ -8,6 +7,7 @@ import {
   NatsMsgServerToClientSchema,
 } from "@pnm/protocol/pnm/v1/nats_msg_pb";
 import type { NatsSubjects } from "@pnm/protocol/pnm/v1/verify_token_pb";
+import type { NatsConnection } from "../nats/ws-connection.js";
 import type { SessionChannel } from "./session-connection.js";
 
 /** Whose private and worker subjects to use, and who hears what nobody asked for. */
@@ -35,7 +35,12 @@ export interface ServerChannel extends SessionChannel {
    * server's answer of `answer` event; rejects when there is none within
    * `timeoutMs` (default 10 000) or the request could not be sent.
    */
-  request(event: NatsMsgClientToServerEvent, msg: string, answer: NatsMsgServerToClientEvent, timeoutMs?: number): Promise<NatsMsgServerToClient>;
+  request(
+    event: NatsMsgClientToServerEvent,
+    msg: string,
+    answer: NatsMsgServerToClientEvent,
+    timeoutMs?: number,
+  ): Promise<NatsMsgServerToClient>;
 }
 
 /**
@@ -80,11 +85,17 @@ export function createServerChannel(options: ServerChannelOptions): ServerChanne
           list.splice(list.indexOf(done), 1);
           reject(error);
         };
-        const timer = setTimeout(() => fail(new Error(`no ${NatsMsgServerToClientEvent[answer]} from the server within ${timeoutMs} ms`)), timeoutMs);
+        const timer = setTimeout(
+          () => fail(new Error(`no ${NatsMsgServerToClientEvent[answer]} from the server within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
         list.push(done);
         const envelope = create(NatsMsgClientToServerSchema, { id: crypto.randomUUID(), event, msg });
         try {
-          nc.publish(`${subjects.systemCoreWorker}.${roomId}.${userId}`, toBinary(NatsMsgClientToServerSchema, envelope));
+          nc.publish(
+            `${subjects.systemCoreWorker}.${roomId}.${userId}`,
+            toBinary(NatsMsgClientToServerSchema, envelope),
+          );
         } catch (err) {
           fail(err);
         }

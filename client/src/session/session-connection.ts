@@ -54,7 +54,9 @@ export async function openSessionConnection(options: SessionConnectionOptions): 
     const detachers = options.channels.map((channel) => channel.attach(connection));
     // The server must know the subscriptions before anything is asked of it.
     await connection.flush();
-    return () => detachers.forEach((d) => d());
+    return () => {
+      for (const detach of detachers) detach();
+    };
   }
 
   async function watch(connection: NatsConnection): Promise<void> {

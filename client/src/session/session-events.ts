@@ -31,7 +31,7 @@ export type SessionEvents = {
   whiteboard: ReceivedData;
   /** A data message from another participant, with its sender. */
   data: ReceivedData;
-  /** A message was dropped (DecryptionError, SenderMismatchError), or renewal failed; the session goes on. */
+  /** A message was dropped (DecryptionError, SenderMismatchError), or renewal failed (SessionExpiredError: the session ends when its token expires); the session goes on. */
   error: Error;
   /** The session is over (RemovedError, BlockedError, DeniedError, RoomEndedError, TokenExpiredError, SessionExpiredError). */
   ended: SessionError;
@@ -61,7 +61,7 @@ export function createSessionEmitter(): SessionEmitter {
       return () => void set.delete(listener);
     },
     emit(event, value) {
-      listeners.get(event)?.forEach((listener) => (listener as SessionListener<typeof event>)(value));
+      for (const listener of listeners.get(event) ?? []) (listener as SessionListener<typeof event>)(value);
     },
   };
 }

@@ -1,11 +1,11 @@
+import { KeyDerivation } from "@pnm/protocol/pnm/v1/create_room_pb";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KeyDerivation } from "@pnm/protocol/pnm/v1/create_room_pb";
 import { createRoomKey, type RoomKeyOptions } from "../../src/e2ee/index.js";
-import { openBrowserPage, type BrowserPage } from "../support/browser-page.js";
+import { type BrowserPage, openBrowserPage } from "../support/browser-page.js";
 import { bundleForBrowser, bundleGlobal } from "./browser-bundle.js";
 import { loadVectorFile } from "./vector-file.js";
-import { expectedOutcome, fromHex, toHex, type E2eeVector, type Outcome } from "./vector-runner.js";
+import { type E2eeVector, expectedOutcome, fromHex, type Outcome, toHex } from "./vector-runner.js";
 
 const vectors = loadVectorFile().vectors;
 const roomKeyOptions: RoomKeyOptions = {
@@ -35,12 +35,15 @@ describe("e2ee in headless Chromium", () => {
   afterAll(() => browser?.close());
 
   it("has WebCrypto in a secure context", async () => {
-    expect(await page.evaluate(() => globalThis.isSecureContext && typeof crypto.subtle?.deriveBits === "function", null)).toBe(true);
+    expect(
+      await page.evaluate(() => globalThis.isSecureContext && typeof crypto.subtle?.deriveBits === "function", null),
+    ).toBe(true);
   });
 
   it.each(vectors.map((v): [string, E2eeVector] => [v.name, v]))("vector %s", async (_name, vector) => {
     const outcome = await page.evaluate(
-      ([name, v]: readonly [string, E2eeVector]) => ((globalThis as unknown as Record<string, BrowserBundle>)[name]!).runVector(v),
+      ([name, v]: readonly [string, E2eeVector]) =>
+        (globalThis as unknown as Record<string, BrowserBundle>)[name]!.runVector(v),
       [bundleGlobal, vector] as const,
     );
     expect(outcome).toEqual(expectedOutcome(vector));

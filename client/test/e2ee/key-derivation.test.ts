@@ -1,15 +1,20 @@
 import { createHash, pbkdf2Sync, randomBytes } from "node:crypto";
-import { describe, expect, it } from "vitest";
 import { KeyDerivation } from "@pnm/protocol/pnm/v1/create_room_pb";
+import { describe, expect, it } from "vitest";
 import {
-  KeyDerivationError,
   deriveKeyBytes,
   deriveLiveKitMediaKeyBytes,
   deriveMessageKey,
+  KeyDerivationError,
 } from "../../src/e2ee/index.js";
 
 const roomSid = "6a1c2b3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
-const schemes = [KeyDerivation.UNSPECIFIED, KeyDerivation.PBKDF2_ROOM_SID, KeyDerivation.SHA256, KeyDerivation.PBKDF2_600K];
+const schemes = [
+  KeyDerivation.UNSPECIFIED,
+  KeyDerivation.PBKDF2_ROOM_SID,
+  KeyDerivation.SHA256,
+  KeyDerivation.PBKDF2_600K,
+];
 const named = (list: KeyDerivation[]): [string, KeyDerivation][] => list.map((s) => [KeyDerivation[s], s]);
 
 describe("deriveKeyBytes", () => {

@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
 import { KeyDerivation } from "@pnm/protocol/pnm/v1/create_room_pb";
+import { describe, expect, it } from "vitest";
 import { DecryptionError, decryptMessage, deriveMessageKey, encryptMessage } from "../../src/e2ee/index.js";
 
 const roomSid = "0c9f3e52-8a71-4d2b-9b6e-2f4a5c7d8e10";

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { describe, expect, it } from "vitest";
 import { KeyDerivation } from "@pnm/protocol/pnm/v1/create_room_pb";
+import { describe, expect, it } from "vitest";
 import { decryptMessage, deriveKeyBytes, deriveMessageKey, encryptMessage } from "../../src/e2ee/index.js";
 
 const passphrase = "interop passphrase";

@@ -1,8 +1,12 @@
-import { describe, expect, it } from "vitest";
 import { KeyDerivation } from "@pnm/protocol/pnm/v1/create_room_pb";
-import { DecryptionError, E2eeKeyMissingError, KeyDerivationError, createRoomKey } from "../../src/e2ee/index.js";
+import { describe, expect, it } from "vitest";
+import { createRoomKey, DecryptionError, E2eeKeyMissingError, KeyDerivationError } from "../../src/e2ee/index.js";
 
-const options = { passphrase: "room key passphrase", roomSid: "5d2e8f1a-3b4c-4d5e-8f6a-7b8c9d0e1f2a", scheme: KeyDerivation.PBKDF2_ROOM_SID };
+const options = {
+  passphrase: "room key passphrase",
+  roomSid: "5d2e8f1a-3b4c-4d5e-8f6a-7b8c9d0e1f2a",
+  scheme: KeyDerivation.PBKDF2_ROOM_SID,
+};
 const text = new TextEncoder().encode("hello everyone");
 
 describe("createRoomKey", () => {

@@ -1,9 +1,9 @@
 // Runs conformance/vectors/e2ee.json against the e2ee module. Kept free of
 // node: imports so the browser test can bundle it unchanged.
-import { KeyDerivationSchema, type KeyDerivation } from "@pnm/protocol/pnm/v1/create_room_pb";
+import { type KeyDerivation, KeyDerivationSchema } from "@pnm/protocol/pnm/v1/create_room_pb";
 import {
-  DecryptionError,
   createRoomKey,
+  DecryptionError,
   deriveKeyBytes,
   deriveLiveKitMediaKeyBytes,
   deriveMessageKey,
@@ -48,7 +48,11 @@ export interface MessageDecryptFailureVector extends VectorBase {
   expect: "decrypt-error";
 }
 
-export type E2eeVector = KeyDerivationVector | LiveKitMediaKeyVector | MessageEncryptVector | MessageDecryptFailureVector;
+export type E2eeVector =
+  | KeyDerivationVector
+  | LiveKitMediaKeyVector
+  | MessageEncryptVector
+  | MessageDecryptFailureVector;
 
 export interface E2eeVectorFile {
   schema: "pnm-vectors/v1";

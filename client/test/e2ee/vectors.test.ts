@@ -1,7 +1,7 @@
-import { describe, expect, it } from "vitest";
 import { KeyDerivationSchema } from "@pnm/protocol/pnm/v1/create_room_pb";
+import { describe, expect, it } from "vitest";
 import { loadVectorFile } from "./vector-file.js";
-import { expectedOutcome, fromHex, runVector, type E2eeVector } from "./vector-runner.js";
+import { type E2eeVector, expectedOutcome, fromHex, runVector } from "./vector-runner.js";
 
 const file = loadVectorFile();
 
@@ -40,9 +40,13 @@ describe("e2ee.json", () => {
 
   it("contains the upstream reference vector verbatim", () => {
     const key = file.vectors.find(
-      (v) => v.type === "key-derivation" && v.scheme === "KEY_DERIVATION_PBKDF2_ROOM_SID" && v.keyHex === upstreamKeyHex,
+      (v) =>
+        v.type === "key-derivation" && v.scheme === "KEY_DERIVATION_PBKDF2_ROOM_SID" && v.keyHex === upstreamKeyHex,
     );
-    expect(key).toMatchObject({ passphrase: "correct horse battery staple", roomSid: "00000000-0000-4000-8000-000000000000" });
+    expect(key).toMatchObject({
+      passphrase: "correct horse battery staple",
+      roomSid: "00000000-0000-4000-8000-000000000000",
+    });
     const message = file.vectors.find((v) => v.type === "message-encrypt" && v.wireHex === upstreamWireHex);
     expect(message).toMatchObject({
       scheme: "KEY_DERIVATION_PBKDF2_ROOM_SID",
@@ -55,7 +59,14 @@ describe("e2ee.json", () => {
 
   it("includes each failure class", () => {
     const failures = file.vectors.filter((v) => v.type === "message-decrypt-failure").map((v) => v.name);
-    for (const name of ["flipped-tag-bit", "flipped-ciphertext-bit", "truncated-tag", "too-short", "wrong-passphrase", "other-room-sid"]) {
+    for (const name of [
+      "flipped-tag-bit",
+      "flipped-ciphertext-bit",
+      "truncated-tag",
+      "too-short",
+      "wrong-passphrase",
+      "other-room-sid",
+    ]) {
       expect(failures).toContain(name);
     }
   });

@@ -1,11 +1,15 @@
 import { create, toBinary } from "@bufbuild/protobuf";
-import { ChatMessageSchema, DataChannelMessageSchema } from "@pnm/protocol/pnm/v1/messages_pb";
 import { KeyDerivation } from "@pnm/protocol/pnm/v1/create_room_pb";
+import { ChatMessageSchema, DataChannelMessageSchema } from "@pnm/protocol/pnm/v1/messages_pb";
 import { NatsSubjectsSchema } from "@pnm/protocol/pnm/v1/verify_token_pb";
 import { describe, expect, it, vi } from "vitest";
 import { DecryptionError } from "../../src/e2ee/errors.js";
 import { createRoomKey, type RoomKey } from "../../src/e2ee/room-key.js";
-import { createPeerChannels, type OpenPeerChannelsOptions, SenderMismatchError } from "../../src/session/peer-channels.js";
+import {
+  createPeerChannels,
+  type OpenPeerChannelsOptions,
+  SenderMismatchError,
+} from "../../src/session/peer-channels.js";
 import { SessionError } from "../../src/session/session-errors.js";
 import { createSessionEmitter, type ReceivedChat, type ReceivedData } from "../../src/session/session-events.js";
 import { createSessionState } from "../../src/session/session-state.js";
@@ -13,7 +17,8 @@ import { useNatsServer } from "../support/nats-server.js";
 
 const subjects = create(NatsSubjectsSchema, { chat: "chat", whiteboard: "whiteboard", dataChannel: "dataChannel" });
 const roomId = "peer-room";
-const roomKey = (passphrase = "the room's passphrase") => createRoomKey({ passphrase, roomSid: "RM_peer", scheme: KeyDerivation.SHA256 });
+const roomKey = (passphrase = "the room's passphrase") =>
+  createRoomKey({ passphrase, roomSid: "RM_peer", scheme: KeyDerivation.SHA256 });
 const sealedAll = { chat: true, whiteboard: true };
 const encode = (text: string) => new TextEncoder().encode(text);
 const nats = useNatsServer();
@@ -33,7 +38,12 @@ interface Options {
 async function participant(userId: string, options: Options) {
   const state = createSessionState("token");
   const events = createSessionEmitter();
-  const shown = { chat: [] as ReceivedChat[], whiteboard: [] as ReceivedData[], data: [] as ReceivedData[], error: [] as Error[] };
+  const shown = {
+    chat: [] as ReceivedChat[],
+    whiteboard: [] as ReceivedData[],
+    data: [] as ReceivedData[],
+    error: [] as Error[],
+  };
   events.on("chat", (m) => void shown.chat.push(m));
   events.on("whiteboard", (m) => void shown.whiteboard.push(m));
   events.on("data", (m) => void shown.data.push(m));
@@ -44,7 +54,12 @@ async function participant(userId: string, options: Options) {
   let detach = peers.attach(nc);
   await nc.flush();
   const open = () =>
-    peers.open({ key: options.key, e2ee: options.e2ee ?? sealedAll, sender: { name: userId.toUpperCase(), isAdmin: userId === "host" }, connection: { current: () => nc } });
+    peers.open({
+      key: options.key,
+      e2ee: options.e2ee ?? sealedAll,
+      sender: { name: userId.toUpperCase(), isAdmin: userId === "host" },
+      connection: { current: () => nc },
+    });
   return {
     state,
     shown,
@@ -71,9 +86,18 @@ describe("peer channels", () => {
     await alice.send!.sendData({ type: "REACTION", binMessage: encode("sealed data 103") });
     await vi.waitFor(() => expect(bob.shown.chat.length + bob.shown.whiteboard.length + bob.shown.data.length).toBe(3));
 
-    expect(bob.shown.chat[0]).toMatchObject({ message: "sealed chat 101", fromUserId: "alice", fromName: "ALICE", fromAdmin: false });
+    expect(bob.shown.chat[0]).toMatchObject({
+      message: "sealed chat 101",
+      fromUserId: "alice",
+      fromName: "ALICE",
+      fromAdmin: false,
+    });
     expect(bob.shown.chat[0]!.id).toMatch(/^[0-9a-f]{20}$/);
-    expect(bob.shown.whiteboard[0]).toMatchObject({ type: "WHITEBOARD_UPDATE", message: "sealed board 102", fromUserId: "alice" });
+    expect(bob.shown.whiteboard[0]).toMatchObject({
+      type: "WHITEBOARD_UPDATE",
+      message: "sealed board 102",
+      fromUserId: "alice",
+    });
     expect(new TextDecoder().decode(bob.shown.data[0]!.binMessage)).toBe("sealed data 103");
     expect(bob.shown.error).toEqual([]);
     await nats.settle();
@@ -105,9 +129,15 @@ describe("peer channels", () => {
     const key = await roomKey();
     const bob = await participant("bob", { key });
     const mallory = await nats.connect();
-    const forged = (message: string) => key.encrypt(toBinary(ChatMessageSchema, create(ChatMessageSchema, { fromUserId: "alice", fromName: "ALICE", message })));
+    const forged = (message: string) =>
+      key.encrypt(
+        toBinary(ChatMessageSchema, create(ChatMessageSchema, { fromUserId: "alice", fromName: "ALICE", message })),
+      );
     mallory.publish("chat.peer-room.mallory", await forged("I am alice"));
-    mallory.publish("whiteboard.peer-room.mallory", await key.encrypt(toBinary(DataChannelMessageSchema, create(DataChannelMessageSchema, { fromUserId: "alice" }))));
+    mallory.publish(
+      "whiteboard.peer-room.mallory",
+      await key.encrypt(toBinary(DataChannelMessageSchema, create(DataChannelMessageSchema, { fromUserId: "alice" }))),
+    );
     await vi.waitFor(() => expect(bob.shown.error).toHaveLength(2));
     expect(bob.shown.error[0]).toBeInstanceOf(SenderMismatchError);
     expect(bob.shown.error[0]).toMatchObject({ channel: "chat", sender: "mallory", claimed: "alice" });
@@ -120,13 +150,18 @@ describe("peer channels", () => {
     const key = await roomKey();
     const bob = await participant("bob", { key });
     const upstream = await nats.connect();
-    const chat = (message: string) => key.encrypt(toBinary(ChatMessageSchema, create(ChatMessageSchema, { fromUserId: "carol", message })));
+    const chat = (message: string) =>
+      key.encrypt(toBinary(ChatMessageSchema, create(ChatMessageSchema, { fromUserId: "carol", message })));
     // The copy a pnm client publishes for upstream's clients of what bob reads on carol's own subject.
     upstream.publish("chat.peer-room", await chat("relayed copy"), { headers: { "Pnm-Sender": "carol" } });
     upstream.publish("chat.peer-room", await chat("from an upstream client"));
     await vi.waitFor(() => expect(bob.shown.chat).toHaveLength(1));
     // One connection's messages arrive in order, and a relayed copy is dropped on arrival: had it been shown, it would be first.
-    expect(bob.shown.chat[0]).toMatchObject({ message: "from an upstream client", fromUserId: "carol", sender: { userId: "carol", verified: false } });
+    expect(bob.shown.chat[0]).toMatchObject({
+      message: "from an upstream client",
+      fromUserId: "carol",
+      sender: { userId: "carol", verified: false },
+    });
     expect(bob.shown.error).toEqual([]);
   });
 
@@ -154,11 +189,22 @@ describe("peer channels", () => {
     const key = await roomKey();
     const bob = await participant("bob", { key });
     const intruder = await nats.connect();
-    const sealed = await key.encrypt(toBinary(ChatMessageSchema, create(ChatMessageSchema, { fromUserId: "mallory", message: "forged" })));
+    const sealed = await key.encrypt(
+      toBinary(ChatMessageSchema, create(ChatMessageSchema, { fromUserId: "mallory", message: "forged" })),
+    );
     const altered = sealed.slice();
     altered[altered.length - 20]! ^= 1;
-    const unsealed = toBinary(ChatMessageSchema, create(ChatMessageSchema, { fromUserId: "mallory", message: "not sealed" }));
-    for (const bytes of [crypto.getRandomValues(new Uint8Array(64)), sealed.subarray(0, sealed.length - 1), altered, unsealed, new Uint8Array(3)]) {
+    const unsealed = toBinary(
+      ChatMessageSchema,
+      create(ChatMessageSchema, { fromUserId: "mallory", message: "not sealed" }),
+    );
+    for (const bytes of [
+      crypto.getRandomValues(new Uint8Array(64)),
+      sealed.subarray(0, sealed.length - 1),
+      altered,
+      unsealed,
+      new Uint8Array(3),
+    ]) {
       intruder.publish("chat.peer-room", bytes);
     }
     await vi.waitFor(() => expect(bob.shown.error).toHaveLength(5));
@@ -176,8 +222,15 @@ describe("peer channels", () => {
     await vi.waitFor(() => expect(bob.shown.chat.length + bob.shown.data.length).toBe(2));
     expect(bob.shown.chat[0]?.message).toBe("plain chat 201");
     await nats.settle();
-    expect(Buffer.from(published[0]!.data).includes("plain chat 201")).toBe(true);
-    expect(Buffer.from(published[1]!.data).includes("sealed data 202")).toBe(false);
+    // Each message twice: on alice's own subject and as the copy on the shared one.
+    expect(published.map((m) => m.subject)).toEqual([
+      "chat.peer-room.alice",
+      "chat.peer-room",
+      "dataChannel.peer-room.alice",
+      "dataChannel.peer-room",
+    ]);
+    for (const m of published.slice(0, 2)) expect(Buffer.from(m.data).includes("plain chat 201")).toBe(true);
+    for (const m of published.slice(2)) expect(Buffer.from(m.data).includes("sealed data 202")).toBe(false);
   });
 
   it("without a room key reads protobuf as it is, and reports bytes that are none as DecryptionError with the cause", async () => {
@@ -226,6 +279,7 @@ describe("peer channels", () => {
     expect(bob.shown.chat).toEqual([]);
     await expect(bob.send!.sendChat("too late")).rejects.toThrow(SessionError);
     await nats.settle();
-    expect(published).toHaveLength(1);
+    // Alice's message on her own subject and its copy on the shared one; nothing of bob's.
+    expect(published.map((m) => m.subject)).toEqual(["chat.peer-room.alice", "chat.peer-room"]);
   });
 });

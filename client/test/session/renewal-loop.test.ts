@@ -1,9 +1,13 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
-import { NatsMsgClientToServerEvent, NatsMsgServerToClientEvent, NatsMsgServerToClientSchema } from "@pnm/protocol/pnm/v1/nats_msg_pb";
+import {
+  NatsMsgClientToServerEvent,
+  NatsMsgServerToClientEvent,
+  NatsMsgServerToClientSchema,
+} from "@pnm/protocol/pnm/v1/nats_msg_pb";
 import { RenewalFailureSchema, RenewalSuccessSchema } from "@pnm/protocol/pnm/v1/renewal_pb";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { startRenewalLoop, type RenewalLoopOptions } from "../../src/session/renewal-loop.js";
+import { type RenewalLoopOptions, startRenewalLoop } from "../../src/session/renewal-loop.js";
 import { SessionExpiredError, TokenExpiredError, TokenRenewalError } from "../../src/session/session-errors.js";
 import { createSessionState } from "../../src/session/session-state.js";
 import { unsignedJwt } from "./unsigned-jwt.js";
@@ -12,9 +16,13 @@ const start = 1_700_000_000; // seconds
 const lifetime = 600;
 /** A token valid for ten minutes from `nbf`; renewed at two thirds (jitter 0): 400 s after. */
 const tokenFrom = (nbf: number) => unsignedJwt({ nbf, exp: nbf + lifetime });
-const renewedToken = (nbf: number) => create(NatsMsgServerToClientSchema, { event: NatsMsgServerToClientEvent.RESP_RENEW_PNM_TOKEN, msg: tokenFrom(nbf) });
+const renewedToken = (nbf: number) =>
+  create(NatsMsgServerToClientSchema, { event: NatsMsgServerToClientEvent.RESP_RENEW_PNM_TOKEN, msg: tokenFrom(nbf) });
 const refusal = (reason: FailureReason) =>
-  create(NatsMsgServerToClientSchema, { event: NatsMsgServerToClientEvent.RESP_RENEW_PNM_TOKEN, binMsg: toBinary(RenewalFailureSchema, create(RenewalFailureSchema, { reason, msg: "no" })) });
+  create(NatsMsgServerToClientSchema, {
+    event: NatsMsgServerToClientEvent.RESP_RENEW_PNM_TOKEN,
+    binMsg: toBinary(RenewalFailureSchema, create(RenewalFailureSchema, { reason, msg: "no" })),
+  });
 
 function loop(answers: ((token: string) => ReturnType<typeof renewedToken>)[]) {
   const state = createSessionState(tokenFrom(start));
@@ -22,7 +30,14 @@ function loop(answers: ((token: string) => ReturnType<typeof renewedToken>)[]) {
   const onRenewed = vi.fn<RenewalLoopOptions["onRenewed"]>();
   const onFailure = vi.fn<RenewalLoopOptions["onFailure"]>();
   const onSessionExpiresAt = vi.fn<NonNullable<RenewalLoopOptions["onSessionExpiresAt"]>>();
-  const renewal = startRenewalLoop({ state, server: { request }, schedule: { jitter: 0 }, onRenewed, onFailure, onSessionExpiresAt });
+  const renewal = startRenewalLoop({
+    state,
+    server: { request },
+    schedule: { jitter: 0 },
+    onRenewed,
+    onFailure,
+    onSessionExpiresAt,
+  });
   return { state, request, onRenewed, onFailure, onSessionExpiresAt, renewal };
 }
 
@@ -38,7 +53,11 @@ describe("renewal loop", () => {
     await vi.advanceTimersByTimeAsync(399_999);
     expect(request).not.toHaveBeenCalled();
     await vi.advanceTimersByTimeAsync(1);
-    expect(request).toHaveBeenCalledExactlyOnceWith(NatsMsgClientToServerEvent.REQ_RENEW_PNM_TOKEN, tokenFrom(start), NatsMsgServerToClientEvent.RESP_RENEW_PNM_TOKEN);
+    expect(request).toHaveBeenCalledExactlyOnceWith(
+      NatsMsgClientToServerEvent.REQ_RENEW_PNM_TOKEN,
+      tokenFrom(start),
+      NatsMsgServerToClientEvent.RESP_RENEW_PNM_TOKEN,
+    );
     expect(state.token).toBe(tokenFrom(start + 400));
     expect(onRenewed).toHaveBeenCalledExactlyOnceWith(tokenFrom(start + 400));
 
@@ -52,22 +71,28 @@ describe("renewal loop", () => {
     ["TOKEN_EXPIRED", TokenExpiredError],
     ["SESSION_EXPIRED", SessionExpiredError],
     ["USER_BLOCKED", TokenRenewalError],
-  ] as const)("reports a scheduled renewal refused with %s as its typed error, keeps the token and schedules no other", async (name, ErrorClass) => {
-    const reason = FailureReason[name];
-    const { state, request, onRenewed, onFailure } = loop([() => refusal(reason)]);
-    await vi.advanceTimersByTimeAsync(400_000);
-    expect(onFailure).toHaveBeenCalledOnce();
-    const error = onFailure.mock.calls[0]![0];
-    expect(error).toBeInstanceOf(ErrorClass);
-    expect(error).toMatchObject({ reason });
-    expect(onRenewed).not.toHaveBeenCalled();
-    expect(state.token).toBe(tokenFrom(start));
-    await vi.advanceTimersByTimeAsync(lifetime * 1000);
-    expect(request).toHaveBeenCalledOnce();
-  });
+  ] as const)(
+    "reports a scheduled renewal refused with %s as its typed error, keeps the token and schedules no other",
+    async (name, ErrorClass) => {
+      const reason = FailureReason[name];
+      const { state, request, onRenewed, onFailure } = loop([() => refusal(reason)]);
+      await vi.advanceTimersByTimeAsync(400_000);
+      expect(onFailure).toHaveBeenCalledOnce();
+      const error = onFailure.mock.calls[0]![0];
+      expect(error).toBeInstanceOf(ErrorClass);
+      expect(error).toMatchObject({ reason });
+      expect(onRenewed).not.toHaveBeenCalled();
+      expect(state.token).toBe(tokenFrom(start));
+      await vi.advanceTimersByTimeAsync(lifetime * 1000);
+      expect(request).toHaveBeenCalledOnce();
+    },
+  );
 
   it("renews on demand, rejecting with the typed error rather than reporting it, and reschedules from the new token", async () => {
-    const { state, request, onFailure, renewal } = loop([() => refusal(FailureReason.TOKEN_EXPIRED), () => renewedToken(start + 100)]);
+    const { state, request, onFailure, renewal } = loop([
+      () => refusal(FailureReason.TOKEN_EXPIRED),
+      () => renewedToken(start + 100),
+    ]);
     await expect(renewal.renewNow()).rejects.toThrow(TokenExpiredError);
     expect(onFailure).not.toHaveBeenCalled();
     await expect(renewal.renewNow()).resolves.toBe(tokenFrom(start + 100));
@@ -80,7 +105,10 @@ describe("renewal loop", () => {
   it("passes on the session's end that a renewal answer states, and reads an answer without one as upstream's", async () => {
     const stating = () => ({
       ...renewedToken(start + 400),
-      binMsg: toBinary(RenewalSuccessSchema, create(RenewalSuccessSchema, { sessionExpiresAt: BigInt(start + 86_400) })),
+      binMsg: toBinary(
+        RenewalSuccessSchema,
+        create(RenewalSuccessSchema, { sessionExpiresAt: BigInt(start + 86_400) }),
+      ),
     });
     const { onSessionExpiresAt, renewal, state } = loop([stating, () => renewedToken(start + 800)]);
     await renewal.renewNow();

@@ -17,7 +17,10 @@ const { REQ_INITIAL_DATA, REQ_MEDIA_SERVER_DATA } = NatsMsgClientToServerEvent;
 const { RES_INITIAL_DATA, RES_MEDIA_SERVER_DATA, SESSION_ENDED } = NatsMsgServerToClientEvent;
 const nats = useNatsServer();
 const toAlice = (nc: NatsConnection, event: NatsMsgServerToClientEvent, msg: string) =>
-  nc.publish("private.room.alice.events", toBinary(NatsMsgServerToClientSchema, create(NatsMsgServerToClientSchema, { event, msg })));
+  nc.publish(
+    "private.room.alice.events",
+    toBinary(NatsMsgServerToClientSchema, create(NatsMsgServerToClientSchema, { event, msg })),
+  );
 
 /** A server that answers every request on alice's worker subject with the answer event, its msg echoing the request's. */
 async function echoServer() {
@@ -44,7 +47,12 @@ async function attach(server: ServerChannel, nc?: NatsConnection) {
 
 function channel() {
   const unsolicited: NatsMsgServerToClient[] = [];
-  const server = createServerChannel({ subjects, roomId: "room", userId: "alice", onUnsolicited: (m) => void unsolicited.push(m) });
+  const server = createServerChannel({
+    subjects,
+    roomId: "room",
+    userId: "alice",
+    onUnsolicited: (m) => void unsolicited.push(m),
+  });
   return { server, unsolicited };
 }
 
@@ -55,7 +63,10 @@ describe("server channel", () => {
     const { server, unsolicited } = channel();
     await attach(server);
     toAlice(serverNc, SESSION_ENDED, "bye");
-    const [initial, media] = await Promise.all([server.request(REQ_INITIAL_DATA, "initial", RES_INITIAL_DATA), server.request(REQ_MEDIA_SERVER_DATA, "media", RES_MEDIA_SERVER_DATA)]);
+    const [initial, media] = await Promise.all([
+      server.request(REQ_INITIAL_DATA, "initial", RES_INITIAL_DATA),
+      server.request(REQ_MEDIA_SERVER_DATA, "media", RES_MEDIA_SERVER_DATA),
+    ]);
     expect(initial.msg).toBe("re: initial");
     expect(media.msg).toBe("re: media");
     expect(unsolicited.map((m) => [m.event, m.msg])).toEqual([[SESSION_ENDED, "bye"]]);
@@ -95,6 +106,8 @@ describe("server channel", () => {
   it("gives up on an answer that does not come in time", async () => {
     const { server } = channel();
     await attach(server);
-    await expect(server.request(REQ_INITIAL_DATA, "", RES_INITIAL_DATA, 20)).rejects.toThrow(/no RES_INITIAL_DATA from the server within 20 ms/);
+    await expect(server.request(REQ_INITIAL_DATA, "", RES_INITIAL_DATA, 20)).rejects.toThrow(
+      /no RES_INITIAL_DATA from the server within 20 ms/,
+    );
   });
 });

@@ -24,7 +24,12 @@ describe("session connection", () => {
     const connect = vi.fn(async () => connections[connections.push(await nats.connect()) - 1]!);
     const a = recordingChannel();
     const b = recordingChannel();
-    const connection = await openSessionConnection({ connect, channels: [a.channel, b.channel], onGiveUp: () => undefined, initialDelayMs: 1 });
+    const connection = await openSessionConnection({
+      connect,
+      channels: [a.channel, b.channel],
+      onGiveUp: () => undefined,
+      initialDelayMs: 1,
+    });
     expect(a.attached).toEqual([connections[0]]);
     expect(b.attached).toEqual([connections[0]]);
 
@@ -43,7 +48,12 @@ describe("session connection", () => {
     const connections: NatsConnection[] = [];
     const connect = vi.fn(async () => connections[connections.push(await nats.connect()) - 1]!);
     const a = recordingChannel();
-    const connection = await openSessionConnection({ connect, channels: [a.channel], onGiveUp: () => undefined, initialDelayMs: 1 });
+    const connection = await openSessionConnection({
+      connect,
+      channels: [a.channel],
+      onGiveUp: () => undefined,
+      initialDelayMs: 1,
+    });
     await connection.reconnect();
     expect(connection.current()).toBe(connections[1]);
     expect(connections[0]!.isClosed()).toBe(true);

@@ -1,12 +1,20 @@
-import { build } from "esbuild";
 import { existsSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { build } from "esbuild";
 import { chromium, type Page } from "playwright-core";
 
 const chromiumPath = "/usr/bin/chromium";
 // Without the background-networking flags Chromium keeps dialling hosts this machine cannot reach.
-const chromiumArgs = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+const chromiumArgs = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
 
 export interface BrowserPage {
   page: Page;
@@ -45,7 +53,9 @@ export async function bundleScript(entry: string, resolveDir: string, globalName
 export async function openBrowserPage(script: string): Promise<BrowserPage> {
   if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing: run apt-get install -y chromium`);
   const html = `<!doctype html><meta charset="utf-8"><script>${script}</script>`;
-  const server = createServer((_req, res) => res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(html));
+  const server = createServer((_req, res) =>
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(html),
+  );
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs, headless: true });

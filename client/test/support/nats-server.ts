@@ -65,7 +65,10 @@ const connectWs = (wsUrl: string, auth: { user: string; pass: string } | Record<
   });
 
 /** Spawns $PNM_NATS_SERVER_BIN (else `nats-server` on PATH) on ports it picks itself, and waits until it accepts connections. */
-export async function startNatsServer({ startTimeoutMs = 10_000, pingInterval }: NatsServerOptions = {}): Promise<TestNatsServer> {
+export async function startNatsServer({
+  startTimeoutMs = 10_000,
+  pingInterval,
+}: NatsServerOptions = {}): Promise<TestNatsServer> {
   const dir = await mkdtemp(join(tmpdir(), "pnm-client-nats-"));
   const sysPassword = randomBytes(16).toString("hex");
   const config = join(dir, "nats-server.conf");
@@ -89,7 +92,9 @@ ${pingInterval ? `ping_interval: "${pingInterval}"\nping_max: 2` : ""}
 `,
   );
 
-  const child = spawn(process.env.PNM_NATS_SERVER_BIN || "nats-server", ["-c", config], { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(process.env.PNM_NATS_SERVER_BIN || "nats-server", ["-c", config], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   const killOnExit = () => child.kill("SIGKILL");
   process.once("exit", killOnExit);
   const log: string[] = [];
@@ -127,7 +132,8 @@ ${pingInterval ? `ping_interval: "${pingInterval}"\nping_max: 2` : ""}
   try {
     while (!system) {
       if (exited) throw new Error(`nats-server exited during start: ${log.join("")}`);
-      if (Date.now() > deadline) throw new Error(`nats-server did not accept connections within ${startTimeoutMs} ms: ${log.join("")}`);
+      if (Date.now() > deadline)
+        throw new Error(`nats-server did not accept connections within ${startTimeoutMs} ms: ${log.join("")}`);
       const portsFile = (await readdir(dir)).find((name) => name.endsWith(`_${child.pid}.ports`));
       if (portsFile) {
         try {
@@ -151,12 +157,14 @@ ${pingInterval ? `ping_interval: "${pingInterval}"\nping_max: 2` : ""}
     void nc.closed().then(() => handedOut.delete(nc));
     return nc;
   };
-  const closeConnections = async () => void (await Promise.all([...handedOut].map((nc) => nc.close().catch(() => undefined))));
+  const closeConnections = async () =>
+    void (await Promise.all([...handedOut].map((nc) => nc.close().catch(() => undefined))));
   const flushAll = () => Promise.all([...handedOut].map((nc) => nc.flush().catch(() => undefined)));
 
   return {
     wsUrl: url,
-    connect: async () => track(await connectNats({ servers: [url], webSocket: nodeWebSocket, name: "pnm-client-test" })),
+    connect: async () =>
+      track(await connectNats({ servers: [url], webSocket: nodeWebSocket, name: "pnm-client-test" })),
     connectNatsJs: async () => track(await connectWs(url)),
     async kick(nc) {
       const { server_id, client_id } = nc.info ?? {};

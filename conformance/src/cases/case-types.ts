@@ -128,7 +128,13 @@ export type ParticipantStep =
       expect: AnswerExpectation;
       save: Record<string, string>;
     }
-  | { kind: "join-session"; participant: string; token: TokenSpec; passphrase?: string; expect: { joined: true } | { refused: ReasonName } }
+  | {
+      kind: "join-session";
+      participant: string;
+      token: TokenSpec;
+      passphrase?: string;
+      expect: { joined: true } | { refused: ReasonName };
+    }
   | { kind: "send-chat"; participant: string; text: string }
   | { kind: "leave"; participant: string };
 

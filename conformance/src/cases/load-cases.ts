@@ -1,10 +1,19 @@
-import { createRegistry, type DescField, type DescMessage, fromJson, type JsonObject, type JsonValue, ScalarType, toJson } from "@bufbuild/protobuf";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  createRegistry,
+  type DescField,
+  type DescMessage,
+  fromJson,
+  type JsonObject,
+  type JsonValue,
+  ScalarType,
+  toJson,
+} from "@bufbuild/protobuf";
 import { isFieldError, type Path } from "@bufbuild/protobuf/reflect";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import { createValidator, type Violation } from "@bufbuild/protovalidate";
 import { NatsMsgClientToServerEvent, NatsMsgServerToClientEvent } from "@pnm/protocol/pnm/v1/nats_msg_pb";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { parse } from "yaml";
 import { DefinitionError } from "../errors.js";
 import { isReasonName, type ReasonName } from "../failure-table.js";
@@ -87,7 +96,10 @@ export function parseCaseFile(file: string, text: string): CaseDefinition[] {
   const json = toCaseFileJson(doc, fail);
   const caseFile = decode(json, fail);
   const result = validator.validate(CaseFileSchema, caseFile);
-  if (result.kind === "error") throw new DefinitionError(file, `the case schema's rules could not be evaluated: ${result.error.message}`, { cause: result.error });
+  if (result.kind === "error")
+    throw new DefinitionError(file, `the case schema's rules could not be evaluated: ${result.error.message}`, {
+      cause: result.error,
+    });
   if (result.kind === "invalid") fail(result.violations.map((v) => describeViolation(caseFile, v)).join("; "));
   return caseFile.cases.map((c, i) => readCase(c, new Reader(file, casePlace(caseFile, i))));
 }
@@ -106,7 +118,10 @@ interface Place {
 }
 
 const top: Place = { path: [] };
-const inside = (place: Place, ...segments: (string | number)[]): Place => ({ inCase: place.inCase, path: [...place.path, ...segments] });
+const inside = (place: Place, ...segments: (string | number)[]): Place => ({
+  inCase: place.inCase,
+  path: [...place.path, ...segments],
+});
 
 /** How a place reads in messages: `case group/name: steps[2].expect`. */
 function describePlace(place: Place): string {
@@ -134,13 +149,17 @@ function fieldPlace(place: Place, field: DescField): Place {
 function valuePlaces(place: Place, field: DescField, value: unknown, doc: unknown): [Place, unknown][] {
   const here = fieldPlace(place, field);
   if (field.fieldKind === "list" && Array.isArray(value)) {
-    return value.map((item, i) => [field.parent.typeName === CaseFileSchema.typeName ? casePlace(doc, i) : inside(here, i), item]);
+    return value.map((item, i) => [
+      field.parent.typeName === CaseFileSchema.typeName ? casePlace(doc, i) : inside(here, i),
+      item,
+    ]);
   }
   if (field.fieldKind === "map" && isObject(value)) return Object.entries(value).map(([k, v]) => [inside(here, k), v]);
   return field.fieldKind === "message" ? [[here, value]] : [];
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === "object" && !Array.isArray(value);
 const isWellKnown = (desc: DescMessage) => desc.typeName.startsWith("google.protobuf.");
 const fieldByKey = (desc: DescMessage, key: string) => desc.fields.find((f) => f.name === key || f.jsonName === key);
 
@@ -157,12 +176,19 @@ function toCaseFileJson(doc: unknown, fail: (message: string) => never): JsonVal
   return expand(CaseFileSchema, cases, top, doc, fail) as JsonValue;
 }
 
-function expand(desc: DescMessage, json: unknown, place: Place, doc: unknown, fail: (message: string) => never): unknown {
+function expand(
+  desc: DescMessage,
+  json: unknown,
+  place: Place,
+  doc: unknown,
+  fail: (message: string) => never,
+): unknown {
   if (desc.typeName === TokenSpecSchema.typeName && typeof json === "string") return { value: json };
   if (!isObject(json) || isWellKnown(desc)) return json;
   if (desc.typeName === StepSchema.typeName) {
     const kinds = Object.keys(json).filter((key) => stepKinds.has(key));
-    if (kinds.length !== 1) fail(`${describePlace(place)}: a step has exactly one of ${[...stepKinds.keys()].join(", ")}`);
+    if (kinds.length !== 1)
+      fail(`${describePlace(place)}: a step has exactly one of ${[...stepKinds.keys()].join(", ")}`);
     const member = stepKinds.get(kinds[0]!)!;
     return { [member.name]: expand(member.message!, json, place, doc, fail) };
   }
@@ -198,12 +224,21 @@ function decode(json: JsonValue, fail: (message: string) => never): CaseFile {
 }
 
 /** The place and reason of a decoding failure of `json` as `desc`, which is known to fail. */
-function locateDecodeError(desc: DescMessage, json: JsonValue, place: Place, doc: JsonValue): { place: Place; message: string } {
+function locateDecodeError(
+  desc: DescMessage,
+  json: JsonValue,
+  place: Place,
+  doc: JsonValue,
+): { place: Place; message: string } {
   if (!isWellKnown(desc)) {
     if (!isObject(json)) return { place, message: `must be a mapping with keys ${keyList(desc)}` };
     for (const [key, value] of Object.entries(json)) {
       const field = fieldByKey(desc, key);
-      if (!field && desc.typeName === CaseFileSchema.typeName) return { place, message: `unknown top-level key "${key}"; allowed: cases, and keys starting with x- for anchors` };
+      if (!field && desc.typeName === CaseFileSchema.typeName)
+        return {
+          place,
+          message: `unknown top-level key "${key}"; allowed: cases, and keys starting with x- for anchors`,
+        };
       if (!field) return { place, message: `unknown key "${key}"; allowed: ${keyList(desc)}` };
       const child = field.message;
       if (!child || isWellKnown(child) || value === null) continue;
@@ -223,22 +258,37 @@ function locateDecodeError(desc: DescMessage, json: JsonValue, place: Place, doc
     const cause = err instanceof Error ? err.cause : undefined;
     if (isFieldError(cause)) {
       const at = cause.field();
-      return at.kind === "field" ? { place: fieldPlace(place, at), message: describeValueError(at, cause.message) } : { place, message: cause.message };
+      return at.kind === "field"
+        ? { place: fieldPlace(place, at), message: describeValueError(at, cause.message) }
+        : { place, message: cause.message };
     }
-    return { place, message: err instanceof Error ? err.message.replace(/^cannot decode message \S+ from JSON: /, "") : String(err) };
+    return {
+      place,
+      message: err instanceof Error ? err.message.replace(/^cannot decode message \S+ from JSON: /, "") : String(err),
+    };
   }
   return { place, message: "does not decode" };
 }
 
 /** A field's keys as a list for messages; Step's lists its kinds. */
 function keyList(desc: DescMessage): string {
-  return desc.typeName === StepSchema.typeName ? [...stepKinds.keys()].join(", ") : desc.fields.map((f) => f.name).join(", ");
+  return desc.typeName === StepSchema.typeName
+    ? [...stepKinds.keys()].join(", ")
+    : desc.fields.map((f) => f.name).join(", ");
 }
 
 /** protobuf-es's reason for a value that does not fit a field, said in terms of the file. */
 function describeValueError(field: DescField, reason: string): string {
   const expected =
-    field.fieldKind === "list" ? "a list" : field.fieldKind === "map" ? "a mapping" : field.fieldKind === "scalar" ? scalarWord(field) : field.fieldKind === "enum" ? "an enum name" : "a mapping";
+    field.fieldKind === "list"
+      ? "a list"
+      : field.fieldKind === "map"
+        ? "a mapping"
+        : field.fieldKind === "scalar"
+          ? scalarWord(field)
+          : field.fieldKind === "enum"
+            ? "an enum name"
+            : "a mapping";
   return `must be ${expected} (${reason})`;
 }
 
@@ -265,7 +315,11 @@ function describeViolation(caseFile: CaseFile, violation: Violation): string {
     const element = path[i]!;
     switch (element.kind) {
       case "field":
-        if (element.parent.typeName === CaseFileSchema.typeName && element.name === "cases" && path[i + 1]?.kind === "list_sub") {
+        if (
+          element.parent.typeName === CaseFileSchema.typeName &&
+          element.name === "cases" &&
+          path[i + 1]?.kind === "list_sub"
+        ) {
           place = casePlace(caseFile, (path[i + 1] as { index: number }).index);
           i++;
         } else {
@@ -348,7 +402,13 @@ function readStep(step: StepMessage, r: Reader): Step {
       };
     case "connectMany": {
       const s = kind.value;
-      return { kind: "connect-many", prefix: s.connectMany, count: s.count, room: s.room, admitted: s.expect!.admitted! };
+      return {
+        kind: "connect-many",
+        prefix: s.connectMany,
+        count: s.count,
+        room: s.room,
+        admitted: s.expect!.admitted!,
+      };
     }
     case "close":
       return { kind: "close", participant: kind.value.close };
@@ -365,10 +425,21 @@ function readStep(step: StepMessage, r: Reader): Step {
       };
     }
     case "subscribe":
-      return { kind: "subscribe", participant: kind.value.subscribe, subject: kind.value.subject, expect: kind.value.expect as "accepted" | "refused" | undefined };
+      return {
+        kind: "subscribe",
+        participant: kind.value.subscribe,
+        subject: kind.value.subject,
+        expect: kind.value.expect as "accepted" | "refused" | undefined,
+      };
     case "publish": {
       const s = kind.value;
-      const common = { kind: "publish" as const, participant: s.publish, subject: s.subject, reply: s.reply, expect: s.expect as "accepted" | "refused" | undefined };
+      const common = {
+        kind: "publish" as const,
+        participant: s.publish,
+        subject: s.subject,
+        reply: s.reply,
+        expect: s.expect as "accepted" | "refused" | undefined,
+      };
       if (s.envelope === undefined) return { ...common, payload: s.payload! };
       const event = r.at("envelope", "event").event(NatsMsgClientToServerEvent, s.envelope.event);
       return { ...common, payload: { event, msg: s.envelope.msg } };
@@ -414,7 +485,8 @@ function readStep(step: StepMessage, r: Reader): Step {
 
 function readCallStep(s: CallStepMessage, r: Reader): CallStep {
   const op = operations.get(s.call);
-  if (op === undefined) return r.at("call").fail(`unknown operation "${s.call}"; known: ${[...operations.keys()].join(", ")}`);
+  if (op === undefined)
+    return r.at("call").fail(`unknown operation "${s.call}"; known: ${[...operations.keys()].join(", ")}`);
   if (op.auth === "token" && s.auth !== undefined) r.fail(`${s.call} is token-authenticated; use token, not auth`);
   if (op.auth === "signature" && s.token !== undefined) r.fail(`${s.call} is signed; use auth, not token`);
   const auth: AuthFault = {};
@@ -460,7 +532,11 @@ function readToken(t: TokenSchema): TokenSpec {
 }
 
 function readExpect(e: CallExpectation, r: Reader): Expectation {
-  const outcome: Expectation["outcome"] = e.ok ? { ok: true } : e.failure !== undefined ? { failure: r.at("failure").reason(e.failure) } : { any: true };
+  const outcome: Expectation["outcome"] = e.ok
+    ? { ok: true }
+    : e.failure !== undefined
+      ? { failure: r.at("failure").reason(e.failure) }
+      : { any: true };
   return { outcome, violations: e.violations, messageContains: e.messageContains, fields: e.fields };
 }
 

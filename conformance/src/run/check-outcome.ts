@@ -24,7 +24,8 @@ const leakPatterns: RegExp[] = [
  * internals) only in the pnm profile. Returns what differs.
  */
 export function checkOutcome(op: Operation, expect: Expectation, outcome: CallOutcome, profile: Profile): string[] {
-  const problems = outcome.transport === "rest" ? checkRest(op, expect, outcome, profile) : checkRpc(op, expect, outcome, profile);
+  const problems =
+    outcome.transport === "rest" ? checkRest(op, expect, outcome, profile) : checkRpc(op, expect, outcome, profile);
   if (problems.length === 0 && expect.fields) {
     if (!outcome.body) problems.push("there is no answer body to compare fields with");
     else problems.push(...match(expect.fields, outcome.body));
@@ -39,7 +40,9 @@ function checkRest(op: Operation, expect: Expectation, outcome: CallOutcome, pro
   const body = outcome.body;
   const got = () =>
     `HTTP ${outcome.httpStatus}` +
-    (body ? ` status ${String(body.status)}${signed ? ` status_code ${String(body.status_code)}` : ""} msg ${quote(body.msg)}` : "") +
+    (body
+      ? ` status ${String(body.status)}${signed ? ` status_code ${String(body.status_code)}` : ""} msg ${quote(body.msg)}`
+      : "") +
     (outcome.reasonHeader ? ` (pnm-failure-reason ${outcome.reasonHeader})` : "") +
     (outcome.unreadable ? ` (${outcome.unreadable})` : "");
 
@@ -49,7 +52,8 @@ function checkRest(op: Operation, expect: Expectation, outcome: CallOutcome, pro
     }
     return [];
   }
-  if ("any" in wanted) return outcome.httpStatus === 200 && body ? [] : [`expected an answer with HTTP 200, got ${got()}`];
+  if ("any" in wanted)
+    return outcome.httpStatus === 200 && body ? [] : [`expected an answer with HTTP 200, got ${got()}`];
 
   const reason = wanted.failure;
   const form = failureTable.get(reason)!;
@@ -61,14 +65,18 @@ function checkRest(op: Operation, expect: Expectation, outcome: CallOutcome, pro
   if (outcome.unreadable && !(reason === "BODY_TOO_LARGE" && profile === "upstream")) problems.push(outcome.unreadable);
   if (body) {
     if (body.status !== false) problems.push(`expected status false, got ${JSON.stringify(body.status)}`);
-    if (signed && body.status_code !== form.statusCode) problems.push(`expected status_code ${form.statusCode}, got ${JSON.stringify(body.status_code)}`);
-    if (msg !== undefined && body.msg !== msg) problems.push(`expected msg ${JSON.stringify(msg)}, got ${quote(body.msg)}`);
+    if (signed && body.status_code !== form.statusCode)
+      problems.push(`expected status_code ${form.statusCode}, got ${JSON.stringify(body.status_code)}`);
+    if (msg !== undefined && body.msg !== msg)
+      problems.push(`expected msg ${JSON.stringify(msg)}, got ${quote(body.msg)}`);
     for (const text of [...expect.violations, ...expect.messageContains]) {
-      if (typeof body.msg !== "string" || !body.msg.includes(text)) problems.push(`expected msg to contain ${JSON.stringify(text)}, got ${quote(body.msg)}`);
+      if (typeof body.msg !== "string" || !body.msg.includes(text))
+        problems.push(`expected msg to contain ${JSON.stringify(text)}, got ${quote(body.msg)}`);
     }
   }
   if (profile === "pnm") {
-    if (outcome.reasonHeader !== reason) problems.push(`expected pnm-failure-reason ${reason}, got ${outcome.reasonHeader ?? "none"}`);
+    if (outcome.reasonHeader !== reason)
+      problems.push(`expected pnm-failure-reason ${reason}, got ${outcome.reasonHeader ?? "none"}`);
     problems.push(...leaks(outcome.text));
   }
   return problems;
@@ -78,11 +86,14 @@ function checkRpc(op: Operation, expect: Expectation, outcome: CallOutcome, prof
   const { outcome: wanted } = expect;
   const error = outcome.error;
   const got = () =>
-    error ? `${codeName(error.code)}${error.reason ? ` [${error.reason}]` : ""}: ${quote(error.message)}` : `success (status ${String(outcome.body?.status)})`;
+    error
+      ? `${codeName(error.code)}${error.reason ? ` [${error.reason}]` : ""}: ${quote(error.message)}`
+      : `success (status ${String(outcome.body?.status)})`;
   const hasStatusCode = op.output.fields.some((f) => f.name === "status_code");
 
   if ("ok" in wanted) {
-    if (error || outcome.body?.status !== true || (hasStatusCode && outcome.body.status_code !== "SUCCESS")) return [`expected success, got ${got()}`];
+    if (error || outcome.body?.status !== true || (hasStatusCode && outcome.body.status_code !== "SUCCESS"))
+      return [`expected success, got ${got()}`];
     return [];
   }
   if ("any" in wanted) return error ? [`expected an answer, got ${got()}`] : [];
@@ -93,13 +104,17 @@ function checkRpc(op: Operation, expect: Expectation, outcome: CallOutcome, prof
   const problems: string[] = [];
   if (error.code !== form.code) problems.push(`expected code ${codeName(form.code)}, got ${got()}`);
   for (const text of [...expect.violations, ...expect.messageContains]) {
-    if (!error.message.includes(text)) problems.push(`expected the message to contain ${JSON.stringify(text)}, got ${quote(error.message)}`);
+    if (!error.message.includes(text))
+      problems.push(`expected the message to contain ${JSON.stringify(text)}, got ${quote(error.message)}`);
   }
   if (profile === "pnm") {
-    if (error.reason !== reason) problems.push(`expected ErrorDetail reason ${reason}, got ${error.reason ?? "no ErrorDetail"}`);
-    else if (error.statusCode !== form.statusCode) problems.push(`expected ErrorDetail status_code ${form.statusCode}, got ${error.statusCode ?? "none"}`);
+    if (error.reason !== reason)
+      problems.push(`expected ErrorDetail reason ${reason}, got ${error.reason ?? "no ErrorDetail"}`);
+    else if (error.statusCode !== form.statusCode)
+      problems.push(`expected ErrorDetail status_code ${form.statusCode}, got ${error.statusCode ?? "none"}`);
     for (const path of expect.violations) {
-      if (!error.violations.includes(path)) problems.push(`expected a buf.validate.Violations detail for ${path}, got [${error.violations.join(", ")}]`);
+      if (!error.violations.includes(path))
+        problems.push(`expected a buf.validate.Violations detail for ${path}, got [${error.violations.join(", ")}]`);
     }
     problems.push(...leaks(error.message));
   }

@@ -18,7 +18,12 @@ export interface MatchContext {
  * start with `$` is a matcher; the list is in README.md.
  * Returns what differs, one message per difference.
  */
-export function match(expected: JsonValue, actual: JsonValue | undefined, path = "", context: MatchContext = {}): string[] {
+export function match(
+  expected: JsonValue,
+  actual: JsonValue | undefined,
+  path = "",
+  context: MatchContext = {},
+): string[] {
   const at = path || "answer";
   if (isMatcher(expected)) return matchOperators(expected, actual, at, context);
   if (Array.isArray(expected)) {
@@ -27,14 +32,22 @@ export function match(expected: JsonValue, actual: JsonValue | undefined, path =
     return expected.flatMap((e, i) => match(e, actual[i], `${at}[${i}]`, context));
   }
   if (expected !== null && typeof expected === "object") {
-    if (actual === null || actual === undefined || typeof actual !== "object" || Array.isArray(actual)) return [`${at}: expected an object, got ${show(actual)}`];
+    if (actual === null || actual === undefined || typeof actual !== "object" || Array.isArray(actual))
+      return [`${at}: expected an object, got ${show(actual)}`];
     const object = actual as JsonObject;
-    return Object.entries(expected as JsonObject).flatMap(([k, e]) => match(e, object[k], path ? `${path}.${k}` : k, context));
+    return Object.entries(expected as JsonObject).flatMap(([k, e]) =>
+      match(e, object[k], path ? `${path}.${k}` : k, context),
+    );
   }
   return scalarEquals(expected, actual) ? [] : [`${at}: expected ${show(expected)}, got ${show(actual)}`];
 }
 
-function matchOperators(expected: { [key: string]: JsonValue }, actual: JsonValue | undefined, at: string, context: MatchContext): string[] {
+function matchOperators(
+  expected: { [key: string]: JsonValue },
+  actual: JsonValue | undefined,
+  at: string,
+  context: MatchContext,
+): string[] {
   const problems: string[] = [];
   for (const [op, arg] of Object.entries(expected)) {
     switch (op) {
@@ -45,13 +58,16 @@ function matchOperators(expected: { [key: string]: JsonValue }, actual: JsonValu
         if (actual === undefined || actual === null) problems.push(`${at}: expected a value, got none`);
         break;
       case "$nonEmpty":
-        if (!((typeof actual === "string" || Array.isArray(actual)) && actual.length > 0)) problems.push(`${at}: expected a non-empty value, got ${show(actual)}`);
+        if (!((typeof actual === "string" || Array.isArray(actual)) && actual.length > 0))
+          problems.push(`${at}: expected a non-empty value, got ${show(actual)}`);
         break;
       case "$matches":
-        if (typeof actual !== "string" || !new RegExp(String(arg)).test(actual)) problems.push(`${at}: expected to match /${String(arg)}/, got ${show(actual)}`);
+        if (typeof actual !== "string" || !new RegExp(String(arg)).test(actual))
+          problems.push(`${at}: expected to match /${String(arg)}/, got ${show(actual)}`);
         break;
       case "$contains":
-        if (typeof actual !== "string" || !actual.includes(String(arg))) problems.push(`${at}: expected to contain ${show(arg)}, got ${show(actual)}`);
+        if (typeof actual !== "string" || !actual.includes(String(arg)))
+          problems.push(`${at}: expected to contain ${show(arg)}, got ${show(actual)}`);
         break;
       case "$ne":
         if (match(arg, actual, at, context).length === 0) problems.push(`${at}: expected anything but ${show(arg)}`);
@@ -87,12 +103,19 @@ function matchOperators(expected: { [key: string]: JsonValue }, actual: JsonValu
 }
 
 function isMatcher(value: JsonValue): value is { [key: string]: JsonValue } {
-  return value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length > 0 && Object.keys(value).every((k) => k.startsWith("$"));
+  return (
+    value !== null &&
+    typeof value === "object" &&
+    !Array.isArray(value) &&
+    Object.keys(value).length > 0 &&
+    Object.keys(value).every((k) => k.startsWith("$"))
+  );
 }
 
 function scalarEquals(expected: JsonValue, actual: JsonValue | undefined): boolean {
   if (expected === actual) return true;
-  if (typeof expected === "number" && typeof actual === "string") return actual.trim() !== "" && Number(actual) === expected;
+  if (typeof expected === "number" && typeof actual === "string")
+    return actual.trim() !== "" && Number(actual) === expected;
   return false;
 }
 

@@ -38,21 +38,37 @@ const subjectVariables: Record<string, string> = {
  * given one (`--nats-url`, for a deployment whose advertised URL the harness
  * cannot reach). The probe room is ended afterwards.
  */
-export async function discoverNats(wire: Wire, transport: Transport, runId: string, natsUrl?: string): Promise<NatsTarget> {
+export async function discoverNats(
+  wire: Wire,
+  transport: Transport,
+  runId: string,
+  natsUrl?: string,
+): Promise<NatsTarget> {
   const roomId = `${runId}-nats-probe`;
   const call = async (name: string, json: JsonObject, token?: string): Promise<JsonObject> => {
     const outcome = await wire.call(transport, operations.get(name)!, { json, auth: {}, token });
-    const failed = outcome.error?.message ?? outcome.unreadable ?? (outcome.body?.status === true ? undefined : String(outcome.body?.msg ?? "no answer"));
+    const failed =
+      outcome.error?.message ??
+      outcome.unreadable ??
+      (outcome.body?.status === true ? undefined : String(outcome.body?.msg ?? "no answer"));
     if (failed !== undefined) throw new Error(`${name} over ${transport} failed: ${failed}`);
     return outcome.body!;
   };
   let verified: JsonObject;
   try {
-    await call("RoomService.CreateRoom", { room_id: roomId, metadata: { room_title: "pnm-conformance NATS probe", room_features: {} } });
-    const joined = await call("RoomService.GetJoinToken", { room_id: roomId, user_info: { name: "Probe", user_id: "probe" } });
+    await call("RoomService.CreateRoom", {
+      room_id: roomId,
+      metadata: { room_title: "pnm-conformance NATS probe", room_features: {} },
+    });
+    const joined = await call("RoomService.GetJoinToken", {
+      room_id: roomId,
+      user_info: { name: "Probe", user_id: "probe" },
+    });
     verified = await call("ParticipantService.VerifyToken", { is_production: true }, String(joined.token));
   } finally {
-    await wire.call(transport, operations.get("RoomService.EndRoom")!, { json: { room_id: roomId }, auth: {} }).catch(() => undefined);
+    await wire
+      .call(transport, operations.get("RoomService.EndRoom")!, { json: { room_id: roomId }, auth: {} })
+      .catch(() => undefined);
   }
   const urls = verified.nats_ws_urls;
   const advertised = Array.isArray(urls) && typeof urls[0] === "string" ? urls[0] : undefined;

@@ -1,9 +1,13 @@
+import { randomUUID } from "node:crypto";
 import { create, type JsonObject, type JsonValue, toBinary } from "@bufbuild/protobuf";
 import { joinSession, type SessionError } from "@pnm/client";
 import { createNodeHttp2Client } from "@pnm/client/node";
 import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
-import { NatsMsgClientToServerEvent, NatsMsgClientToServerSchema, type NatsMsgServerToClient } from "@pnm/protocol/pnm/v1/nats_msg_pb";
-import { randomUUID } from "node:crypto";
+import {
+  NatsMsgClientToServerEvent,
+  NatsMsgClientToServerSchema,
+  type NatsMsgServerToClient,
+} from "@pnm/protocol/pnm/v1/nats_msg_pb";
 import type { AnswerExpectation, DeliveryExpectation, ParticipantStep } from "../cases/case-types.js";
 import { StepError } from "../errors.js";
 import type { LiveKitCredentials } from "../livekit.js";
@@ -87,7 +91,10 @@ export async function runParticipantStep(step: ParticipantStep, ctx: Participant
   }
 }
 
-async function connect(step: Extract<ParticipantStep, { kind: "connect" }>, ctx: ParticipantStepContext): Promise<string[]> {
+async function connect(
+  step: Extract<ParticipantStep, { kind: "connect" }>,
+  ctx: ParticipantStepContext,
+): Promise<string[]> {
   fresh(ctx, step.participant);
   const token = resolveToken(step.token, ctx.scope, ctx.apiSecret).value;
   if (token === undefined) throw new StepError("connect needs a token");
@@ -100,25 +107,42 @@ async function connect(step: Extract<ParticipantStep, { kind: "connect" }>, ctx:
   });
   if ("admitted" in result) {
     ctx.participants.set(step.participant, result.admitted);
-    return step.expect === "admitted" ? [] : [`expected NATS to refuse ${step.participant}'s connection, but it was admitted`];
+    return step.expect === "admitted"
+      ? []
+      : [`expected NATS to refuse ${step.participant}'s connection, but it was admitted`];
   }
-  return step.expect === "refused" ? [] : [`expected NATS to admit ${step.participant}, but it refused the connection: ${result.refused}`];
+  return step.expect === "refused"
+    ? []
+    : [`expected NATS to admit ${step.participant}, but it refused the connection: ${result.refused}`];
 }
 
-async function connectMany(step: Extract<ParticipantStep, { kind: "connect-many" }>, ctx: ParticipantStepContext): Promise<string[]> {
+async function connectMany(
+  step: Extract<ParticipantStep, { kind: "connect-many" }>,
+  ctx: ParticipantStepContext,
+): Promise<string[]> {
   const roomId = text(ctx, step.room);
   const names = Array.from({ length: step.count }, (_, i) => `${step.prefix}${i + 1}`);
-  names.forEach((name) => fresh(ctx, name));
+  for (const name of names) fresh(ctx, name);
   const op = operations.get("RoomService.GetJoinToken")!;
   const tokens: string[] = [];
   for (const name of names) {
-    const outcome = await ctx.wire.call(ctx.transport, op, { json: { room_id: roomId, user_info: { name, user_id: name } }, auth: {} });
-    const problems = checkOutcome(op, { outcome: { ok: true }, violations: [], messageContains: [] }, outcome, ctx.profile);
+    const outcome = await ctx.wire.call(ctx.transport, op, {
+      json: { room_id: roomId, user_info: { name, user_id: name } },
+      auth: {},
+    });
+    const problems = checkOutcome(
+      op,
+      { outcome: { ok: true }, violations: [], messageContains: [] },
+      outcome,
+      ctx.profile,
+    );
     if (problems.length > 0) return [`GetJoinToken for ${name}: ${problems.join("; ")}`];
     tokens.push(String(outcome.body!.token));
   }
   // All at once: the server must not admit more than the room's limit however the connects interleave.
-  const results = await Promise.all(names.map((name, i) => connectRaw(ctx.nats, tokens[i]!, { name, roomId, userId: name })));
+  const results = await Promise.all(
+    names.map((name, i) => connectRaw(ctx.nats, tokens[i]!, { name, roomId, userId: name })),
+  );
   const admitted: string[] = [];
   results.forEach((result, i) => {
     if ("admitted" in result) {
@@ -128,55 +152,97 @@ async function connectMany(step: Extract<ParticipantStep, { kind: "connect-many"
   });
   return admitted.length === step.admitted
     ? []
-    : [`expected exactly ${step.admitted} of ${step.count} simultaneous connects admitted, got ${admitted.length} (${admitted.join(", ") || "none"})`];
+    : [
+        `expected exactly ${step.admitted} of ${step.count} simultaneous connects admitted, got ${admitted.length} (${admitted.join(", ") || "none"})`,
+      ];
 }
 
-async function connection(step: Extract<ParticipantStep, { kind: "connection" }>, ctx: ParticipantStepContext): Promise<string[]> {
+async function connection(
+  step: Extract<ParticipantStep, { kind: "connection" }>,
+  ctx: ParticipantStepContext,
+): Promise<string[]> {
   const participant = existing(ctx, step.participant);
   const what = participant.kind === "raw" ? "connection" : "session";
   if (step.expect === "open") {
     await sleep(step.withinMs);
     const closed = participant.kind === "raw" ? participant.closed : participant.ended !== undefined;
-    return closed ? [`expected ${step.participant}'s ${what} to stay open for ${step.withinMs} ms, but it ended${endedBy(participant)}`] : [];
+    return closed
+      ? [
+          `expected ${step.participant}'s ${what} to stay open for ${step.withinMs} ms, but it ended${endedBy(participant)}`,
+        ]
+      : [];
   }
-  if (!(await closesWithin(participant, step.withinMs))) return [`expected ${step.participant}'s ${what} to be closed within ${step.withinMs} ms, but it is still open`];
+  if (!(await closesWithin(participant, step.withinMs)))
+    return [`expected ${step.participant}'s ${what} to be closed within ${step.withinMs} ms, but it is still open`];
   if (step.reason === undefined) return [];
-  if (participant.kind === "raw") throw new StepError("reason applies to sessions; read a raw connection's SESSION_ENDED with `received`");
+  if (participant.kind === "raw")
+    throw new StepError("reason applies to sessions; read a raw connection's SESSION_ENDED with `received`");
   const reason = FailureReason[participant.ended!.reason];
-  return reason === step.reason ? [] : [`expected the session to end with ${step.reason}, got ${reason} (${participant.ended!.name})`];
+  return reason === step.reason
+    ? []
+    : [`expected the session to end with ${step.reason}, got ${reason} (${participant.ended!.name})`];
 }
 
-async function subscribe(step: Extract<ParticipantStep, { kind: "subscribe" }>, ctx: ParticipantStepContext): Promise<string[]> {
+async function subscribe(
+  step: Extract<ParticipantStep, { kind: "subscribe" }>,
+  ctx: ParticipantStepContext,
+): Promise<string[]> {
   const participant = raw(ctx, step.participant);
   const subject = text(ctx, step.subject);
-  if (participant.subscriptions.has(subject)) throw new StepError(`${step.participant} has subscribed to ${subject} already`);
+  if (participant.subscriptions.has(subject))
+    throw new StepError(`${step.participant} has subscribed to ${subject} already`);
   const recorded = await subscribeRecorded(participant, subject);
   participant.subscriptions.set(subject, recorded);
-  if (step.expect === "refused" && recorded.refused === undefined) return [`expected the server to refuse ${step.participant}'s subscription to ${subject}, but it was accepted`];
-  if (step.expect === "accepted" && recorded.refused !== undefined) return [`expected ${step.participant} to be allowed to subscribe to ${subject}, but the server refused: ${recorded.refused}`];
+  if (step.expect === "refused" && recorded.refused === undefined)
+    return [`expected the server to refuse ${step.participant}'s subscription to ${subject}, but it was accepted`];
+  if (step.expect === "accepted" && recorded.refused !== undefined)
+    return [
+      `expected ${step.participant} to be allowed to subscribe to ${subject}, but the server refused: ${recorded.refused}`,
+    ];
   return [];
 }
 
-async function publish(step: Extract<ParticipantStep, { kind: "publish" }>, ctx: ParticipantStepContext): Promise<string[]> {
+async function publish(
+  step: Extract<ParticipantStep, { kind: "publish" }>,
+  ctx: ParticipantStepContext,
+): Promise<string[]> {
   const participant = raw(ctx, step.participant);
   const subject = text(ctx, step.subject);
   const payload =
     typeof step.payload === "string"
       ? text(ctx, step.payload)
-      : toBinary(NatsMsgClientToServerSchema, create(NatsMsgClientToServerSchema, { id: randomUUID(), event: step.payload.event, msg: text(ctx, step.payload.msg) }));
-  const refused = await publishChecked(participant, subject, payload, step.reply === undefined ? undefined : text(ctx, step.reply));
-  if (step.expect === "refused" && refused === undefined) return [`expected the server to refuse ${step.participant}'s publish on ${subject}, but it was accepted`];
-  if (step.expect === "accepted" && refused !== undefined) return [`expected ${step.participant} to be allowed to publish on ${subject}, but the server refused: ${refused}`];
+      : toBinary(
+          NatsMsgClientToServerSchema,
+          create(NatsMsgClientToServerSchema, {
+            id: randomUUID(),
+            event: step.payload.event,
+            msg: text(ctx, step.payload.msg),
+          }),
+        );
+  const refused = await publishChecked(
+    participant,
+    subject,
+    payload,
+    step.reply === undefined ? undefined : text(ctx, step.reply),
+  );
+  if (step.expect === "refused" && refused === undefined)
+    return [`expected the server to refuse ${step.participant}'s publish on ${subject}, but it was accepted`];
+  if (step.expect === "accepted" && refused !== undefined)
+    return [`expected ${step.participant} to be allowed to publish on ${subject}, but the server refused: ${refused}`];
   return [];
 }
 
-async function received(step: Extract<ParticipantStep, { kind: "received" }>, ctx: ParticipantStepContext): Promise<string[]> {
+async function received(
+  step: Extract<ParticipantStep, { kind: "received" }>,
+  ctx: ParticipantStepContext,
+): Promise<string[]> {
   const participant = existing(ctx, step.participant);
   const expect = resolveDelivery(ctx, step.expect);
   let inbox: () => { texts: Uint8Array[]; messages: NatsMsgServerToClient[]; errors: Error[] };
   let where: string;
   if (participant.kind === "raw") {
-    if (step.subject === undefined) throw new StepError(`received: name the subscription of ${step.participant} with subject`);
+    if (step.subject === undefined)
+      throw new StepError(`received: name the subscription of ${step.participant} with subject`);
     const subject = text(ctx, step.subject);
     const recorded = participant.subscriptions.get(subject);
     if (!recorded) throw new StepError(`${step.participant} has no subscription to ${subject}`);
@@ -190,7 +256,11 @@ async function received(step: Extract<ParticipantStep, { kind: "received" }>, ct
     if (step.subject !== undefined) throw new StepError("a session receives chat only; leave subject out");
     if (expect.envelope) throw new StepError("envelope applies to raw connections");
     where = " (chat)";
-    inbox = () => ({ texts: participant.chats.map((t) => new TextEncoder().encode(t)), messages: [], errors: participant.errors });
+    inbox = () => ({
+      texts: participant.chats.map((t) => new TextEncoder().encode(t)),
+      messages: [],
+      errors: participant.errors,
+    });
   }
   if (expect.decryptionError && participant.kind === "raw") throw new StepError("decryption_error applies to sessions");
 
@@ -211,18 +281,27 @@ async function evaluate(
 ): Promise<string[]> {
   const problems: string[] = [];
   const has = (needle: string) => got.texts.some((t) => Buffer.from(t).includes(Buffer.from(needle)));
-  for (const needle of expect.contains) if (!has(needle)) problems.push(`nothing received contains ${JSON.stringify(needle)} (${got.texts.length} messages)`);
-  for (const needle of expect.notContains) if (has(needle)) problems.push(`a message received contains ${JSON.stringify(needle)}`);
-  if (expect.nothing && got.texts.length > 0) problems.push(`expected nothing, received ${got.texts.length} messages, the first ${preview(got.texts[0]!)}`);
-  if (expect.atLeast !== undefined && got.texts.length < expect.atLeast) problems.push(`expected at least ${expect.atLeast} messages, received ${got.texts.length}`);
+  for (const needle of expect.contains)
+    if (!has(needle))
+      problems.push(`nothing received contains ${JSON.stringify(needle)} (${got.texts.length} messages)`);
+  for (const needle of expect.notContains)
+    if (has(needle)) problems.push(`a message received contains ${JSON.stringify(needle)}`);
+  if (expect.nothing && got.texts.length > 0)
+    problems.push(`expected nothing, received ${got.texts.length} messages, the first ${preview(got.texts[0]!)}`);
+  if (expect.atLeast !== undefined && got.texts.length < expect.atLeast)
+    problems.push(`expected at least ${expect.atLeast} messages, received ${got.texts.length}`);
   if (expect.decryptionError && !got.errors.some((e) => e.name === "DecryptionError")) {
-    problems.push(`expected a DecryptionError, got ${got.errors.length ? got.errors.map((e) => e.name).join(", ") : "no error"}`);
+    problems.push(
+      `expected a DecryptionError, got ${got.errors.length ? got.errors.map((e) => e.name).join(", ") : "no error"}`,
+    );
   }
   if (expect.envelope) {
     const wanted = expect.envelope;
     const candidates = got.messages.filter((m) => m.event === wanted.event);
     if (candidates.length === 0) {
-      problems.push(`no ${eventName(wanted.event)} among ${got.messages.length} server messages${got.messages.length ? ` (${got.messages.map(describeAnswer).join("; ")})` : ""}`);
+      problems.push(
+        `no ${eventName(wanted.event)} among ${got.messages.length} server messages${got.messages.length ? ` (${got.messages.map(describeAnswer).join("; ")})` : ""}`,
+      );
     } else {
       const checks = await Promise.all(candidates.map((m) => checkAnswer(m, wanted, { liveKit: ctx.liveKit })));
       if (!checks.some((c) => c.length === 0)) problems.push(...checks[0]!);
@@ -231,22 +310,33 @@ async function evaluate(
   return problems;
 }
 
-async function request(step: Extract<ParticipantStep, { kind: "request" }>, ctx: ParticipantStepContext): Promise<string[]> {
+async function request(
+  step: Extract<ParticipantStep, { kind: "request" }>,
+  ctx: ParticipantStepContext,
+): Promise<string[]> {
   const participant = raw(ctx, step.participant);
   const { roomId, userId } = participant;
-  if (!roomId || !userId) throw new StepError(`${step.participant}'s token names no room_id and sub, so its subjects are unknown`);
+  if (!roomId || !userId)
+    throw new StepError(`${step.participant}'s token names no room_id and sub, so its subjects are unknown`);
   const subjects = ctx.nats.subjects;
   const privateSubject = `${subjects.sys_private}.${roomId}.${userId}.>`;
   const workerSubject = `${step.worker === "js" ? subjects.sys_js_worker : subjects.sys_core_worker}.${roomId}.${userId}`;
   const expect = resolveAnswer(ctx, step.expect);
   const answers = await subscribeRecorded(participant, privateSubject);
   try {
-    if (answers.refused !== undefined) return [`cannot read answers: the server refused the subscription to ${privateSubject}: ${answers.refused}`];
+    if (answers.refused !== undefined)
+      return [`cannot read answers: the server refused the subscription to ${privateSubject}: ${answers.refused}`];
     const id = randomUUID();
     const msg = step.msg === undefined ? "" : (resolveToken(step.msg, ctx.scope, ctx.apiSecret).value ?? "");
-    const envelope = toBinary(NatsMsgClientToServerSchema, create(NatsMsgClientToServerSchema, { id, event: step.event, msg }));
+    const envelope = toBinary(
+      NatsMsgClientToServerSchema,
+      create(NatsMsgClientToServerSchema, { id, event: step.event, msg }),
+    );
     const refused = await publishChecked(participant, workerSubject, envelope);
-    if (refused !== undefined) return [`the server refused the request on ${step.participant}'s own worker subject ${workerSubject}: ${refused}`];
+    if (refused !== undefined)
+      return [
+        `the server refused the request on ${step.participant}'s own worker subject ${workerSubject}: ${refused}`,
+      ];
 
     const label = `${NatsMsgClientToServerEvent[step.event]} on ${workerSubject}`;
     const deadline = Date.now() + step.withinMs;
@@ -255,10 +345,15 @@ async function request(step: Extract<ParticipantStep, { kind: "request" }>, ctx:
       answer = answers.messages.map((m) => decodeServerEnvelope(m.data)).find((m) => m?.event === expect.event);
       if (!answer) await sleep(10);
     }
-    if (expect.none) return answer ? [`${label}: expected no ${eventName(expect.event)} within ${step.withinMs} ms, got ${describeAnswer(answer)}`] : [];
+    if (expect.none)
+      return answer
+        ? [`${label}: expected no ${eventName(expect.event)} within ${step.withinMs} ms, got ${describeAnswer(answer)}`]
+        : [];
     if (!answer) {
       const others = answers.messages.map((m) => decodeServerEnvelope(m.data)).filter((m) => m !== undefined);
-      return [`${label}: no ${eventName(expect.event)} on ${privateSubject} within ${step.withinMs} ms${others.length ? ` (got ${others.map(describeAnswer).join("; ")})` : ""}`];
+      return [
+        `${label}: no ${eventName(expect.event)} on ${privateSubject} within ${step.withinMs} ms${others.length ? ` (got ${others.map(describeAnswer).join("; ")})` : ""}`,
+      ];
     }
     const problems = await checkAnswer(answer, expect, { requestId: id, liveKit: ctx.liveKit });
     if (problems.length > 0) return problems.map((p) => `${label}: ${p}`);
@@ -269,7 +364,10 @@ async function request(step: Extract<ParticipantStep, { kind: "request" }>, ctx:
   }
 }
 
-async function join(step: Extract<ParticipantStep, { kind: "join-session" }>, ctx: ParticipantStepContext): Promise<string[]> {
+async function join(
+  step: Extract<ParticipantStep, { kind: "join-session" }>,
+  ctx: ParticipantStepContext,
+): Promise<string[]> {
   fresh(ctx, step.participant);
   const token = resolveToken(step.token, ctx.scope, ctx.apiSecret).value;
   if (token === undefined) throw new StepError("join_session needs a token");
@@ -292,18 +390,24 @@ async function join(step: Extract<ParticipantStep, { kind: "join-session" }>, ct
     participant = { kind: "session", session, chats, errors, release: () => http2?.close() };
     session.on("chat", (m) => void chats.push(m.message));
     session.on("error", (e) => void errors.push(e));
-    session.on("ended", (e) => void (participant.ended = e));
+    session.on("ended", (e) => {
+      participant.ended = e;
+    });
   } catch (err) {
     http2?.close();
     const reason = (err as Partial<SessionError>).reason;
     const name = typeof reason === "number" ? FailureReason[reason] : undefined;
     if ("refused" in step.expect) {
-      return name === step.expect.refused ? [] : [`expected joining to be refused with ${step.expect.refused}, got ${describeJoinError(err)}`];
+      return name === step.expect.refused
+        ? []
+        : [`expected joining to be refused with ${step.expect.refused}, got ${describeJoinError(err)}`];
     }
     return [`expected ${step.participant} to join, got ${describeJoinError(err)}`];
   }
   ctx.participants.set(step.participant, participant);
-  return "refused" in step.expect ? [`expected joining to be refused with ${step.expect.refused}, but ${step.participant} joined`] : [];
+  return "refused" in step.expect
+    ? [`expected joining to be refused with ${step.expect.refused}, but ${step.participant} joined`]
+    : [];
 }
 
 function describeJoinError(err: unknown): string {
@@ -313,14 +417,18 @@ function describeJoinError(err: unknown): string {
 }
 
 function endedBy(participant: Participant): string {
-  return participant.kind === "session" && participant.ended ? ` (${participant.ended.name} ${FailureReason[participant.ended.reason]})` : "";
+  return participant.kind === "session" && participant.ended
+    ? ` (${participant.ended.name} ${FailureReason[participant.ended.reason]})`
+    : "";
 }
 
 function save(paths: Record<string, string>, body: JsonObject, ctx: ParticipantStepContext): void {
   for (const [name, path] of Object.entries(paths)) {
     let value: JsonValue | undefined = body;
-    for (const key of path.split(".")) value = value !== null && typeof value === "object" && !Array.isArray(value) ? value[key] : undefined;
-    if (value === undefined || value === null || value === "") throw new StepError(`cannot save ${name}: the answer has no ${path}`);
+    for (const key of path.split("."))
+      value = value !== null && typeof value === "object" && !Array.isArray(value) ? value[key] : undefined;
+    if (value === undefined || value === null || value === "")
+      throw new StepError(`cannot save ${name}: the answer has no ${path}`);
     ctx.scope.set(name, value);
   }
 }
@@ -336,7 +444,12 @@ function resolveDelivery(ctx: ParticipantStepContext, expect: DeliveryExpectatio
 
 function resolveAnswer(ctx: ParticipantStepContext, expect: AnswerExpectation): AnswerExpectation {
   const resolve = <T extends JsonValue | undefined>(v: T): T => (v === undefined ? v : (ctx.scope.resolve(v) as T));
-  return { ...expect, msg: resolve(expect.msg), initialData: resolve(expect.initialData), media: resolve(expect.media) };
+  return {
+    ...expect,
+    msg: resolve(expect.msg),
+    initialData: resolve(expect.initialData),
+    media: resolve(expect.media),
+  };
 }
 
 function text(ctx: ParticipantStepContext, value: string): string {
@@ -362,7 +475,8 @@ function session(ctx: ParticipantStepContext, name: string): SessionParticipant 
 }
 
 function fresh(ctx: ParticipantStepContext, name: string): void {
-  if (ctx.participants.has(name)) throw new StepError(`participant ${name} exists already; close it first or pick another name`);
+  if (ctx.participants.has(name))
+    throw new StepError(`participant ${name} exists already; close it first or pick another name`);
 }
 
 function preview(bytes: Uint8Array): string {

@@ -77,7 +77,11 @@ export class ConnectFailure extends Error {
 const refusalErrors = new Set(["AuthorizationError", "UserAuthenticationExpiredError"]);
 
 /** Opens a participant connection over WebSocket with `token`, as a browser would: no reconnects, so closes are visible. */
-export async function connectRaw(nats: NatsTarget, token: string, options: { inboxPrefix?: string; name: string; roomId?: string; userId?: string }): Promise<ConnectResult> {
+export async function connectRaw(
+  nats: NatsTarget,
+  token: string,
+  options: { inboxPrefix?: string; name: string; roomId?: string; userId?: string },
+): Promise<ConnectResult> {
   let nc: NatsConnection;
   try {
     nc = await wsconnect({
@@ -139,7 +143,12 @@ export async function subscribeRecorded(participant: RawParticipant, subject: st
  * (it does so before the flush's PONG). With `reply`, whoever answers (a
  * JetStream stream acknowledges into it) writes to that subject.
  */
-export async function publishChecked(participant: RawParticipant, subject: string, payload: string | Uint8Array, reply?: string): Promise<string | undefined> {
+export async function publishChecked(
+  participant: RawParticipant,
+  subject: string,
+  payload: string | Uint8Array,
+  reply?: string,
+): Promise<string | undefined> {
   const before = participant.publishRefusals.length;
   participant.nc.publish(subject, payload, reply === undefined ? undefined : { reply });
   await participant.nc.flush();

@@ -50,7 +50,8 @@ export interface CaseContext {
 export async function runCase(expanded: ExpandedCase, context: CaseContext): Promise<string | undefined> {
   const nats = context.nats;
   const needsNats = expanded.definition.requires.includes("nats");
-  if (needsNats && (!nats || "error" in nats)) return `the case needs the NATS plane: ${nats && "error" in nats ? nats.error : "not offered"}`;
+  if (needsNats && (!nats || "error" in nats))
+    return `the case needs the NATS plane: ${nats && "error" in nats ? nats.error : "not offered"}`;
   const scope = createScope({
     runId: context.runId,
     caseIndex: expanded.index,
@@ -88,19 +89,30 @@ export async function runCase(expanded: ExpandedCase, context: CaseContext): Pro
   }
 }
 
-const stepLabels: Record<string, string> = { "connect-many": "connect_many", "join-session": "join_session", "send-chat": "send_chat", request: "send" };
+const stepLabels: Record<string, string> = {
+  "connect-many": "connect_many",
+  "join-session": "join_session",
+  "send-chat": "send_chat",
+  request: "send",
+};
 function stepLabel(kind: string): string {
   return stepLabels[kind] ?? kind;
 }
 
-async function runCall(step: CallStep, expanded: ExpandedCase, context: CaseContext, scope: ReturnType<typeof createScope>): Promise<string[]> {
+async function runCall(
+  step: CallStep,
+  expanded: ExpandedCase,
+  context: CaseContext,
+  scope: ReturnType<typeof createScope>,
+): Promise<string[]> {
   const op = operations.get(step.call)!;
   const token = resolveToken(step.token, scope, context.apiSecret);
   const request: WireRequest = {
     json: scope.resolve(step.request) as JsonObject,
     rawJson: step.raw?.json === undefined ? undefined : String(scope.resolve(step.raw.json)),
     rawProto: step.raw?.protoHex === undefined ? undefined : Buffer.from(step.raw.protoHex, "hex"),
-    auth: step.auth.header === undefined ? step.auth : { ...step.auth, header: String(scope.resolve(step.auth.header)) },
+    auth:
+      step.auth.header === undefined ? step.auth : { ...step.auth, header: String(scope.resolve(step.auth.header)) },
     token: token.value,
     tokenInQuery: token.inQuery,
   };
@@ -109,7 +121,8 @@ async function runCall(step: CallStep, expanded: ExpandedCase, context: CaseCont
   const problems = checkOutcome(op, expect, outcome, context.profile);
   if (problems.length === 0) save(step, outcome.body, scope.set);
   if (problems.length === 0 && step.saveHeader !== undefined) {
-    if (outcome.sentSignature === undefined) throw new StepError(`cannot save ${step.saveHeader}: the request carried no PNM-SIGNATURE`);
+    if (outcome.sentSignature === undefined)
+      throw new StepError(`cannot save ${step.saveHeader}: the request carried no PNM-SIGNATURE`);
     scope.set(step.saveHeader, outcome.sentSignature);
   }
   return problems;

@@ -3,7 +3,7 @@ import type { CaseDefinition, Requirement } from "../cases/case-types.js";
 import type { Features } from "../features.js";
 import type { KnownFailing } from "../known-failing.js";
 import type { LiveKitCredentials } from "../livekit.js";
-import { profileIncludes, type Profile } from "../profiles.js";
+import { type Profile, profileIncludes } from "../profiles.js";
 import { createWire } from "../wire/wire.js";
 import { describeDiscoveryFailure, discoverNats, type NatsTarget } from "./nats-target.js";
 import { type ExpandedCase, runCase } from "./run-case.js";
@@ -117,7 +117,9 @@ export async function runCases(options: RunOptions): Promise<CaseResult[]> {
   const runId = `c${randomBytes(4).toString("hex")}`;
   let nats: NatsTarget | { error: string } | undefined;
   if (expanded.some((c) => c.definition.requires.includes("nats"))) {
-    nats = await discoverNats(wire, options.features.transports[0]!, runId, target.natsUrl).catch((err: unknown) => ({ error: describeDiscoveryFailure(err) }));
+    nats = await discoverNats(wire, options.features.transports[0]!, runId, target.natsUrl).catch((err: unknown) => ({
+      error: describeDiscoveryFailure(err),
+    }));
   }
   const context = {
     wire,
@@ -150,11 +152,21 @@ export async function runCases(options: RunOptions): Promise<CaseResult[]> {
 }
 
 /** A case's result from its failure reason (undefined: passed), with the known-failing list applied. */
-export function classify(name: string, reason: string | undefined, durationMs: number, knownFailing?: KnownFailing): CaseResult {
+export function classify(
+  name: string,
+  reason: string | undefined,
+  durationMs: number,
+  knownFailing?: KnownFailing,
+): CaseResult {
   const listed = knownFailing?.matches(name) ?? false;
   if (reason === undefined) {
     return listed
-      ? { case: name, result: "unexpected-pass", durationMs, reason: "listed as known failing but passed; remove it from the list" }
+      ? {
+          case: name,
+          result: "unexpected-pass",
+          durationMs,
+          reason: "listed as known failing but passed; remove it from the list",
+        }
       : { case: name, result: "passed", durationMs };
   }
   return { case: name, result: listed ? "known-failing" : "failed", durationMs, reason };

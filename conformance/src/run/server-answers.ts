@@ -1,10 +1,14 @@
 import { fromBinary, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
 import { ErrorDetailSchema, FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
-import { type NatsMsgServerToClient, NatsMsgServerToClientEvent, NatsMsgServerToClientSchema } from "@pnm/protocol/pnm/v1/nats_msg_pb";
+import {
+  type NatsMsgServerToClient,
+  NatsMsgServerToClientEvent,
+  NatsMsgServerToClientSchema,
+} from "@pnm/protocol/pnm/v1/nats_msg_pb";
 import { RenewalFailureSchema } from "@pnm/protocol/pnm/v1/renewal_pb";
 import type { AnswerExpectation } from "../cases/case-types.js";
 import { type LiveKitCredentials, usesLiveKitMatcher, verifyLiveKitTokens } from "../livekit.js";
-import { match, type MatchContext } from "./matchers.js";
+import { type MatchContext, match } from "./matchers.js";
 
 /** A server envelope (NatsMsgServerToClient) as cases see it, for `save` and for messages. */
 export interface ServerAnswer {
@@ -42,7 +46,8 @@ export function answerShape(message: NatsMsgServerToClient): ServerAnswer {
       answer.renewal_failure = { request_id: failure.requestId, reason: reasonName(failure.reason), msg: failure.msg };
     }
     const detail = tryDecode(() => fromBinary(ErrorDetailSchema, message.binMsg));
-    if (detail && detail.reason !== FailureReason.UNSPECIFIED) answer.error_detail = { reason: reasonName(detail.reason) };
+    if (detail && detail.reason !== FailureReason.UNSPECIFIED)
+      answer.error_detail = { reason: reasonName(detail.reason) };
   }
   return answer;
 }
@@ -74,18 +79,29 @@ export interface AnswerCheckOptions {
  * one; refusals must carry the typed reason in bin_msg and no msg; successes a
  * msg, matched as text or, for initial data and media, as the protojson it is.
  */
-export async function checkAnswer(message: NatsMsgServerToClient, expect: AnswerExpectation, options: AnswerCheckOptions = {}): Promise<string[]> {
+export async function checkAnswer(
+  message: NatsMsgServerToClient,
+  expect: AnswerExpectation,
+  options: AnswerCheckOptions = {},
+): Promise<string[]> {
   const answer = answerShape(message);
   if (message.event !== expect.event) return [`expected ${eventName(expect.event)}, got ${describeAnswer(message)}`];
   const refusal = (kind: "renewal_failure" | "error_detail", reason: string): string[] => {
     const label = kind === "renewal_failure" ? "RenewalFailure" : "ErrorDetail";
-    if (answer.msg && options.requestId !== undefined) return [`expected a refusal with ${label} ${reason}, got ${describeAnswer(message)}`];
+    if (answer.msg && options.requestId !== undefined)
+      return [`expected a refusal with ${label} ${reason}, got ${describeAnswer(message)}`];
     const got = answer[kind];
     if (!got) return [`expected a ${label} in bin_msg, got ${describeAnswer(message)}`];
     const problems = got.reason === reason ? [] : [`expected ${label} reason ${reason}, got ${got.reason}`];
     if (expect.msg !== undefined) problems.push(...match(expect.msg, answer.msg, "msg"));
-    if (kind === "renewal_failure" && options.requestId !== undefined && answer.renewal_failure!.request_id !== options.requestId) {
-      problems.push(`RenewalFailure.request_id is ${show(answer.renewal_failure!.request_id)}, not the request's id ${show(options.requestId)}`);
+    if (
+      kind === "renewal_failure" &&
+      options.requestId !== undefined &&
+      answer.renewal_failure!.request_id !== options.requestId
+    ) {
+      problems.push(
+        `RenewalFailure.request_id is ${show(answer.renewal_failure!.request_id)}, not the request's id ${show(options.requestId)}`,
+      );
     }
     return problems;
   };
@@ -96,7 +112,10 @@ export async function checkAnswer(message: NatsMsgServerToClient, expect: Answer
   if (!answer.msg) return [`expected an answer with msg, got ${describeAnswer(message)}`];
   const problems: string[] = [];
   if (expect.msg !== undefined) problems.push(...match(expect.msg, answer.msg, "msg"));
-  for (const [label, expected] of [["initial_data", expect.initialData], ["media", expect.media]] as const) {
+  for (const [label, expected] of [
+    ["initial_data", expect.initialData],
+    ["media", expect.media],
+  ] as const) {
     if (expected === undefined) continue;
     const parsed = parseJson(answer.msg);
     if (parsed === undefined) {
@@ -104,7 +123,8 @@ export async function checkAnswer(message: NatsMsgServerToClient, expect: Answer
       continue;
     }
     const context: MatchContext = {};
-    if (usesLiveKitMatcher(expected) && options.liveKit) context.liveKit = await verifyLiveKitTokens(parsed, options.liveKit);
+    if (usesLiveKitMatcher(expected) && options.liveKit)
+      context.liveKit = await verifyLiveKitTokens(parsed, options.liveKit);
     problems.push(...match(expected, parsed, label, context));
   }
   return problems;

@@ -59,7 +59,8 @@ export function createScope(options: ScopeOptions): Scope {
     if (value === null || typeof value !== "object") return value;
     if ("$repeat" in value) {
       const times = value.times;
-      if (typeof value.$repeat !== "string" || typeof times !== "number") throw new StepError("$repeat needs a string and a number `times`");
+      if (typeof value.$repeat !== "string" || typeof times !== "number")
+        throw new StepError("$repeat needs a string and a number `times`");
       return value.$repeat.repeat(times);
     }
     if ("$now" in value) {

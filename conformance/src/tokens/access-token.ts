@@ -43,7 +43,12 @@ export type TokenVerdict = { outcome: "valid"; claims: JsonObject } | { outcome:
  * room_sid, token_kind and jti): HS256, upstream's claim names, false
  * booleans and client_type 0 left out.
  */
-export function mintAccessToken(keys: TokenKeys, input: AccessTokenInput, validitySeconds: number, nowSeconds: number): string {
+export function mintAccessToken(
+  keys: TokenKeys,
+  input: AccessTokenInput,
+  validitySeconds: number,
+  nowSeconds: number,
+): string {
   const claims: JsonObject = {
     iss: keys.apiKey,
     sub: input.userId,
@@ -79,7 +84,8 @@ export function verifyAccessToken(keys: TokenKeys, token: string, nowSeconds: nu
   if ("crit" in header) return { outcome: "TOKEN_MALFORMED" };
   const expected = hs256(keys.secret, `${headerPart}.${payloadPart}`);
   const given = Buffer.from(signaturePart, "base64url");
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { outcome: "TOKEN_SIGNATURE_INVALID" };
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    return { outcome: "TOKEN_SIGNATURE_INVALID" };
   const claims = parseSegment(payloadPart);
   if (!claims) return { outcome: "TOKEN_MALFORMED" };
   if (claims.iss !== keys.apiKey) return { outcome: "TOKEN_ISSUER_INVALID" };
@@ -93,7 +99,10 @@ export function verifyAccessToken(keys: TokenKeys, token: string, nowSeconds: nu
     typeof claims.nbf === "number";
   if (!complete) return { outcome: "TOKEN_CLAIMS_INVALID" };
   const iat = claims.iat;
-  if ((claims.nbf as number) > nowSeconds + leewaySeconds || (typeof iat === "number" && iat > nowSeconds + leewaySeconds)) {
+  if (
+    (claims.nbf as number) > nowSeconds + leewaySeconds ||
+    (typeof iat === "number" && iat > nowSeconds + leewaySeconds)
+  ) {
     return { outcome: "TOKEN_NOT_YET_VALID" };
   }
   if ((claims.exp as number) < nowSeconds - leewaySeconds) return { outcome: "TOKEN_EXPIRED" };

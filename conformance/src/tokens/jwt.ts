@@ -1,5 +1,5 @@
-import type { JsonObject } from "@bufbuild/protobuf";
 import { createHmac } from "node:crypto";
+import type { JsonObject } from "@bufbuild/protobuf";
 
 export type { JsonObject };
 
@@ -33,7 +33,9 @@ export function hmacFor(alg: unknown): string {
 }
 
 /** Header and claims of a compact JWS, without any verification; undefined when it is not one. */
-export function decodeCompact(token: string): { header: JsonObject; claims: JsonObject; signature: string } | undefined {
+export function decodeCompact(
+  token: string,
+): { header: JsonObject; claims: JsonObject; signature: string } | undefined {
   const parts = token.split(".");
   if (parts.length !== 3) return undefined;
   const header = parseSegment(parts[0]!);

@@ -17,16 +17,26 @@ export function checkAccessTokenVector(vector: Vector): string | undefined {
       const expected = stringField(vector, "expect");
       const verdict = verifyAccessToken(keys, stringField(vector, "token"), now);
       if (verdict.outcome !== expected) return `verification gave ${verdict.outcome}, expected ${expected}`;
-      if (verdict.outcome === "valid" && vector.claims !== undefined && !isDeepStrictEqual(verdict.claims, objectField(vector, "claims"))) {
+      if (
+        verdict.outcome === "valid" &&
+        vector.claims !== undefined &&
+        !isDeepStrictEqual(verdict.claims, objectField(vector, "claims"))
+      ) {
         return `verified claims ${JSON.stringify(verdict.claims)} differ from ${JSON.stringify(vector.claims)}`;
       }
       return undefined;
     }
     case "access-token-mint": {
-      const token = mintAccessToken(keys, objectField(vector, "input") as unknown as AccessTokenInput, numberField(vector, "validitySeconds"), now);
+      const token = mintAccessToken(
+        keys,
+        objectField(vector, "input") as unknown as AccessTokenInput,
+        numberField(vector, "validitySeconds"),
+        now,
+      );
       const decoded = decodeCompact(token);
       if (!decoded) return `minted ${token}, which is not a JWT`;
-      if (!isDeepStrictEqual(decoded.header, objectField(vector, "header"))) return `minted header ${JSON.stringify(decoded.header)}`;
+      if (!isDeepStrictEqual(decoded.header, objectField(vector, "header")))
+        return `minted header ${JSON.stringify(decoded.header)}`;
       const { jti, ...claims } = decoded.claims;
       if (typeof jti !== "string" || jti === "") return "minted token has no jti";
       if (!isDeepStrictEqual(claims, objectField(vector, "claims"))) return `minted claims ${JSON.stringify(claims)}`;

@@ -22,14 +22,18 @@ export async function checkHmacVector(vector: Vector): Promise<string | undefine
   const secret = stringField(vector, "secret");
   const body = bytesField(vector, "body");
   const protocol = vector.protocol === undefined ? undefined : stringField(vector, "protocol");
-  if (protocol !== undefined && !(protocol in protocols)) throw new MalformedVectorError(`protocol must be one of ${Object.keys(protocols).join(", ")}`);
+  if (protocol !== undefined && !(protocol in protocols))
+    throw new MalformedVectorError(`protocol must be one of ${Object.keys(protocols).join(", ")}`);
   const framing = protocol === undefined ? "body" : protocols[protocol]!.framing;
   switch (vector.type) {
     case "hmac-signature": {
       const expected = stringField(vector, "signature");
       const fromClient =
-        protocol === undefined ? await signBody(secret, new Uint8Array(body)) : await signedByClient(secret, body, protocols[protocol]!.contentType);
-      if (fromClient !== expected) return `${protocol === undefined ? "signBody" : "the signing HTTP client"} (@pnm/client) gave ${fromClient}, expected ${expected}`;
+        protocol === undefined
+          ? await signBody(secret, new Uint8Array(body))
+          : await signedByClient(secret, body, protocols[protocol]!.contentType);
+      if (fromClient !== expected)
+        return `${protocol === undefined ? "signBody" : "the signing HTTP client"} (@pnm/client) gave ${fromClient}, expected ${expected}`;
       const fromHarness = signatureHex(secret, signedBytes(body, framing));
       return fromHarness === expected ? undefined : `the harness signer gave ${fromHarness}, expected ${expected}`;
     }
@@ -65,21 +69,34 @@ export async function checkHmacVector(vector: Vector): Promise<string | undefine
  * vector's clock and nonce, when `protocol` names a framing) and from the
  * harness's own signer.
  */
-async function checkV2Signature(vector: Vector, secret: string, body: Uint8Array, protocol: string | undefined): Promise<string | undefined> {
-  const request = { method: stringField(vector, "method"), path: stringField(vector, "path"), timestamp: numberField(vector, "timestamp"), nonce: stringField(vector, "nonce") };
+async function checkV2Signature(
+  vector: Vector,
+  secret: string,
+  body: Uint8Array,
+  protocol: string | undefined,
+): Promise<string | undefined> {
+  const request = {
+    method: stringField(vector, "method"),
+    path: stringField(vector, "path"),
+    timestamp: numberField(vector, "timestamp"),
+    nonce: stringField(vector, "nonce"),
+  };
   const canonical = stringField(vector, "canonical");
   const header = stringField(vector, "header");
   const framing = protocol === undefined ? "body" : protocols[protocol]!.framing;
   const signed = signedBytes(body, framing);
   const fromHarness = canonicalV2(request, signed);
-  if (fromHarness !== canonical) return `the harness's canonical string is ${JSON.stringify(fromHarness)}, expected ${JSON.stringify(canonical)}`;
+  if (fromHarness !== canonical)
+    return `the harness's canonical string is ${JSON.stringify(fromHarness)}, expected ${JSON.stringify(canonical)}`;
   const fromClientCanonical = await canonicalStringV2({ ...request, message: new Uint8Array(signed) });
-  if (fromClientCanonical !== canonical) return `canonicalStringV2 (@pnm/client) gave ${JSON.stringify(fromClientCanonical)}, expected ${JSON.stringify(canonical)}`;
+  if (fromClientCanonical !== canonical)
+    return `canonicalStringV2 (@pnm/client) gave ${JSON.stringify(fromClientCanonical)}, expected ${JSON.stringify(canonical)}`;
   const fromClient =
     protocol === undefined
       ? await signV2(secret, { ...request, message: new Uint8Array(signed) })
       : await signedByClient(secret, body, protocols[protocol]!.contentType, { version: 2, ...request });
-  if (fromClient !== header) return `${protocol === undefined ? "signV2" : "the signing HTTP client"} (@pnm/client) gave ${fromClient}, expected ${header}`;
+  if (fromClient !== header)
+    return `${protocol === undefined ? "signV2" : "the signing HTTP client"} (@pnm/client) gave ${fromClient}, expected ${header}`;
   const harnessHeader = harnessSignV2(secret, request, body, framing);
   return harnessHeader === header ? undefined : `the harness signer gave ${harnessHeader}, expected ${header}`;
 }
@@ -88,7 +105,12 @@ async function checkV2Signature(vector: Vector, secret: string, body: Uint8Array
 type ClientSigning = { version: 1 } | { version: 2; method: string; path: string; timestamp: number; nonce: string };
 
 /** The signature header (HASH-SIGNATURE, or PNM-SIGNATURE for v2) the client SDK's signing HTTP client puts on a request with this body and content type. */
-async function signedByClient(secret: string, body: Uint8Array, contentType: string, signing: ClientSigning = { version: 1 }): Promise<string> {
+async function signedByClient(
+  secret: string,
+  body: Uint8Array,
+  contentType: string,
+  signing: ClientSigning = { version: 1 },
+): Promise<string> {
   let signature = "";
   const capture: UniversalClientFn = async (request) => {
     signature = request.header.get(signing.version === 1 ? "HASH-SIGNATURE" : "PNM-SIGNATURE") ?? "";
@@ -97,8 +119,17 @@ async function signedByClient(secret: string, body: Uint8Array, contentType: str
   const options =
     signing.version === 1
       ? { apiKey: "k", apiSecret: secret, signatureVersion: 1 as const }
-      : { apiKey: "k", apiSecret: secret, signatureVersion: 2 as const, now: () => signing.timestamp * 1000, nonce: () => signing.nonce };
-  await createSigningHttpClient(capture, options)({
+      : {
+          apiKey: "k",
+          apiSecret: secret,
+          signatureVersion: 2 as const,
+          now: () => signing.timestamp * 1000,
+          nonce: () => signing.nonce,
+        };
+  await createSigningHttpClient(
+    capture,
+    options,
+  )({
     url: `http://localhost${signing.version === 1 ? "/pnm.v1.RoomService/IsRoomActive" : signing.path}`,
     method: signing.version === 1 ? "POST" : signing.method,
     header: new Headers({ "content-type": contentType }),

@@ -11,9 +11,12 @@ export function checkRoomKeyVector(vector: Vector): string | undefined {
     }
     case "room-key-set": {
       const keys = vector.keys;
-      if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string")) throw new MalformedVectorError("keys must be a list of strings");
+      if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string"))
+        throw new MalformedVectorError("keys must be a list of strings");
       const verdict = checkRoomKeySet(keys);
-      return verdict.outcome === expected ? undefined : `the set check gave ${verdict.outcome} (${verdict.detail ?? "no detail"}), expected ${expected}`;
+      return verdict.outcome === expected
+        ? undefined
+        : `the set check gave ${verdict.outcome} (${verdict.detail ?? "no detail"}), expected ${expected}`;
     }
     default:
       throw new MalformedVectorError(`unknown type ${vector.type} for kind room-key`);

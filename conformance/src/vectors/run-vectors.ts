@@ -46,10 +46,16 @@ export async function runVectorFiles(options: VectorRunOptions): Promise<CaseRes
         try {
           reason = await check(vector);
         } catch (err) {
-          reason = err instanceof MalformedVectorError ? `malformed vector: ${err.message}` : `error: ${describeError(err)}`;
+          reason =
+            err instanceof MalformedVectorError ? `malformed vector: ${err.message}` : `error: ${describeError(err)}`;
         }
       }
-      const result = classify(`vectors/${file.kind}/${vector.name}`, reason, Math.round(performance.now() - started), options.knownFailing);
+      const result = classify(
+        `vectors/${file.kind}/${vector.name}`,
+        reason,
+        Math.round(performance.now() - started),
+        options.knownFailing,
+      );
       results.push(result);
       options.onResult?.(result);
     }

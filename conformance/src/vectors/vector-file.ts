@@ -37,17 +37,21 @@ export function loadVectorFile(file: string): VectorFile {
   const envelope = doc as { schema?: unknown; kind?: unknown; vectors?: unknown } | null;
   if (!envelope || typeof envelope !== "object") throw new VectorFileError(file, "expected a JSON object");
   if (envelope.schema !== vectorSchema) throw new VectorFileError(file, `schema must be "${vectorSchema}"`);
-  if (typeof envelope.kind !== "string" || !envelope.kind) throw new VectorFileError(file, "kind must be a non-empty string");
+  if (typeof envelope.kind !== "string" || !envelope.kind)
+    throw new VectorFileError(file, "kind must be a non-empty string");
   if (!Array.isArray(envelope.vectors)) throw new VectorFileError(file, "vectors must be a list");
   const names = new Set<string>();
   const vectors = envelope.vectors.map((v: unknown, i): Vector => {
     const vector = v as Partial<Vector> | null;
     if (!vector || typeof vector !== "object") throw new VectorFileError(file, `vectors[${i}] is not an object`);
-    if (typeof vector.name !== "string" || !vectorName.test(vector.name)) throw new VectorFileError(file, `vectors[${i}].name must be kebab-case`);
+    if (typeof vector.name !== "string" || !vectorName.test(vector.name))
+      throw new VectorFileError(file, `vectors[${i}].name must be kebab-case`);
     if (names.has(vector.name)) throw new VectorFileError(file, `vector name ${vector.name} is used twice`);
     names.add(vector.name);
-    if (typeof vector.purpose !== "string" || !vector.purpose.trim()) throw new VectorFileError(file, `${vector.name}: purpose must be a non-empty string`);
-    if (typeof vector.type !== "string" || !vector.type) throw new VectorFileError(file, `${vector.name}: type must be a non-empty string`);
+    if (typeof vector.purpose !== "string" || !vector.purpose.trim())
+      throw new VectorFileError(file, `${vector.name}: purpose must be a non-empty string`);
+    if (typeof vector.type !== "string" || !vector.type)
+      throw new VectorFileError(file, `${vector.name}: type must be a non-empty string`);
     return vector as Vector;
   });
   return { file, kind: envelope.kind, vectors };
@@ -78,14 +82,16 @@ export function numberField(vector: Vector, field: string): number {
 /** A vector's object field; throws MalformedVectorError otherwise. */
 export function objectField(vector: Vector, field: string): Record<string, unknown> {
   const value = vector[field];
-  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new MalformedVectorError(`${field} must be an object`);
+  if (value === null || typeof value !== "object" || Array.isArray(value))
+    throw new MalformedVectorError(`${field} must be an object`);
   return value as Record<string, unknown>;
 }
 
 /** The bytes of `<field>` (UTF-8 text) or `<field>Hex` (lower-case hex), whichever the vector gives. */
 export function bytesField(vector: Vector, field: string): Uint8Array {
   const hexField = `${field}Hex`;
-  if (typeof vector[field] === "string" && vector[hexField] === undefined) return Buffer.from(vector[field] as string, "utf8");
+  if (typeof vector[field] === "string" && vector[hexField] === undefined)
+    return Buffer.from(vector[field] as string, "utf8");
   return hexBytes(vector, hexField);
 }
 

@@ -25,14 +25,31 @@ export interface SignedRoute {
  * as asked, and a fresh random nonce) for `version: 2`, spoiled as `fault`
  * says; a header mapped to undefined is left out.
  */
-export function authHeaders(credentials: Credentials, body: Uint8Array, framing: SignedFraming, fault: AuthFault, route: SignedRoute): Record<string, string | undefined> {
+export function authHeaders(
+  credentials: Credentials,
+  body: Uint8Array,
+  framing: SignedFraming,
+  fault: AuthFault,
+  route: SignedRoute,
+): Record<string, string | undefined> {
   const apiKey = apiKeyHeader(credentials.apiKey, fault.apiKey);
   if (fault.version !== 2) {
-    return { "API-KEY": apiKey, "HASH-SIGNATURE": signatureHeader(credentials, body, framing, fault.signature, (secret, signed) => signatureHex(secret, signed)) };
+    return {
+      "API-KEY": apiKey,
+      "HASH-SIGNATURE": signatureHeader(credentials, body, framing, fault.signature, (secret, signed) =>
+        signatureHex(secret, signed),
+      ),
+    };
   }
   if (fault.header !== undefined) return { "API-KEY": apiKey, [signatureV2HeaderName]: fault.header };
-  const request = { ...route, timestamp: Math.floor(Date.now() / 1000) + (fault.skewSeconds ?? 0), nonce: randomBytes(16).toString("base64url") };
-  const sig = signatureHeader(credentials, body, framing, fault.signature, (secret, signed) => macV2(secret, canonicalV2(request, signed)));
+  const request = {
+    ...route,
+    timestamp: Math.floor(Date.now() / 1000) + (fault.skewSeconds ?? 0),
+    nonce: randomBytes(16).toString("base64url"),
+  };
+  const sig = signatureHeader(credentials, body, framing, fault.signature, (secret, signed) =>
+    macV2(secret, canonicalV2(request, signed)),
+  );
   return { "API-KEY": apiKey, [signatureV2HeaderName]: sig === undefined || sig === "" ? sig : headerV2(request, sig) };
 }
 

@@ -11,7 +11,16 @@ export interface AuthFault {
   /** How API-KEY is spoiled: left out, empty, another key, or one letter's case flipped. */
   apiKey?: "missing" | "empty" | "wrong" | "case-changed";
   /** How the signature is spoiled: left out, empty, wrongly encoded or cut, over other bytes or with another secret. */
-  signature?: "missing" | "empty" | "upper-case" | "other-secret" | "truncated" | "extra-digit" | "not-hex" | "other-body" | "whole-frame";
+  signature?:
+    | "missing"
+    | "empty"
+    | "upper-case"
+    | "other-secret"
+    | "truncated"
+    | "extra-digit"
+    | "not-hex"
+    | "other-body"
+    | "whole-frame";
   /** 2: PNM-SIGNATURE instead of HASH-SIGNATURE, with the harness's clock and a fresh random nonce. */
   version?: 2;
   /** Version 2: seconds added to the harness's clock for the timestamp. */

@@ -1,4 +1,11 @@
-import { type DescEnum, type DescMessage, getOption, type JsonValue, type MessageShape, toJson } from "@bufbuild/protobuf";
+import {
+  type DescEnum,
+  type DescMessage,
+  getOption,
+  type JsonValue,
+  type MessageShape,
+  toJson,
+} from "@bufbuild/protobuf";
 import { upstream_name } from "@pnm/protocol/pnm/v1/common_pb";
 import type { JsonObject } from "../tokens/jwt.js";
 
@@ -26,7 +33,8 @@ function renameEnums(schema: DescMessage, json: JsonValue): JsonValue {
   for (const field of schema.fields) {
     const value = out[field.name];
     if (value === undefined) continue;
-    const rename = (v: JsonValue): JsonValue => (typeof v === "string" && field.enum ? upstreamEnumName(field.enum, v) : v);
+    const rename = (v: JsonValue): JsonValue =>
+      typeof v === "string" && field.enum ? upstreamEnumName(field.enum, v) : v;
     switch (field.fieldKind) {
       case "enum":
         out[field.name] = rename(value);
@@ -36,11 +44,14 @@ function renameEnums(schema: DescMessage, json: JsonValue): JsonValue {
         break;
       case "list":
         if (Array.isArray(value) && field.listKind === "enum") out[field.name] = value.map(rename);
-        if (Array.isArray(value) && field.listKind === "message") out[field.name] = value.map((v) => renameEnums(field.message, v));
+        if (Array.isArray(value) && field.listKind === "message")
+          out[field.name] = value.map((v) => renameEnums(field.message, v));
         break;
       case "map":
         if (value && typeof value === "object" && !Array.isArray(value) && field.mapKind === "message") {
-          out[field.name] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renameEnums(field.message, v)]));
+          out[field.name] = Object.fromEntries(
+            Object.entries(value).map(([k, v]) => [k, renameEnums(field.message, v)]),
+          );
         }
         break;
     }

@@ -26,7 +26,8 @@ export async function callRest(target: RestTarget, op: Operation, request: WireR
   let url = target.baseUrl.replace(/\/+$/, "") + op.restPath;
   if (signed) {
     const route = { method: "POST", path: new URL(url).pathname };
-    for (const [name, value] of Object.entries(authHeaders(target, body, "body", request.auth, route))) if (value !== undefined) headers.set(name, value);
+    for (const [name, value] of Object.entries(authHeaders(target, body, "body", request.auth, route)))
+      if (value !== undefined) headers.set(name, value);
   } else if (request.token !== undefined && !request.tokenInQuery) {
     headers.set("authorization", request.token);
   }
@@ -35,7 +36,12 @@ export async function callRest(target: RestTarget, op: Operation, request: WireR
   let response: Response;
   let bytes: Uint8Array;
   try {
-    response = await fetch(url, { method: "POST", headers, body: new Uint8Array(body), signal: AbortSignal.timeout(target.timeoutMs) });
+    response = await fetch(url, {
+      method: "POST",
+      headers,
+      body: new Uint8Array(body),
+      signal: AbortSignal.timeout(target.timeoutMs),
+    });
     bytes = new Uint8Array(await response.arrayBuffer());
   } catch (err) {
     return { transport: "rest", text: "", unreadable: `no answer: ${describeError(err)}` };
@@ -51,13 +57,15 @@ export async function callRest(target: RestTarget, op: Operation, request: WireR
 }
 
 function jsonBody(request: WireRequest): Uint8Array {
-  if (request.rawJson === undefined && request.rawProto !== undefined) throw new StepError("the step gives only a binary body; REST needs `raw.json`");
+  if (request.rawJson === undefined && request.rawProto !== undefined)
+    throw new StepError("the step gives only a binary body; REST needs `raw.json`");
   return Buffer.from(request.rawJson ?? JSON.stringify(request.json), "utf8");
 }
 
 function binaryBody(op: Operation, request: WireRequest): Uint8Array {
   if (request.rawProto !== undefined) return request.rawProto;
-  if (request.rawJson !== undefined) throw new StepError("the step gives only a JSON body; this REST route needs `raw.proto_hex`");
+  if (request.rawJson !== undefined)
+    throw new StepError("the step gives only a JSON body; this REST route needs `raw.proto_hex`");
   try {
     return toBinary(op.input, fromJson(op.input, request.json, { ignoreUnknownFields: true }));
   } catch (err) {
@@ -67,10 +75,12 @@ function binaryBody(op: Operation, request: WireRequest): Uint8Array {
 
 function readJson(outcome: CallOutcome, response: Response, bytes: Uint8Array): CallOutcome {
   const contentType = response.headers.get("content-type") ?? "";
-  if (!contentType.startsWith("application/json")) return { ...outcome, unreadable: `content-type is "${contentType}", not application/json` };
+  if (!contentType.startsWith("application/json"))
+    return { ...outcome, unreadable: `content-type is "${contentType}", not application/json` };
   try {
     const parsed: unknown = JSON.parse(Buffer.from(bytes).toString("utf8"));
-    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) return { ...outcome, unreadable: "body is not a JSON object" };
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+      return { ...outcome, unreadable: "body is not a JSON object" };
     return { ...outcome, body: parsed as JsonObject };
   } catch (err) {
     return { ...outcome, unreadable: `body is not JSON: ${describeError(err)}` };
@@ -85,7 +95,9 @@ function readJson(outcome: CallOutcome, response: Response, bytes: Uint8Array): 
 function readVerifyAnswer(outcome: CallOutcome, bytes: Uint8Array): CallOutcome {
   try {
     const message = fromBinary(VerifyTokenResponseSchema, bytes);
-    const body = message.status ? toResponseShape(VerifyTokenResponseSchema, message) : { status: false, msg: message.msg };
+    const body = message.status
+      ? toResponseShape(VerifyTokenResponseSchema, message)
+      : { status: false, msg: message.msg };
     return { ...outcome, body };
   } catch (err) {
     return { ...outcome, unreadable: `body does not decode as VerifyTokenRes: ${describeError(err)}` };

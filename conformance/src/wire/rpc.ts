@@ -1,4 +1,4 @@
-import { create, type DescMethodUnary, fromJson } from "@bufbuild/protobuf";
+import { create, type DescMethodUnary, fromJson, type MessageShape } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
 import type { UniversalClientFn } from "@connectrpc/connect/protocol";
 import { createPnmTransport, type Protocol } from "@pnm/client/protocol";
@@ -26,7 +26,12 @@ export interface RpcTarget extends Credentials {
 }
 
 /** Where the signed message sits in the body: gRPC and gRPC-web sign the envelope's payload, not its prefix. */
-const framings: Record<RpcTransport, SignedFraming> = { "connect-json": "body", "connect-proto": "body", "grpc-web": "envelope", grpc: "envelope" };
+const framings: Record<RpcTransport, SignedFraming> = {
+  "connect-json": "body",
+  "connect-proto": "body",
+  "grpc-web": "envelope",
+  grpc: "envelope",
+};
 
 const protocols: Record<RpcTransport, { protocol: Protocol; binary: boolean }> = {
   "connect-json": { protocol: "connect", binary: false },
@@ -42,10 +47,15 @@ const protocols: Record<RpcTransport, { protocol: Protocol; binary: boolean }> =
  * signature always describe exactly what is sent (the signature covers the
  * message: the body, or a gRPC / gRPC-web envelope's payload).
  */
-export async function callRpc(target: RpcTarget, transport: RpcTransport, op: Operation, request: WireRequest): Promise<CallOutcome> {
+export async function callRpc(
+  target: RpcTarget,
+  transport: RpcTransport,
+  op: Operation,
+  request: WireRequest,
+): Promise<CallOutcome> {
   const { protocol, binary } = protocols[transport];
   const replacement = replacementBody(transport, binary, request);
-  let message;
+  let message: MessageShape<Operation["input"]>;
   try {
     message = replacement ? create(op.input) : fromJson(op.input, request.json, { ignoreUnknownFields: true });
   } catch (err) {
@@ -53,26 +63,38 @@ export async function callRpc(target: RpcTarget, transport: RpcTransport, op: Op
   }
 
   let sentSignature: string | undefined;
-  const wrap = (inner: UniversalClientFn): UniversalClientFn => async (req) => {
-    const body = replacement ?? (await collect(req.body));
-    const header = new Headers(req.header);
-    if (op.auth === "signature") {
-      const route = { method: req.method, path: new URL(req.url).pathname };
-      for (const [name, value] of Object.entries(authHeaders(target, body, framings[transport], request.auth, route))) {
-        if (value === undefined) header.delete(name);
-        else header.set(name, value);
+  const wrap =
+    (inner: UniversalClientFn): UniversalClientFn =>
+    async (req) => {
+      const body = replacement ?? (await collect(req.body));
+      const header = new Headers(req.header);
+      if (op.auth === "signature") {
+        const route = { method: req.method, path: new URL(req.url).pathname };
+        for (const [name, value] of Object.entries(
+          authHeaders(target, body, framings[transport], request.auth, route),
+        )) {
+          if (value === undefined) header.delete(name);
+          else header.set(name, value);
+        }
+        sentSignature = header.get("pnm-signature") ?? undefined;
+      } else if (request.token !== undefined && !request.tokenInQuery) {
+        header.set("authorization", request.token);
       }
-      sentSignature = header.get("pnm-signature") ?? undefined;
-    } else if (request.token !== undefined && !request.tokenInQuery) {
-      header.set("authorization", request.token);
-    }
-    const url = request.tokenInQuery && request.token !== undefined ? `${req.url}?Authorization=${encodeURIComponent(request.token)}` : req.url;
-    return inner({ ...req, url, header, body: once(body) });
-  };
+      const url =
+        request.tokenInQuery && request.token !== undefined
+          ? `${req.url}?Authorization=${encodeURIComponent(request.token)}`
+          : req.url;
+      return inner({ ...req, url, header, body: once(body) });
+    };
   if (op.method.methodKind !== "unary") throw new StepError(`${op.name} is not a unary method`);
   const method = op.method as DescMethodUnary;
   const rpc = createPnmTransport(
-    { baseUrl: target.baseUrl, protocol, useBinaryFormat: binary, httpClient: transport === "grpc" ? target.http2Client() : undefined },
+    {
+      baseUrl: target.baseUrl,
+      protocol,
+      useBinaryFormat: binary,
+      httpClient: transport === "grpc" ? target.http2Client() : undefined,
+    },
     wrap,
   );
   try {
@@ -86,11 +108,13 @@ export async function callRpc(target: RpcTarget, transport: RpcTransport, op: Op
 
 function replacementBody(transport: RpcTransport, binary: boolean, request: WireRequest): Uint8Array | undefined {
   if (!binary) {
-    if (request.rawJson === undefined && request.rawProto !== undefined) throw new StepError(`the step gives only a binary body; ${transport} needs \`raw.json\``);
+    if (request.rawJson === undefined && request.rawProto !== undefined)
+      throw new StepError(`the step gives only a binary body; ${transport} needs \`raw.json\``);
     return Buffer.from(request.rawJson ?? JSON.stringify(request.json), "utf8");
   }
   if (request.rawProto === undefined) {
-    if (request.rawJson !== undefined) throw new StepError(`the step gives only a JSON body; ${transport} needs \`raw.proto_hex\``);
+    if (request.rawJson !== undefined)
+      throw new StepError(`the step gives only a JSON body; ${transport} needs \`raw.proto_hex\``);
     return undefined;
   }
   return transport === "connect-proto" ? request.rawProto : envelope(request.rawProto);
@@ -99,7 +123,9 @@ function replacementBody(transport: RpcTransport, binary: boolean, request: Wire
 function rpcFailure(error: ConnectError): RpcFailure {
   const detail = error.findDetails(ErrorDetailSchema)[0];
   const statusName = detail ? StatusCodeSchema.values.find((v) => v.number === detail.statusCode)?.name : undefined;
-  const violations = error.details.flatMap((d) => ("type" in d && d.type === violationsTypeName ? violationPaths(d.value) : []));
+  const violations = error.details.flatMap((d) =>
+    "type" in d && d.type === violationsTypeName ? violationPaths(d.value) : [],
+  );
   return {
     code: error.code,
     message: error.rawMessage,

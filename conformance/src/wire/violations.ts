@@ -1,4 +1,4 @@
-import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
+import { BinaryReader, type WireType } from "@bufbuild/protobuf/wire";
 
 /** The type name of protovalidate's error detail. */
 export const violationsTypeName = "buf.validate.Violations";

@@ -31,10 +31,20 @@ export function createWire(options: WireOptions): Wire {
   const timeoutMs = options.timeoutMs ?? 15_000;
   // One HTTP/2 session for the whole run, opened on the first gRPC call.
   let http2: NodeHttp2Client | undefined;
-  const http2Client = () => (http2 ??= createNodeHttp2Client(options.baseUrl)).httpClient;
-  const target = { baseUrl: options.baseUrl, apiKey: options.apiKey, apiSecret: options.apiSecret, timeoutMs, http2Client };
+  const http2Client = () => {
+    http2 ??= createNodeHttp2Client(options.baseUrl);
+    return http2.httpClient;
+  };
+  const target = {
+    baseUrl: options.baseUrl,
+    apiKey: options.apiKey,
+    apiSecret: options.apiSecret,
+    timeoutMs,
+    http2Client,
+  };
   return {
-    call: (transport, op, request) => (transport === "rest" ? callRest(target, op, request) : callRpc(target, transport, op, request)),
+    call: (transport, op, request) =>
+      transport === "rest" ? callRest(target, op, request) : callRpc(target, transport, op, request),
     close: () => http2?.close(),
   };
 }

@@ -1,5 +1,10 @@
 import { request as http1Request } from "node:http";
-import { connect as http2Connect, type ClientHttp2Session, type Http2ServerResponse, type IncomingHttpHeaders } from "node:http2";
+import {
+  type ClientHttp2Session,
+  type Http2ServerResponse,
+  connect as http2Connect,
+  type IncomingHttpHeaders,
+} from "node:http2";
 import { listenDualProtocol, type NodeHandler, type NodeRequest, type NodeResponse } from "@pnm/server/testing";
 
 export interface ProxiedRequest {
@@ -32,7 +37,15 @@ export interface FaultyProxy {
 }
 
 // Hop-by-hop headers, and those the proxy recomputes for the bytes it sends.
-const dropped = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "host", "content-length", "proxy-connection"]);
+const dropped = new Set([
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+  "content-length",
+  "proxy-connection",
+]);
 
 /**
  * A front for a real pnm server that plants one fault, speaking HTTP/1.1 and
@@ -62,7 +75,9 @@ export async function startFaultyProxy(serverUrl: string, fault: ProxyFault): Pr
         };
         const rewritten = fault.request ? fault.request(incoming) : incoming;
         if ("status" in rewritten) return reply(res, rewritten);
-        const answer = rewritten.http2 ? await forwardHttp2(http2Session(), rewritten) : await forwardHttp1(server, rewritten);
+        const answer = rewritten.http2
+          ? await forwardHttp2(http2Session(), rewritten)
+          : await forwardHttp1(server, rewritten);
         reply(res, fault.response ? fault.response(rewritten, answer) : answer);
       } catch (err) {
         res.writeHead(502, { "content-type": "text/plain" });
@@ -92,11 +107,24 @@ function plainHeaders(headers: NodeRequest["headers"] | IncomingHttpHeaders): Re
 function forwardHttp1(server: URL, req: ProxiedRequest): Promise<ProxiedResponse> {
   return new Promise((resolve, reject) => {
     const outgoing = http1Request(
-      { host: server.hostname, port: server.port, method: req.method, path: req.path, headers: { ...req.headers, "content-length": req.body.length } },
+      {
+        host: server.hostname,
+        port: server.port,
+        method: req.method,
+        path: req.path,
+        headers: { ...req.headers, "content-length": req.body.length },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 502, headers: plainHeaders(res.headers), body: Buffer.concat(chunks), trailers: {} }));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 502,
+            headers: plainHeaders(res.headers),
+            body: Buffer.concat(chunks),
+            trailers: {},
+          }),
+        );
         res.on("error", reject);
       },
     );

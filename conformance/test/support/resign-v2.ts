@@ -6,7 +6,9 @@ import type { ProxiedRequest } from "./faulty-proxy.js";
 /** Every path a signed call can take, REST and RPC: a PNM-SIGNATURE made for one of them may be moved to another. */
 const signedPaths = [
   ...["create", "getJoinToken", "isRoomActive", "endRoom", "removeParticipant"].map((route) => `/auth/room/${route}`),
-  ...["CreateRoom", "GetJoinToken", "IsRoomActive", "EndRoom", "RemoveParticipant"].map((method) => `/pnm.v1.RoomService/${method}`),
+  ...["CreateRoom", "GetJoinToken", "IsRoomActive", "EndRoom", "RemoveParticipant"].map(
+    (method) => `/pnm.v1.RoomService/${method}`,
+  ),
 ];
 
 export interface SignatureV2Change {
@@ -32,7 +34,16 @@ export function resignV2(req: ProxiedRequest, apiSecret: string, change: Signatu
   const path = req.path.split("?", 1)[0]!;
   const framing = framingOf(req.headers["content-type"]);
   const genuineFor = (p: string) =>
-    verifySignatureV2({ secret: apiSecret, method: req.method, path: p, body: req.body, framing, header, nowSeconds: Number(fields[1]), windowSeconds: 0 }) === "valid";
+    verifySignatureV2({
+      secret: apiSecret,
+      method: req.method,
+      path: p,
+      body: req.body,
+      framing,
+      header,
+      nowSeconds: Number(fields[1]),
+      windowSeconds: 0,
+    }) === "valid";
   if (!genuineFor(path) && !(change.anyPath && signedPaths.some(genuineFor))) return req;
   const request = {
     method: req.method,

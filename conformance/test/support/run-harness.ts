@@ -26,5 +26,7 @@ export function unexpected(results: CaseResult[]): CaseResult[] {
 
 /** Every transport's expansion of the given case names. */
 export function onEveryTransport(...names: string[]): string[] {
-  return names.flatMap((n) => ["rest", "connect-json", "connect-proto", "grpc-web", "grpc"].map((t) => `${n}/transport:${t}`)).sort();
+  return names
+    .flatMap((n) => ["rest", "connect-json", "connect-proto", "grpc-web", "grpc"].map((t) => `${n}/transport:${t}`))
+    .sort();
 }

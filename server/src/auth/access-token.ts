@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual, type KeyObject } from "node:crypto";
+import { createHmac, type KeyObject, randomBytes, timingSafeEqual } from "node:crypto";
 import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { pnmError } from "../errors.js";
 import { type ApiCredential, type ApiKeyring, createApiKeyring } from "./api-keyring.js";
@@ -147,7 +147,10 @@ export function createAccessTokenCodec(source: AccessTokenCodecOptions | ApiKeyr
       const [headerPart, payloadPart, signaturePart] = parts as [string, string, string];
       const header = parseJsonObject(headerPart);
       if (header.alg !== "HS256") {
-        throw pnmError(FailureReason.TOKEN_ALGORITHM_NOT_ALLOWED, `token algorithm ${JSON.stringify(header.alg)} is not allowed; only HS256 is`);
+        throw pnmError(
+          FailureReason.TOKEN_ALGORITHM_NOT_ALLOWED,
+          `token algorithm ${JSON.stringify(header.alg)} is not allowed; only HS256 is`,
+        );
       }
       if ("crit" in header) {
         throw pnmError(FailureReason.TOKEN_MALFORMED, "token header has unsupported critical parameters");

@@ -3,7 +3,12 @@ import type { Logger } from "../logger.js";
 import { createNonceStore } from "../store/nonce-store.js";
 import { type ApiKeyring, createApiKeyring } from "./api-keyring.js";
 import { readApiKeysFile, watchApiKeysFile } from "./api-keys-file.js";
-import { type ApiSignatureVerifier, createApiSignatureVerifier, defaultSignatureWindowMs, type SignatureMode } from "./api-signature.js";
+import {
+  type ApiSignatureVerifier,
+  createApiSignatureVerifier,
+  defaultSignatureWindowMs,
+  type SignatureMode,
+} from "./api-signature.js";
 
 /**
  * The settings API authentication reads: declared here rather than taken

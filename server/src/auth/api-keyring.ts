@@ -1,4 +1,4 @@
-import { createHash, createSecretKey, timingSafeEqual, type KeyObject } from "node:crypto";
+import { createHash, createSecretKey, type KeyObject, timingSafeEqual } from "node:crypto";
 
 /** One API key and the secret it selects, as configured. */
 export interface ApiKeyPair {
@@ -60,8 +60,10 @@ export const minSecretBytes = 32;
 export function checkApiKeyPairs(pairs: readonly ApiKeyPair[]): void {
   checkStructure(pairs);
   for (const pair of pairs) {
-    if (publishedSampleSecrets.has(pair.secret)) throw new ApiKeyPairsError(`key "${pair.key}": the secret is a published sample secret; generate your own`);
-    if (Buffer.byteLength(pair.secret) < minSecretBytes) throw new ApiKeyPairsError(`key "${pair.key}": the secret must be at least ${minSecretBytes} bytes long`);
+    if (publishedSampleSecrets.has(pair.secret))
+      throw new ApiKeyPairsError(`key "${pair.key}": the secret is a published sample secret; generate your own`);
+    if (Buffer.byteLength(pair.secret) < minSecretBytes)
+      throw new ApiKeyPairsError(`key "${pair.key}": the secret must be at least ${minSecretBytes} bytes long`);
   }
 }
 
@@ -69,10 +71,13 @@ function checkStructure(pairs: readonly ApiKeyPair[]): void {
   if (pairs.length === 0) throw new ApiKeyPairsError("at least one API key pair is needed");
   const seen = new Set<string>();
   for (const [i, pair] of pairs.entries()) {
-    if (typeof pair.key !== "string" || !pair.key) throw new ApiKeyPairsError(`pair ${i + 1}: the key must be a non-empty string`);
-    if (seen.has(pair.key)) throw new ApiKeyPairsError(`pair ${i + 1}: key "${pair.key}" is listed twice; a key selects exactly one secret`);
+    if (typeof pair.key !== "string" || !pair.key)
+      throw new ApiKeyPairsError(`pair ${i + 1}: the key must be a non-empty string`);
+    if (seen.has(pair.key))
+      throw new ApiKeyPairsError(`pair ${i + 1}: key "${pair.key}" is listed twice; a key selects exactly one secret`);
     seen.add(pair.key);
-    if (typeof pair.secret !== "string" || !pair.secret) throw new ApiKeyPairsError(`key "${pair.key}": the secret must be a non-empty string`);
+    if (typeof pair.secret !== "string" || !pair.secret)
+      throw new ApiKeyPairsError(`key "${pair.key}": the secret must be a non-empty string`);
   }
 }
 
@@ -85,7 +90,11 @@ export function createApiKeyring(pairs: readonly ApiKeyPair[]): ApiKeyring {
   let entries: readonly Entry[] = [];
   const replace = (next: readonly ApiKeyPair[]) => {
     checkStructure(next);
-    entries = next.map((pair) => ({ key: pair.key, secret: createSecretKey(Buffer.from(pair.secret, "utf8")), keyDigest: sha256(pair.key) }));
+    entries = next.map((pair) => ({
+      key: pair.key,
+      secret: createSecretKey(Buffer.from(pair.secret, "utf8")),
+      keyDigest: sha256(pair.key),
+    }));
   };
   replace(pairs);
   return {

@@ -43,7 +43,8 @@ function parseApiKeys(file: string, text: string): ApiKeyPair[] {
   try {
     checkApiKeyPairs(pairs);
   } catch (err) {
-    if (err instanceof ApiKeyPairsError) throw new ConfigError(`${apiKeysFileVariable}: ${file}: ${err.message}`, { cause: err });
+    if (err instanceof ApiKeyPairsError)
+      throw new ConfigError(`${apiKeysFileVariable}: ${file}: ${err.message}`, { cause: err });
     throw err;
   }
   return pairs;
@@ -90,7 +91,8 @@ export function watchApiKeysFile(options: ApiKeysFileWatchOptions): ApiKeysFileW
       return logger.error(`API keys not reloaded, the active ones stay: ${(err as Error).message}`);
     }
     keyring.replace(pairs);
-    if (loaded !== undefined) logger.info(`API keys reloaded from ${file}: ${pairs.map((p) => p.key).join(", ")} (newest last)`);
+    if (loaded !== undefined)
+      logger.info(`API keys reloaded from ${file}: ${pairs.map((p) => p.key).join(", ")} (newest last)`);
     loaded = text;
   };
   // Several events arrive for one save; one read after they settle is enough.

@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual, type Hash, type Hmac } from "node:crypto";
+import { createHash, createHmac, type Hash, type Hmac, timingSafeEqual } from "node:crypto";
 import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { pnmError } from "../errors.js";
 import type { NonceStore } from "../store/nonce-store.js";
@@ -98,10 +98,16 @@ export function createApiSignatureVerifier(options: ApiSignatureOptions): ApiSig
       const v2 = header(signatureV2Header) ?? "";
       const v1 = header("hash-signature") ?? "";
       if (!v2 && !v1) {
-        throw pnmError(FailureReason.SIGNATURE_MISSING, mode === "v2-only" ? "Missing PNM-SIGNATURE header." : "Missing HASH-SIGNATURE header.");
+        throw pnmError(
+          FailureReason.SIGNATURE_MISSING,
+          mode === "v2-only" ? "Missing PNM-SIGNATURE header." : "Missing HASH-SIGNATURE header.",
+        );
       }
       if (!v2 && mode === "v2-only") {
-        throw pnmError(FailureReason.SIGNATURE_VERSION_REQUIRED, "this server requires PNM-SIGNATURE (signature v2); HASH-SIGNATURE alone is refused");
+        throw pnmError(
+          FailureReason.SIGNATURE_VERSION_REQUIRED,
+          "this server requires PNM-SIGNATURE (signature v2); HASH-SIGNATURE alone is refused",
+        );
       }
       // Upstream signs only the Room-Id header of multipart uploads; pnm keeps its
       // refusal of a missing Room-Id but signs the whole body like any other.
@@ -128,11 +134,19 @@ export function createApiSignatureVerifier(options: ApiSignatureOptions): ApiSig
     };
   }
 
-  function beginV2(value: string, credential: ApiCredential, request: SignedRequest, framing: SignedFraming): BodySignatureCheck {
+  function beginV2(
+    value: string,
+    credential: ApiCredential,
+    request: SignedRequest,
+    framing: SignedFraming,
+  ): BodySignatureCheck {
     const fields = parseSignatureV2(value);
     if (!fields) throw pnmError(FailureReason.SIGNATURE_INVALID, invalidText);
     if (!withinWindow(fields.timestamp, now(), windowMs)) {
-      throw pnmError(FailureReason.SIGNATURE_EXPIRED, `the PNM-SIGNATURE timestamp is more than ${Math.round(windowMs / 1000)} s away from the server's clock`);
+      throw pnmError(
+        FailureReason.SIGNATURE_EXPIRED,
+        `the PNM-SIGNATURE timestamp is more than ${Math.round(windowMs / 1000)} s away from the server's clock`,
+      );
     }
     const digest: Hash = createHash("sha256");
     const signed = signedBytes(framing, (bytes) => void digest.update(bytes));
@@ -140,12 +154,23 @@ export function createApiSignatureVerifier(options: ApiSignatureOptions): ApiSig
       update: signed.update,
       async finish() {
         signed.finish();
-        const canonical = canonicalStringV2({ method: request.method, path: request.path, timestamp: fields.timestamp, nonce: fields.nonce, bodyDigest: digest.digest("hex") });
-        if (!sameText(fields.signature, createHmac("sha256", credential.secret).update(canonical, "utf8").digest("hex"))) {
+        const canonical = canonicalStringV2({
+          method: request.method,
+          path: request.path,
+          timestamp: fields.timestamp,
+          nonce: fields.nonce,
+          bodyDigest: digest.digest("hex"),
+        });
+        if (
+          !sameText(fields.signature, createHmac("sha256", credential.secret).update(canonical, "utf8").digest("hex"))
+        ) {
           throw pnmError(FailureReason.SIGNATURE_INVALID, invalidText);
         }
         if (!(await options.nonces.claim(fields.nonce))) {
-          throw pnmError(FailureReason.SIGNATURE_REPLAYED, "the PNM-SIGNATURE nonce was already used: the request is a replay");
+          throw pnmError(
+            FailureReason.SIGNATURE_REPLAYED,
+            "the PNM-SIGNATURE nonce was already used: the request is a replay",
+          );
         }
       },
     };
@@ -160,12 +185,18 @@ function sameText(given: string, expected: string): boolean {
 }
 
 /** The signed bytes of a body as it streams in: the body itself, or the payload of its one message envelope. */
-function signedBytes(framing: SignedFraming, onBytes: (bytes: Uint8Array) => void): { update(chunk: Uint8Array): void; finish(): void } {
+function signedBytes(
+  framing: SignedFraming,
+  onBytes: (bytes: Uint8Array) => void,
+): { update(chunk: Uint8Array): void; finish(): void } {
   return framing === "envelope" ? envelopePayload(onBytes) : { update: onBytes, finish: () => {} };
 }
 
 function compressedRefusal(): Error {
-  return pnmError(FailureReason.BODY_MALFORMED, "a signed request must not be compressed: its signature covers the uncompressed message");
+  return pnmError(
+    FailureReason.BODY_MALFORMED,
+    "a signed request must not be compressed: its signature covers the uncompressed message",
+  );
 }
 
 /**
@@ -178,7 +209,8 @@ function envelopePayload(onPayload: (bytes: Uint8Array) => void): { update(chunk
   let prefixFilled = 0;
   let remaining = 0;
   let messages = 0;
-  const malformed = (text: string) => pnmError(FailureReason.BODY_MALFORMED, `request body could not be decoded: ${text}`);
+  const malformed = (text: string) =>
+    pnmError(FailureReason.BODY_MALFORMED, `request body could not be decoded: ${text}`);
   return {
     update(chunk) {
       let offset = 0;
@@ -190,7 +222,8 @@ function envelopePayload(onPayload: (bytes: Uint8Array) => void): { update(chunk
           offset += take;
           continue;
         }
-        if (messages === 1 && prefixFilled === 0) throw malformed("a unary request carries exactly one message envelope");
+        if (messages === 1 && prefixFilled === 0)
+          throw malformed("a unary request carries exactly one message envelope");
         const take = Math.min(5 - prefixFilled, chunk.length - offset);
         prefix.set(chunk.subarray(offset, offset + take), prefixFilled);
         prefixFilled += take;

@@ -57,7 +57,14 @@ export interface CanonicalRequest {
 
 /** The string the v2 MAC covers. */
 export function canonicalStringV2(request: CanonicalRequest): string {
-  return [canonicalPrefix, request.method.toUpperCase(), request.path, request.timestamp, request.nonce, request.bodyDigest].join("\n");
+  return [
+    canonicalPrefix,
+    request.method.toUpperCase(),
+    request.path,
+    request.timestamp,
+    request.nonce,
+    request.bodyDigest,
+  ].join("\n");
 }
 
 /** True when `timestamp` (Unix seconds) is at most `windowMs` before or after `nowMs`. */

@@ -23,7 +23,9 @@ async function main(): Promise<void> {
     await saveNatsKeys(keysPath, keys, { overwrite: values.force });
   } catch (error) {
     if (error instanceof NatsKeysError && (error.cause as NodeJS.ErrnoException | undefined)?.code === "EEXIST") {
-      console.error(`${keysPath} already exists; pass --force to replace it (clients and servers using the old keys stop working).`);
+      console.error(
+        `${keysPath} already exists; pass --force to replace it (clients and servers using the old keys stop working).`,
+      );
       process.exitCode = 1;
       return;
     }

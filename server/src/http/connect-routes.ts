@@ -1,19 +1,26 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { Code, ConnectError, createConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { createAsyncIterable, type UniversalHandler, type UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { errorToJsonBytes, parseTimeout as parseConnectTimeout } from "@connectrpc/connect/protocol-connect";
 import { parseTimeout as parseGrpcTimeout } from "@connectrpc/connect/protocol-grpc";
 import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { ErrorDetailSchema, FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { ParticipantService as ParticipantServiceDesc } from "@pnm/protocol/pnm/v1/participant_service_pb";
 import { RoomService as RoomServiceDesc } from "@pnm/protocol/pnm/v1/room_service_pb";
-import { ErrorDetailSchema, FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import type { ApiSignatureVerifier, BodySignatureCheck, SignedFraming } from "../auth/api-signature.js";
-import { clientGone, encodingRefusal, guardBody, requestDecodeCheck, rpcBodyKind, type RpcBodyKind } from "./request-body-guard.js";
 import { pnmError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { type ParticipantService, tokenFromAuthorization } from "../services/participant-service.js";
 import type { RoomService } from "../services/room-service.js";
+import {
+  clientGone,
+  encodingRefusal,
+  guardBody,
+  type RpcBodyKind,
+  requestDecodeCheck,
+  rpcBodyKind,
+} from "./request-body-guard.js";
 
 const opaqueCodes = new Set([Code.Internal, Code.Unknown]);
 
@@ -54,7 +61,8 @@ export function createConnectRoutes(options: ConnectRoutesOptions): Map<string, 
     try {
       return await next(req);
     } catch (err) {
-      if (err instanceof ConnectError && (err.findDetails(ErrorDetailSchema).length > 0 || !opaqueCodes.has(err.code))) throw err;
+      if (err instanceof ConnectError && (err.findDetails(ErrorDetailSchema).length > 0 || !opaqueCodes.has(err.code)))
+        throw err;
       options.logger.error(`${req.method.name} failed`, err);
       throw pnmError(FailureReason.INTERNAL, "internal error");
     }
@@ -75,7 +83,8 @@ export function createConnectRoutes(options: ConnectRoutesOptions): Map<string, 
     denyParticipant: (req) => rooms.denyParticipant(req),
   });
   router.service(ParticipantServiceDesc, {
-    verifyToken: (req, ctx) => participants.verifyToken(req, tokenFromAuthorization(ctx.requestHeader.get("authorization"))),
+    verifyToken: (req, ctx) =>
+      participants.verifyToken(req, tokenFromAuthorization(ctx.requestHeader.get("authorization"))),
   });
 
   const routes = new Map<string, NodeHandler>();
@@ -109,7 +118,11 @@ export function createConnectRoutes(options: ConnectRoutesOptions): Map<string, 
     if (signed) {
       try {
         // The route is matched on the exact path, so requestPath is the path the client sent (and signed, for v2).
-        signature = options.signature.begin(header, { method: req.method ?? "", path: handler.requestPath, framing: signedFraming(header("content-type")) });
+        signature = options.signature.begin(header, {
+          method: req.method ?? "",
+          path: handler.requestPath,
+          framing: signedFraming(header("content-type")),
+        });
       } catch (err) {
         signature = err as Error;
       }
@@ -144,12 +157,23 @@ const maxTimerMs = 2 ** 31 - 1;
  * than a Node.js timer holds, which would make Connect's deadline expire at
  * once: a deadline weeks away is no deadline, so the header is dropped.
  */
-function readTimeout(header: (name: string) => string | undefined, kind: RpcBodyKind): { name: string; refusal?: ConnectError; unbounded: boolean } | undefined {
-  const [name, parse] = kind.framing === "envelope" ? (["grpc-timeout", parseGrpcTimeout] as const) : (["connect-timeout-ms", parseConnectTimeout] as const);
+function readTimeout(
+  header: (name: string) => string | undefined,
+  kind: RpcBodyKind,
+): { name: string; refusal?: ConnectError; unbounded: boolean } | undefined {
+  const [name, parse] =
+    kind.framing === "envelope"
+      ? (["grpc-timeout", parseGrpcTimeout] as const)
+      : (["connect-timeout-ms", parseConnectTimeout] as const);
   const value = header(name);
   if (value === undefined) return undefined;
   const parsed = parse(value, Number.MAX_SAFE_INTEGER);
-  if (parsed.error) return { name, refusal: pnmError(FailureReason.INVALID_ARGUMENT, `the ${name} header is not a valid timeout`), unbounded: false };
+  if (parsed.error)
+    return {
+      name,
+      refusal: pnmError(FailureReason.INVALID_ARGUMENT, `the ${name} header is not a valid timeout`),
+      unbounded: false,
+    };
   return { name, unbounded: (parsed.timeoutMs ?? 0) > maxTimerMs };
 }
 
@@ -167,7 +191,11 @@ function unsupportedContentType(contentType: string | undefined): UniversalServe
   const body = errorToJsonBytes(err, {});
   return {
     status: 415,
-    header: new Headers({ "content-type": "application/json", "content-length": String(body.byteLength), "pnm-failure-reason": FailureReason[FailureReason.BODY_MALFORMED] }),
+    header: new Headers({
+      "content-type": "application/json",
+      "content-length": String(body.byteLength),
+      "pnm-failure-reason": FailureReason[FailureReason.BODY_MALFORMED],
+    }),
     body: createAsyncIterable([body]),
   };
 }

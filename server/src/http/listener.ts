@@ -1,5 +1,10 @@
 import { createServer as createHttp1Server } from "node:http";
-import { constants as http2Constants, createServer as createHttp2Server, type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
+import {
+  createServer as createHttp2Server,
+  constants as http2Constants,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from "node:http2";
 import { createServer as createNetServer, type Server, type Socket } from "node:net";
 import { Duplex, PassThrough } from "node:stream";
 import { type Logger, silentLogger } from "../logger.js";
@@ -49,7 +54,10 @@ export async function listenDualProtocol(options: DualProtocolListenerOptions): 
       requestTimeout: limits.requestTimeoutMs,
       // How often Node looks for requests over those two limits; at its 30 s
       // default a slow client would outlast a short limit by that much.
-      connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 10))),
+      connectionsCheckingInterval: Math.max(
+        10,
+        Math.min(1_000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 10)),
+      ),
     },
     options.handler,
   );
@@ -68,7 +76,9 @@ export async function listenDualProtocol(options: DualProtocolListenerOptions): 
     socket.on("error", () => socket.destroy());
     if (address === undefined) return void socket.destroy(); // reset before it was accepted
     if (!perClient.admit(address)) {
-      refusals.refused(`${address} has ${limits.maxConnectionsPerClient} connections open (PNM_MAX_CONNECTIONS_PER_CLIENT)`);
+      refusals.refused(
+        `${address} has ${limits.maxConnectionsPerClient} connections open (PNM_MAX_CONNECTIONS_PER_CLIENT)`,
+      );
       // A reset rather than a close leaves no TIME_WAIT behind for a client that keeps trying.
       return void socket.resetAndDestroy();
     }
@@ -86,7 +96,11 @@ export async function listenDualProtocol(options: DualProtocolListenerOptions): 
   });
   // Node closes connections over this number as it accepts them, before a socket is made.
   net.maxConnections = limits.maxConnections;
-  net.on("drop", (peer) => refusals.refused(`${limits.maxConnections} connections are open (PNM_MAX_CONNECTIONS), dropped one from ${peer?.remoteAddress}`));
+  net.on("drop", (peer) =>
+    refusals.refused(
+      `${limits.maxConnections} connections are open (PNM_MAX_CONNECTIONS), dropped one from ${peer?.remoteAddress}`,
+    ),
+  );
 
   function serveHttp2(socket: Socket, seen: Buffer): void {
     // The HTTP/2 server reads from the socket's native handle, bypassing
@@ -125,7 +139,9 @@ export async function listenDualProtocol(options: DualProtocolListenerOptions): 
       open++;
       clearTimeout(idle);
       clearTimeout(grace);
-      const deadline = stream.endAfterHeaders ? undefined : setTimeout(() => cancelUnfinishedRequest(stream), limits.requestTimeoutMs);
+      const deadline = stream.endAfterHeaders
+        ? undefined
+        : setTimeout(() => cancelUnfinishedRequest(stream), limits.requestTimeoutMs);
       stream.once("close", () => {
         clearTimeout(deadline);
         if (--open > 0) return;

@@ -1,10 +1,10 @@
+import type { IncomingMessage } from "node:http";
+import type { Http2ServerRequest } from "node:http2";
 import { type DescMessage, fromBinary, fromJsonString } from "@bufbuild/protobuf";
 import type { ConnectError } from "@connectrpc/connect";
 import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import type { BodySignatureCheck } from "../auth/api-signature.js";
 import { pnmError } from "../errors.js";
-import type { IncomingMessage } from "node:http";
-import type { Http2ServerRequest } from "node:http2";
 
 /** The limit and checks a request body must pass. */
 export interface BodyGuardOptions {
@@ -28,7 +28,10 @@ export interface BodyGuardOptions {
  * with its ErrorDetail (Connect's own refusals carry none, and it reports an
  * undecodable binary message as `internal`).
  */
-export async function* guardBody(body: AsyncIterable<Uint8Array>, options: BodyGuardOptions): AsyncIterable<Uint8Array> {
+export async function* guardBody(
+  body: AsyncIterable<Uint8Array>,
+  options: BodyGuardOptions,
+): AsyncIterable<Uint8Array> {
   if (options.signature instanceof Error) throw options.signature;
   if (options.refusal) throw options.refusal;
   const tooLarge = () => pnmError(FailureReason.BODY_TOO_LARGE, `request body exceeds ${options.limit} bytes`);
@@ -94,7 +97,10 @@ export function rpcBodyKind(contentType: string | undefined): RpcBodyKind | unde
 export function encodingRefusal(header: (name: string) => string | undefined): ConnectError | undefined {
   const coding = contentCoding(header);
   if (coding === undefined) return undefined;
-  return pnmError(FailureReason.BODY_MALFORMED, `request bodies must not be compressed (Content-Encoding: ${coding.slice(0, 40)}); send the body uncompressed`);
+  return pnmError(
+    FailureReason.BODY_MALFORMED,
+    `request bodies must not be compressed (Content-Encoding: ${coding.slice(0, 40)}); send the body uncompressed`,
+  );
 }
 
 /** The request's content coding, undefined when there is none (absent, empty or `identity`). */
@@ -112,7 +118,8 @@ const jsonReadOptions = { ignoreUnknownFields: true };
  * or second envelope as `unimplemented`, both without an ErrorDetail).
  */
 export function requestDecodeCheck(input: DescMessage, kind: RpcBodyKind): (body: Uint8Array) => void {
-  const malformed = (text: string) => pnmError(FailureReason.BODY_MALFORMED, `request body could not be decoded: ${text}`);
+  const malformed = (text: string) =>
+    pnmError(FailureReason.BODY_MALFORMED, `request body could not be decoded: ${text}`);
   const decode = (bytes: Uint8Array) => {
     try {
       if (kind.json) fromJsonString(input, new TextDecoder("utf-8", { fatal: true }).decode(bytes), jsonReadOptions);

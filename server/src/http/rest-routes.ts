@@ -1,4 +1,5 @@
 import { create, type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { CommonResponseSchema, FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import {
   CreateRoomRequestSchema,
@@ -18,9 +19,8 @@ import {
   RemoveParticipantResponseSchema,
 } from "@pnm/protocol/pnm/v1/participants_pb";
 import { VerifyTokenRequestSchema, VerifyTokenResponseSchema } from "@pnm/protocol/pnm/v1/verify_token_pb";
-import { Code, ConnectError } from "@connectrpc/connect";
 import type { ApiSignatureVerifier, BodySignatureCheck } from "../auth/api-signature.js";
-import { failureInfo, type FailureInfo, pnmError } from "../errors.js";
+import { type FailureInfo, failureInfo, pnmError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { type ParticipantService, tokenFromAuthorization } from "../services/participant-service.js";
 import type { RoomService } from "../services/room-service.js";
@@ -79,9 +79,23 @@ export function createRestRoutes(options: RestRoutesOptions): Map<string, NodeHa
           const info = describeFailure(err);
           const status = codingRefused(req, info) ? 415 : httpStatus(info);
           if (isProtobuf(req)) {
-            send(res, req, status, "application/protobuf", toBinary(CommonResponseSchema, create(CommonResponseSchema, { status: false, msg: info.message })), info);
+            send(
+              res,
+              req,
+              status,
+              "application/protobuf",
+              toBinary(CommonResponseSchema, create(CommonResponseSchema, { status: false, msg: info.message })),
+              info,
+            );
           } else {
-            send(res, req, status, "application/json", JSON.stringify({ status: false, msg: info.message, status_code: statusCodeName(info.statusCode) }), info);
+            send(
+              res,
+              req,
+              status,
+              "application/json",
+              JSON.stringify({ status: false, msg: info.message, status_code: statusCodeName(info.statusCode) }),
+              info,
+            );
           }
         }
       })();
@@ -99,12 +113,30 @@ export function createRestRoutes(options: RestRoutesOptions): Map<string, NodeHa
       } catch (err) {
         if (err instanceof RequestAborted) return aborted("/api/verifyToken");
         const info = describeFailure(err);
-        const msg = upstreamVerifyMessages[info.reason] ?? (info.code === Code.Unauthenticated ? "notifications.invalid-token" : info.message);
+        const msg =
+          upstreamVerifyMessages[info.reason] ??
+          (info.code === Code.Unauthenticated ? "notifications.invalid-token" : info.message);
         // Upstream's /api guard refuses bad tokens and inactive rooms with 401; later checks answer 200.
-        const unauthorized = info.code === Code.Unauthenticated || info.reason === FailureReason.ROOM_NOT_FOUND || info.reason === FailureReason.ROOM_NOT_ACTIVE;
-        const status = codingRefused(req, info) ? 415 : info.reason === FailureReason.BODY_TOO_LARGE ? 413 : unauthorized ? 401 : 200;
+        const unauthorized =
+          info.code === Code.Unauthenticated ||
+          info.reason === FailureReason.ROOM_NOT_FOUND ||
+          info.reason === FailureReason.ROOM_NOT_ACTIVE;
+        const status = codingRefused(req, info)
+          ? 415
+          : info.reason === FailureReason.BODY_TOO_LARGE
+            ? 413
+            : unauthorized
+              ? 401
+              : 200;
         // status_code stays unset: upstream clients may decode this body as VerifyTokenRes, whose field 3 is a string list.
-        send(res, req, status, "application/protobuf", toBinary(CommonResponseSchema, create(CommonResponseSchema, { status: false, msg })), info);
+        send(
+          res,
+          req,
+          status,
+          "application/protobuf",
+          toBinary(CommonResponseSchema, create(CommonResponseSchema, { status: false, msg })),
+          info,
+        );
       }
     })();
 
@@ -119,13 +151,47 @@ export function createRestRoutes(options: RestRoutesOptions): Map<string, NodeHa
   }
 
   return new Map<string, NodeHandler>([
-    ["/auth/room/create", signedJson("/auth/room/create", CreateRoomRequestSchema, CreateRoomResponseSchema, (r) => rooms.createRoom(r))],
-    ["/auth/room/getJoinToken", signedJson("/auth/room/getJoinToken", GetJoinTokenRequestSchema, GetJoinTokenResponseSchema, (r) => rooms.getJoinToken(r))],
-    ["/auth/room/isRoomActive", signedJson("/auth/room/isRoomActive", IsRoomActiveRequestSchema, IsRoomActiveResponseSchema, (r) => rooms.isRoomActive(r))],
-    ["/auth/room/endRoom", signedJson("/auth/room/endRoom", EndRoomRequestSchema, EndRoomResponseSchema, (r) => rooms.endRoom(r))],
-    ["/auth/room/removeParticipant", signedJson("/auth/room/removeParticipant", RemoveParticipantRequestSchema, RemoveParticipantResponseSchema, (r) => rooms.removeParticipant(r))],
-    ["/auth/room/approveParticipant", signedJson("/auth/room/approveParticipant", ApproveParticipantRequestSchema, ApproveParticipantResponseSchema, (r) => rooms.approveParticipant(r))],
-    ["/auth/room/denyParticipant", signedJson("/auth/room/denyParticipant", DenyParticipantRequestSchema, DenyParticipantResponseSchema, (r) => rooms.denyParticipant(r))],
+    [
+      "/auth/room/create",
+      signedJson("/auth/room/create", CreateRoomRequestSchema, CreateRoomResponseSchema, (r) => rooms.createRoom(r)),
+    ],
+    [
+      "/auth/room/getJoinToken",
+      signedJson("/auth/room/getJoinToken", GetJoinTokenRequestSchema, GetJoinTokenResponseSchema, (r) =>
+        rooms.getJoinToken(r),
+      ),
+    ],
+    [
+      "/auth/room/isRoomActive",
+      signedJson("/auth/room/isRoomActive", IsRoomActiveRequestSchema, IsRoomActiveResponseSchema, (r) =>
+        rooms.isRoomActive(r),
+      ),
+    ],
+    [
+      "/auth/room/endRoom",
+      signedJson("/auth/room/endRoom", EndRoomRequestSchema, EndRoomResponseSchema, (r) => rooms.endRoom(r)),
+    ],
+    [
+      "/auth/room/removeParticipant",
+      signedJson("/auth/room/removeParticipant", RemoveParticipantRequestSchema, RemoveParticipantResponseSchema, (r) =>
+        rooms.removeParticipant(r),
+      ),
+    ],
+    [
+      "/auth/room/approveParticipant",
+      signedJson(
+        "/auth/room/approveParticipant",
+        ApproveParticipantRequestSchema,
+        ApproveParticipantResponseSchema,
+        (r) => rooms.approveParticipant(r),
+      ),
+    ],
+    [
+      "/auth/room/denyParticipant",
+      signedJson("/auth/room/denyParticipant", DenyParticipantRequestSchema, DenyParticipantResponseSchema, (r) =>
+        rooms.denyParticipant(r),
+      ),
+    ],
     ["/api/verifyToken", verifyToken],
   ]);
 }
@@ -191,7 +257,14 @@ function sendMethodNotAllowed(res: NodeResponse): void {
   res.end("method not allowed");
 }
 
-function send(res: NodeResponse, req: NodeRequest, status: number, contentType: string, body: string | Uint8Array, failure?: FailureInfo): void {
+function send(
+  res: NodeResponse,
+  req: NodeRequest,
+  status: number,
+  contentType: string,
+  body: string | Uint8Array,
+  failure?: FailureInfo,
+): void {
   const headers: Record<string, string> = { "content-type": contentType };
   if (failure) headers["pnm-failure-reason"] = FailureReason[failure.reason];
   // 415 answers a compressed body: only uncompressed ones are read (RFC 9110 §15.5.16).

@@ -28,7 +28,8 @@ function namesOf(desc: DescEnum): EnumNames {
   if (!names) {
     names = { toUpstream: new Map(), fromUpstream: new Map() };
     for (const value of desc.values) {
-      const upstream = getOption(value, upstream_name) || value.name.slice(desc.sharedPrefix ? desc.sharedPrefix.length : 0);
+      const upstream =
+        getOption(value, upstream_name) || value.name.slice(desc.sharedPrefix ? desc.sharedPrefix.length : 0);
       names.toUpstream.set(value.name, upstream);
       names.fromUpstream.set(upstream, value.name);
     }
@@ -40,7 +41,7 @@ function namesOf(desc: DescEnum): EnumNames {
 type Direction = "toUpstream" | "fromUpstream";
 
 function mapEnum(desc: DescEnum, value: JsonValue, direction: Direction): JsonValue {
-  return typeof value === "string" ? namesOf(desc)[direction].get(value) ?? value : value;
+  return typeof value === "string" ? (namesOf(desc)[direction].get(value) ?? value) : value;
 }
 
 function renameEnums(schema: DescMessage, json: JsonValue, direction: Direction, emitNullMessages: boolean): JsonValue {
@@ -63,15 +64,19 @@ function renameEnums(schema: DescMessage, json: JsonValue, direction: Direction,
       case "list":
         if (Array.isArray(value)) {
           if (field.listKind === "enum") out[key] = value.map((v) => mapEnum(field.enum, v, direction));
-          if (field.listKind === "message") out[key] = value.map((v) => renameEnums(field.message, v, direction, emitNullMessages));
+          if (field.listKind === "message")
+            out[key] = value.map((v) => renameEnums(field.message, v, direction, emitNullMessages));
         }
         break;
       case "map":
         if (value && typeof value === "object" && !Array.isArray(value)) {
           const entries = Object.entries(value);
-          if (field.mapKind === "enum") out[key] = Object.fromEntries(entries.map(([k, v]) => [k, mapEnum(field.enum, v, direction)]));
+          if (field.mapKind === "enum")
+            out[key] = Object.fromEntries(entries.map(([k, v]) => [k, mapEnum(field.enum, v, direction)]));
           if (field.mapKind === "message") {
-            out[key] = Object.fromEntries(entries.map(([k, v]) => [k, renameEnums(field.message, v, direction, emitNullMessages)]));
+            out[key] = Object.fromEntries(
+              entries.map(([k, v]) => [k, renameEnums(field.message, v, direction, emitNullMessages)]),
+            );
           }
         }
         break;

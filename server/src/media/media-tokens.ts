@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
-import { AccessToken, type VideoGrant } from "livekit-server-sdk";
 import { ClientType } from "@pnm/protocol/pnm/v1/common_pb";
 import { type MediaServerConnInfo, MediaServerConnInfoSchema } from "@pnm/protocol/pnm/v1/nats_msg_pb";
+import { AccessToken, type VideoGrant } from "livekit-server-sdk";
 import type { Membership } from "../rooms/membership.js";
 import { parseRoomMetadata } from "../rooms/room-metadata.js";
 
@@ -38,7 +38,12 @@ export function createMediaTokenIssuer(options: MediaTokenIssuerOptions): MediaT
   const { livekit } = options;
   const ttl = Math.floor(options.tokenValidityMs / 1000);
 
-  function token(identity: string, name: string, grant: VideoGrant, attributes?: Record<string, string>): Promise<string> {
+  function token(
+    identity: string,
+    name: string,
+    grant: VideoGrant,
+    attributes?: Record<string, string>,
+  ): Promise<string> {
     const at = new AccessToken(livekit.apiKey, livekit.apiSecret, { identity, name, ttl, attributes });
     at.addGrant(grant);
     return at.toJwt();
@@ -63,7 +68,12 @@ export function createMediaTokenIssuer(options: MediaTokenIssuerOptions): MediaT
         // Set from the room, so the client can rely on it (upstream never sets it).
         enabledE2ee: Boolean(e2ee?.isEnabled),
         nativeToken: hybrid
-          ? await token(`${user.userId}-native`, user.name, { ...grant, canPublish: true, canSubscribe: false }, { original_user_id: user.userId })
+          ? await token(
+              `${user.userId}-native`,
+              user.name,
+              { ...grant, canPublish: true, canSubscribe: false },
+              { original_user_id: user.userId },
+            )
           : "",
       });
     },

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { accessSync, constants, statSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -162,7 +162,8 @@ function probeInfo(url: string, serverName: string): Promise<boolean> {
 export async function spawnNatsServer(options: SpawnNatsServerOptions): Promise<EmbeddedNatsServer> {
   const { binary } = options;
   const temporary = options.dataDir === undefined;
-  const dataDir = options.dataDir === undefined ? await mkdtemp(join(tmpdir(), "pnm-nats-")) : resolvePath(options.dataDir);
+  const dataDir =
+    options.dataDir === undefined ? await mkdtemp(join(tmpdir(), "pnm-nats-")) : resolvePath(options.dataDir);
   const removeTemporary = () => (temporary ? rm(dataDir, { recursive: true, force: true }) : Promise.resolve());
   const serverName = options.serverName ?? `pnm-${randomUUID().slice(0, 8)}`;
   const configPath = join(dataDir, "nats-server.conf");
@@ -183,7 +184,8 @@ export async function spawnNatsServer(options: SpawnNatsServerOptions): Promise<
     if (options.editConfig) config = options.editConfig(config);
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     // A ports file left by a crashed run must not be mistaken for this server's.
-    for (const entry of await readdir(dataDir)) if (entry.endsWith(".ports")) await rm(join(dataDir, entry), { force: true });
+    for (const entry of await readdir(dataDir))
+      if (entry.endsWith(".ports")) await rm(join(dataDir, entry), { force: true });
     await writeFile(configPath, config, { mode: 0o600 });
   } catch (error) {
     await removeTemporary();
@@ -229,9 +231,12 @@ export async function spawnNatsServer(options: SpawnNatsServerOptions): Promise<
     if (child.pid === undefined) await exit; // spawn failed; its error arrives asynchronously
     while (true) {
       if (exited || child.pid === undefined) {
-        throw new NatsServerStartError(`nats-server exited during start: ${logTail.join(" | ")}`, { cause: spawnError });
+        throw new NatsServerStartError(`nats-server exited during start: ${logTail.join(" | ")}`, {
+          cause: spawnError,
+        });
       }
-      if (Date.now() > deadline) throw new NatsServerStartError(`nats-server did not start in time: ${logTail.join(" | ")}`);
+      if (Date.now() > deadline)
+        throw new NatsServerStartError(`nats-server did not start in time: ${logTail.join(" | ")}`);
       const ports = await readPortsFile(dataDir, child.pid);
       const url = ports?.nats[0];
       const wsUrl = ports?.websocket?.[0];

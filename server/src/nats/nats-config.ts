@@ -71,14 +71,17 @@ function checkPort(name: string, port: number): number {
 }
 
 function checkKey(name: string, key: string, kind: string): string {
-  if (!new RegExp(`^${kind}[A-Z2-7]{55}$`).test(key)) throw new NatsConfigError(`${name} must be a public ${kind} nkey`);
+  if (!new RegExp(`^${kind}[A-Z2-7]{55}$`).test(key))
+    throw new NatsConfigError(`${name} must be a public ${kind} nkey`);
   return key;
 }
 
 // Once control characters and lone surrogates are refused, JSON.stringify escapes
 // only `"` and `\`, which the nats-server config lexer reads back the same way.
 function quote(name: string, value: string): string {
-  if (/[\u0000-\u001f]|\p{Cs}/u.test(value)) throw new NatsConfigError(`${name} contains control characters or lone surrogates`);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point: they are refused.
+  if (/[\u0000-\u001f]|\p{Cs}/u.test(value))
+    throw new NatsConfigError(`${name} contains control characters or lone surrogates`);
   return JSON.stringify(value);
 }
 
@@ -86,7 +89,8 @@ const list = (values: readonly string[]) => `[${values.map((value) => JSON.strin
 
 /** Renders a nats-server (≥ 2.10) configuration: accounts SYS and PNM, JetStream, WebSocket and the auth callout. */
 export function renderNatsServerConfig(options: NatsServerConfigOptions): string {
-  if (!serverNamePattern.test(options.serverName)) throw new NatsConfigError("serverName must be 1-64 of [A-Za-z0-9_-]");
+  if (!serverNamePattern.test(options.serverName))
+    throw new NatsConfigError("serverName must be 1-64 of [A-Za-z0-9_-]");
   const host = options.host ?? "127.0.0.1";
   if (!hostPattern.test(host)) throw new NatsConfigError("host must be a hostname or IP address");
   const authTimeout = options.authTimeoutSeconds ?? 5;
@@ -99,7 +103,8 @@ export function renderNatsServerConfig(options: NatsServerConfigOptions): string
   const limits = options.accountLimits ?? defaultNatsAccountLimits;
   for (const name of ["maxSubscriptions", "maxPayload"] as const) {
     const { min, max } = natsAccountLimitRanges[name];
-    if (!Number.isSafeInteger(limits[name]) || limits[name] < min || limits[name] > max) throw new NatsConfigError(`${name} must be a whole number from ${min} to ${max}`);
+    if (!Number.isSafeInteger(limits[name]) || limits[name] < min || limits[name] > max)
+      throw new NatsConfigError(`${name} must be a whole number from ${min} to ${max}`);
   }
 
   const lines = [

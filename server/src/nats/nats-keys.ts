@@ -97,7 +97,9 @@ export async function saveNatsKeys(path: string, keys: NatsKeys, options: SaveNa
     await rename(temporary, path);
   } catch (cause) {
     const exists = (cause as NodeJS.ErrnoException).code === "EEXIST";
-    throw new NatsKeysError(exists ? `nats keys already exist at ${path}` : `cannot write nats keys to ${path}`, { cause });
+    throw new NatsKeysError(exists ? `nats keys already exist at ${path}` : `cannot write nats keys to ${path}`, {
+      cause,
+    });
   }
 }
 

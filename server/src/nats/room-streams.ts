@@ -3,10 +3,10 @@ import {
   DiscardPolicy,
   JetStreamApiCodes,
   JetStreamApiError,
-  jetstream,
-  jetstreamManager,
   type JetStreamClient,
   type JetStreamManager,
+  jetstream,
+  jetstreamManager,
   RetentionPolicy,
   type StreamConfig,
 } from "@nats-io/jetstream";
@@ -43,7 +43,10 @@ export const workerRequestMaxBytes = 64 * 1024;
  * messages (sysPublic/sysPrivate), and the work queue for requests that
  * participants publish with JetStream (one server instance takes each).
  */
-export async function ensureRoomStreams(nc: NatsConnection, workerQueue: WorkerQueueLimits = defaultWorkerQueueLimits): Promise<JetStreamClient> {
+export async function ensureRoomStreams(
+  nc: NatsConnection,
+  workerQueue: WorkerQueueLimits = defaultWorkerQueueLimits,
+): Promise<JetStreamClient> {
   const jsm = await jetstreamManager(nc);
   await upsertStream(jsm, {
     name: roomStreamName,
@@ -63,9 +66,16 @@ export async function ensureRoomStreams(nc: NatsConnection, workerQueue: WorkerQ
     discard_new_per_subject: true,
   });
   await jsm.consumers
-    .add(natsSubjects.systemJsWorker, { durable_name: workerConsumerName, ack_policy: AckPolicy.Explicit, max_deliver: 3 })
+    .add(natsSubjects.systemJsWorker, {
+      durable_name: workerConsumerName,
+      ack_policy: AckPolicy.Explicit,
+      max_deliver: 3,
+    })
     .catch((cause: unknown) => {
-      throw new RoomStreamError(`NATS refused consumer ${workerConsumerName} of stream ${natsSubjects.systemJsWorker}`, { cause });
+      throw new RoomStreamError(
+        `NATS refused consumer ${workerConsumerName} of stream ${natsSubjects.systemJsWorker}`,
+        { cause },
+      );
     });
   return jetstream(nc);
 }

@@ -1,4 +1,4 @@
-import { nkeyAuthenticator, type NatsConnection } from "@nats-io/nats-core";
+import { type NatsConnection, nkeyAuthenticator } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import type { NatsKeyEntry } from "./nats-keys.js";
 

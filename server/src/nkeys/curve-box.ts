@@ -38,7 +38,11 @@ export function createCurveBox(xkeySeed: string): CurveBox {
   return {
     open(message, sender) {
       if (message.length <= headerLength || version.some((byte, i) => message[i] !== byte)) return null;
-      return nacl.box.open.after(message.subarray(headerLength), message.subarray(version.length, headerLength), sharedKey(sender));
+      return nacl.box.open.after(
+        message.subarray(headerLength),
+        message.subarray(version.length, headerLength),
+        sharedKey(sender),
+      );
     },
     seal(message, recipient) {
       const nonce = nacl.randomBytes(nacl.box.nonceLength);

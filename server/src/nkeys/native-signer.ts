@@ -1,7 +1,14 @@
-import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from "node:crypto";
-import { NKeysError, NKeysErrorCode, type KeyPair } from "@nats-io/nkeys";
+import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from "node:crypto";
 import type { ClaimsData } from "@nats-io/jwt";
-import { decodeNkeyPublic, decodeNkeySeed, encodeNkeyPrivate, encodeNkeyPublic, type NkeyKind } from "./nkey-codec.js";
+import { type KeyPair, NKeysError, NKeysErrorCode } from "@nats-io/nkeys";
+import {
+  type DecodedNkey,
+  decodeNkeyPublic,
+  decodeNkeySeed,
+  encodeNkeyPrivate,
+  encodeNkeyPublic,
+  type NkeyKind,
+} from "./nkey-codec.js";
 
 // @nats-io/nkeys signs with tweetnacl and re-derives the key pair from the seed on
 // every getPublicKey()/sign() (~130 signatures/s), too slow for an auth callout
@@ -22,7 +29,7 @@ function ed25519PublicKeyObject(raw: Uint8Array): KeyObject {
  * an nkey seed (`SA…`, `SU…`, `SN…`, `SO…`; curve seeds cannot sign).
  */
 export function createNativeSigner(seed: string | Uint8Array): KeyPair {
-  let decoded;
+  let decoded: DecodedNkey;
   try {
     decoded = decodeNkeySeed(seed);
   } catch (cause) {
@@ -31,11 +38,15 @@ export function createNativeSigner(seed: string | Uint8Array): KeyPair {
   if (decoded.kind === "X") throw new NativeSignerError("curve (xkey) seeds cannot sign");
   const { kind, raw } = decoded;
 
-  let seedText: Uint8Array | undefined = new TextEncoder().encode(typeof seed === "string" ? seed : new TextDecoder().decode(seed));
+  let seedText: Uint8Array | undefined = new TextEncoder().encode(
+    typeof seed === "string" ? seed : new TextDecoder().decode(seed),
+  );
   const der = Buffer.concat([pkcs8Ed25519Prefix, raw]);
   let privateKey: KeyObject | undefined = createPrivateKey({ key: der, format: "der", type: "pkcs8" });
   der.fill(0);
-  const rawPublic = new Uint8Array(createPublicKey(privateKey).export({ format: "der", type: "spki" }).subarray(spkiEd25519Prefix.length));
+  const rawPublic = new Uint8Array(
+    createPublicKey(privateKey).export({ format: "der", type: "spki" }).subarray(spkiEd25519Prefix.length),
+  );
   let publicKey: KeyObject | undefined = ed25519PublicKeyObject(rawPublic);
   const publicText = encodeNkeyPublic(kind, rawPublic);
   raw.fill(0);
@@ -103,7 +114,7 @@ const issuerKeyCacheLimit = 256;
 function issuerKey(iss: string): KeyObject {
   const cached = issuerKeyCache.get(iss);
   if (cached) return cached;
-  let decoded;
+  let decoded: DecodedNkey;
   try {
     decoded = decodeNkeyPublic(iss);
   } catch (cause) {
@@ -123,7 +134,8 @@ function parseSegment(segment: string, what: string): Record<string, unknown> {
   } catch (cause) {
     throw new NatsJwtError(`jwt ${what} is not JSON`, { cause });
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new NatsJwtError(`jwt ${what} is not an object`);
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new NatsJwtError(`jwt ${what} is not an object`);
   return value as Record<string, unknown>;
 }
 
@@ -152,7 +164,9 @@ export function verifyNatsJwt<T = unknown>(token: string, options: VerifyNatsJwt
   const now = options.nowSeconds ?? Math.floor(Date.now() / 1000);
   // Same comparisons as the Go jwt library the nats-server uses.
   if (typeof claims.exp === "number" && claims.exp > 0 && now > claims.exp) throw new NatsJwtError("jwt has expired");
-  if (typeof claims.nbf === "number" && claims.nbf > 0 && claims.nbf > now) throw new NatsJwtError("jwt is not yet valid");
-  if (options.audience !== undefined && claims.aud !== options.audience) throw new NatsJwtError("jwt audience does not match");
+  if (typeof claims.nbf === "number" && claims.nbf > 0 && claims.nbf > now)
+    throw new NatsJwtError("jwt is not yet valid");
+  if (options.audience !== undefined && claims.aud !== options.audience)
+    throw new NatsJwtError("jwt audience does not match");
   return claims as unknown as ClaimsData<T>;
 }

@@ -1,5 +1,5 @@
 import type { Admission } from "../rooms/membership.js";
-import { enterWaitingRoom, reserveSeat, emptySeats, type SeatTimings } from "../rooms/seats.js";
+import { emptySeats, enterWaitingRoom, reserveSeat, type SeatTimings } from "../rooms/seats.js";
 import type { ParticipantService } from "../services/participant-service.js";
 import type { Seat } from "../store/records.js";
 import type { RoomStore } from "../store/room-store.js";
@@ -45,13 +45,23 @@ export function createConnectionAdmission(options: ConnectionAdmissionOptions): 
       const waiting = user.waitingForApproval;
       let replaced: Seat[] = [];
       await store.modify(store.seats, room.roomId, (current) => {
-        const request = { userId: claims.sub, issuedAt: user.issuedAt, cid: connection.cid, serverId: connection.serverId, now: now() };
+        const request = {
+          userId: claims.sub,
+          issuedAt: user.issuedAt,
+          cid: connection.cid,
+          serverId: connection.serverId,
+          now: now(),
+        };
         if (waiting) {
           const entered = enterWaitingRoom(current?.value ?? emptySeats(), request);
           replaced = entered.replaced;
           return entered.record;
         }
-        const reservation = reserveSeat(current?.value ?? emptySeats(), { ...request, limit: room.maxParticipants }, timings);
+        const reservation = reserveSeat(
+          current?.value ?? emptySeats(),
+          { ...request, limit: room.maxParticipants },
+          timings,
+        );
         replaced = reservation.replaced ? [reservation.replaced] : [];
         return reservation.record;
       });

@@ -1,13 +1,13 @@
-import { encodeAuthorizationResponse, encodeUser, type AuthorizationRequest } from "@nats-io/jwt";
+import { type AuthorizationRequest, encodeAuthorizationResponse, encodeUser } from "@nats-io/jwt";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { failureInfo, pnmError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import type { ConnectionAdmission } from "./admission.js";
-import { createCurveBox } from "../nkeys/curve-box.js";
-import { createNativeSigner, verifyNatsJwt } from "../nkeys/native-signer.js";
 import { pnmAccount } from "../nats/nats-config.js";
 import type { NatsKeys } from "../nats/nats-keys.js";
+import { createCurveBox } from "../nkeys/curve-box.js";
+import { createNativeSigner, verifyNatsJwt } from "../nkeys/native-signer.js";
+import type { ConnectionAdmission } from "./admission.js";
 import { participantPermissions, participantUserName, waitingRoomPermissions } from "./permissions.js";
 
 export interface AuthCalloutOptions {
@@ -31,7 +31,9 @@ export const authCalloutQueue = "pnm-auth";
 
 /** Whether a decoded authorization request has every field the callout reads. */
 function isComplete(request: Partial<AuthorizationRequest>): request is AuthorizationRequest {
-  return Boolean(request.server_id?.id && request.user_nkey && request.client_info?.id !== undefined && request.connect_opts);
+  return Boolean(
+    request.server_id?.id && request.user_nkey && request.client_info?.id !== undefined && request.connect_opts,
+  );
 }
 
 /**
@@ -53,7 +55,9 @@ export function startAuthCallout(options: AuthCalloutOptions): AuthCalloutServic
     if (!opened) return void logger.error("auth callout: a request did not open with the xkey");
     let request: AuthorizationRequest;
     try {
-      const claims = verifyNatsJwt<AuthorizationRequest>(decoder.decode(opened), { audience: "nats-authorization-request" });
+      const claims = verifyNatsJwt<AuthorizationRequest>(decoder.decode(opened), {
+        audience: "nats-authorization-request",
+      });
       if (!isComplete(claims.nats)) throw new Error("request lacks fields");
       request = claims.nats;
       if (claims.iss !== request.server_id.id || request.server_id.xkey !== serverXkey) {
@@ -69,9 +73,15 @@ export function startAuthCallout(options: AuthCalloutOptions): AuthCalloutServic
         // nats-server does not enforce allowed_connection_types for callout users, so the callout must.
         throw pnmError(FailureReason.CONNECTION_TYPE_NOT_ALLOWED, "participants connect over WebSocket only");
       }
-      const { claims, waiting } = await admission.admit(request.connect_opts.auth_token, { cid: request.client_info.id!, serverId: request.server_id.id });
+      const { claims, waiting } = await admission.admit(request.connect_opts.auth_token, {
+        cid: request.client_info.id!,
+        serverId: request.server_id.id,
+      });
       // A NATS user's permissions are fixed for its connection: approval closes a waiting one, and the reconnect gets the room's.
-      const permissions = (waiting ? waitingRoomPermissions : (options.permissions ?? participantPermissions))(claims.room_id, claims.sub);
+      const permissions = (waiting ? waitingRoomPermissions : (options.permissions ?? participantPermissions))(
+        claims.room_id,
+        claims.sub,
+      );
       const jwt = await encodeUser(
         participantUserName(claims.room_id, claims.sub),
         request.user_nkey,

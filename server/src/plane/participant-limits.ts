@@ -36,7 +36,10 @@ export function participantLimits(config: ParticipantLimitSettings): Participant
       maxSubscriptions: config.natsMaxSubscriptions ?? defaultNatsAccountLimits.maxSubscriptions,
       maxPayload: config.natsMaxPayload ?? defaultNatsAccountLimits.maxPayload,
     },
-    request: { ratePerSecond: config.requestRate ?? defaultRequestLimit.ratePerSecond, burst: config.requestBurst ?? defaultRequestLimit.burst },
+    request: {
+      ratePerSecond: config.requestRate ?? defaultRequestLimit.ratePerSecond,
+      burst: config.requestBurst ?? defaultRequestLimit.burst,
+    },
     publish: {
       messagesPerSecond: config.publishRate ?? defaultPublishLimits.messagesPerSecond,
       bytesPerSecond: config.publishByteRate ?? defaultPublishLimits.bytesPerSecond,

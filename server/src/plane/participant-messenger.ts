@@ -1,6 +1,6 @@
+import { randomUUID } from "node:crypto";
 import { create, toBinary } from "@bufbuild/protobuf";
 import type { JetStreamClient } from "@nats-io/jetstream";
-import { randomUUID } from "node:crypto";
 import { type NatsMsgServerToClientEvent, NatsMsgServerToClientSchema } from "@pnm/protocol/pnm/v1/nats_msg_pb";
 import { natsSubjects } from "../nats/subjects.js";
 
@@ -19,7 +19,10 @@ export function createParticipantMessenger(js: JetStreamClient): ParticipantMess
   return {
     async toUser(roomId, userId, message) {
       const envelope = create(NatsMsgServerToClientSchema, { id: randomUUID(), ...message });
-      await js.publish(`${natsSubjects.systemPrivate}.${roomId}.${userId}.system`, toBinary(NatsMsgServerToClientSchema, envelope));
+      await js.publish(
+        `${natsSubjects.systemPrivate}.${roomId}.${userId}.system`,
+        toBinary(NatsMsgServerToClientSchema, envelope),
+      );
     },
   };
 }

@@ -1,6 +1,8 @@
 import { create, fromBinary, toBinary, toJsonString } from "@bufbuild/protobuf";
 import type { ConsumerMessages, JetStreamClient } from "@nats-io/jetstream";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import { ErrorDetailSchema, FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
+import { RoomMetadataSchema } from "@pnm/protocol/pnm/v1/create_room_pb";
 import {
   MediaServerConnInfoSchema,
   NatsInitialDataSchema,
@@ -9,13 +11,13 @@ import {
   NatsMsgClientToServerSchema,
   NatsMsgServerToClientEvent,
 } from "@pnm/protocol/pnm/v1/nats_msg_pb";
-import { RenewalFailureSchema, RenewalSuccessSchema } from "@pnm/protocol/pnm/v1/renewal_pb";
-import { RoomMetadataSchema } from "@pnm/protocol/pnm/v1/create_room_pb";
 import { ApproveParticipantRequestSchema, DenyParticipantRequestSchema } from "@pnm/protocol/pnm/v1/participants_pb";
-import { ErrorDetailSchema, FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
+import { RenewalFailureSchema, RenewalSuccessSchema } from "@pnm/protocol/pnm/v1/renewal_pb";
 import { failureInfo, pnmError } from "../errors.js";
-import type { MediaTokenIssuer } from "../media/media-tokens.js";
 import type { Logger } from "../logger.js";
+import type { MediaTokenIssuer } from "../media/media-tokens.js";
+import { workerConsumerName } from "../nats/room-streams.js";
+import { natsSubjects } from "../nats/subjects.js";
 import { assertApproved, type Membership } from "../rooms/membership.js";
 import { parseRoomMetadata } from "../rooms/room-metadata.js";
 import type { ParticipantService } from "../services/participant-service.js";
@@ -23,8 +25,6 @@ import type { RoomService } from "../services/room-service.js";
 import type { TokenRenewal } from "../services/token-renewal.js";
 import type { ParticipantMessenger, ServerMessage } from "./participant-messenger.js";
 import type { RequestLimiter } from "./request-limits.js";
-import { workerConsumerName } from "../nats/room-streams.js";
-import { natsSubjects } from "../nats/subjects.js";
 
 export interface ParticipantRequestsOptions {
   nc: NatsConnection;
@@ -68,13 +68,23 @@ export async function startParticipantRequests(options: ParticipantRequestsOptio
     [NatsMsgClientToServerEvent.REQ_RENEW_PNM_TOKEN]: async ({ roomId, userId, request }) => {
       try {
         const { token, sessionExpiresAt } = await renewal.renew(request.msg, { roomId, userId });
-        const renewed = create(RenewalSuccessSchema, { requestId: request.id, sessionExpiresAt: BigInt(sessionExpiresAt) });
-        await messenger.toUser(roomId, userId, { event: NatsMsgServerToClientEvent.RESP_RENEW_PNM_TOKEN, msg: token, binMsg: toBinary(RenewalSuccessSchema, renewed) });
+        const renewed = create(RenewalSuccessSchema, {
+          requestId: request.id,
+          sessionExpiresAt: BigInt(sessionExpiresAt),
+        });
+        await messenger.toUser(roomId, userId, {
+          event: NatsMsgServerToClientEvent.RESP_RENEW_PNM_TOKEN,
+          msg: token,
+          binMsg: toBinary(RenewalSuccessSchema, renewed),
+        });
       } catch (err) {
         const info = failureInfo(err);
         if (info.reason === FailureReason.INTERNAL) logger.error("token renewal failed", err);
         const failure = create(RenewalFailureSchema, { requestId: request.id, reason: info.reason, msg: info.message });
-        await messenger.toUser(roomId, userId, { event: NatsMsgServerToClientEvent.RESP_RENEW_PNM_TOKEN, binMsg: toBinary(RenewalFailureSchema, failure) });
+        await messenger.toUser(roomId, userId, {
+          event: NatsMsgServerToClientEvent.RESP_RENEW_PNM_TOKEN,
+          binMsg: toBinary(RenewalFailureSchema, failure),
+        });
       }
     },
     [NatsMsgClientToServerEvent.REQ_INITIAL_DATA]: async ({ roomId, userId, admitted }) => {
@@ -82,7 +92,10 @@ export async function startParticipantRequests(options: ParticipantRequestsOptio
       if (user.waitingForApproval) {
         // Told, not ignored: the client learns that it waits, and for what to wait (WAITING_ROOM_APPROVED or SESSION_ENDED).
         const waiting = pnmError(FailureReason.USER_WAITING_FOR_APPROVAL, "user is waiting for approval");
-        return messenger.toUser(roomId, userId, { event: NatsMsgServerToClientEvent.RES_INITIAL_DATA, binMsg: errorDetail(waiting) });
+        return messenger.toUser(roomId, userId, {
+          event: NatsMsgServerToClientEvent.RES_INITIAL_DATA,
+          binMsg: errorDetail(waiting),
+        });
       }
       // The E2EE key goes into this copy only: the participant is admitted and approved.
       const metadata = parseRoomMetadata(room.metadataJson);
@@ -121,7 +134,10 @@ export async function startParticipantRequests(options: ParticipantRequestsOptio
         assertApproved(member.user);
         if (!options.media) throw pnmError(FailureReason.MEDIA_UNAVAILABLE, "no media server is configured");
         const info = await options.media.issue(member);
-        answer = { event: NatsMsgServerToClientEvent.RES_MEDIA_SERVER_DATA, msg: toJsonString(MediaServerConnInfoSchema, info, { useProtoFieldName: true }) };
+        answer = {
+          event: NatsMsgServerToClientEvent.RES_MEDIA_SERVER_DATA,
+          msg: toJsonString(MediaServerConnInfoSchema, info, { useProtoFieldName: true }),
+        };
       } catch (err) {
         answer = { event: NatsMsgServerToClientEvent.RES_MEDIA_SERVER_DATA, binMsg: errorDetail(err) };
       }
@@ -131,7 +147,10 @@ export async function startParticipantRequests(options: ParticipantRequestsOptio
 
   // An admin's decision on a waiting user (user id in msg), as RoomService's: the sender must be an admitted room admin.
   const decide =
-    (answer: NatsMsgServerToClientEvent, decision: (roomId: string, target: string) => Promise<unknown>): RequestHandler =>
+    (
+      answer: NatsMsgServerToClientEvent,
+      decision: (roomId: string, target: string) => Promise<unknown>,
+    ): RequestHandler =>
     async ({ roomId, userId, request, admitted }) => {
       let message: ServerMessage;
       try {
@@ -149,11 +168,13 @@ export async function startParticipantRequests(options: ParticipantRequestsOptio
     };
   const { waitingRoom } = options;
   if (waitingRoom) {
-    handlers[NatsMsgClientToServerEvent.REQ_APPROVE_WAITING_USER] = decide(NatsMsgServerToClientEvent.RESP_APPROVE_WAITING_USER, (roomId, userId) =>
-      waitingRoom.approveParticipant(create(ApproveParticipantRequestSchema, { roomId, userId })),
+    handlers[NatsMsgClientToServerEvent.REQ_APPROVE_WAITING_USER] = decide(
+      NatsMsgServerToClientEvent.RESP_APPROVE_WAITING_USER,
+      (roomId, userId) => waitingRoom.approveParticipant(create(ApproveParticipantRequestSchema, { roomId, userId })),
     );
-    handlers[NatsMsgClientToServerEvent.REQ_DENY_WAITING_USER] = decide(NatsMsgServerToClientEvent.RESP_DENY_WAITING_USER, (roomId, userId) =>
-      waitingRoom.denyParticipant(create(DenyParticipantRequestSchema, { roomId, userId })),
+    handlers[NatsMsgClientToServerEvent.REQ_DENY_WAITING_USER] = decide(
+      NatsMsgServerToClientEvent.RESP_DENY_WAITING_USER,
+      (roomId, userId) => waitingRoom.denyParticipant(create(DenyParticipantRequestSchema, { roomId, userId })),
     );
   }
 
@@ -169,13 +190,16 @@ export async function startParticipantRequests(options: ParticipantRequestsOptio
       return; // not an envelope: nothing to answer
     }
     if (!withinRate) {
-      return options.limiter!.refuse(roomId, userId, request).catch((err: unknown) => logger.error("rate-limit answer failed", err));
+      return options
+        .limiter!.refuse(roomId, userId, request)
+        .catch((err: unknown) => logger.error("rate-limit answer failed", err));
     }
     const handler = handlers[request.event];
     if (!handler) return;
     const admitted = () => participants.admitMember(roomId, userId);
     await handler({ roomId, userId, request, admitted }).catch((err: unknown) => {
-      if (failureInfo(err).reason === FailureReason.INTERNAL) logger.error(`participant request ${request.event} failed`, err);
+      if (failureInfo(err).reason === FailureReason.INTERNAL)
+        logger.error(`participant request ${request.event} failed`, err);
     });
   }
 

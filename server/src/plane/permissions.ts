@@ -20,7 +20,14 @@ export function participantPermissions(roomId: string, userId: string): Permissi
   const ownPeer = peerSubjectRoots.map((root) => peerSenderSubject(root, roomId, userId));
   const everyonesPeer = peerSubjectRoots.map((root) => peerSenderSubject(root, roomId, "*"));
   return {
-    pub: { allow: [`${s.systemJsWorker}.${roomId}.${userId}`, `${s.systemCoreWorker}.${roomId}.${userId}`, ...peer, ...ownPeer] },
+    pub: {
+      allow: [
+        `${s.systemJsWorker}.${roomId}.${userId}`,
+        `${s.systemCoreWorker}.${roomId}.${userId}`,
+        ...peer,
+        ...ownPeer,
+      ],
+    },
     sub: {
       allow: [
         `${userInboxPrefix(roomId, userId)}.>`,
@@ -58,7 +65,8 @@ export function parseParticipantUserName(name: unknown): { roomId: string; userI
   if (typeof name !== "string" || !name.startsWith("{")) return undefined;
   try {
     const parsed = JSON.parse(name) as { roomId?: unknown; userId?: unknown };
-    if (typeof parsed.roomId === "string" && typeof parsed.userId === "string") return { roomId: parsed.roomId, userId: parsed.userId };
+    if (typeof parsed.roomId === "string" && typeof parsed.userId === "string")
+      return { roomId: parsed.roomId, userId: parsed.userId };
   } catch {
     // not a participant
   }

@@ -52,7 +52,9 @@ export function startPresenceTracker(options: PresenceOptions): PresenceTracker 
       store.seats,
       roomId,
       (current) =>
-        current && (updateSeat(current.value, userId, cid, serverId, state, now()) ?? (kind === "DISCONNECT" ? leaveWaitingRoom(current.value, userId, cid, serverId) : undefined)),
+        current &&
+        (updateSeat(current.value, userId, cid, serverId, state, now()) ??
+          (kind === "DISCONNECT" ? leaveWaitingRoom(current.value, userId, cid, serverId) : undefined)),
     );
     const seat = changed?.holders[userId];
     if (!seat || seat.cid !== cid || seat.serverId !== serverId) return;
@@ -60,7 +62,9 @@ export function startPresenceTracker(options: PresenceOptions): PresenceTracker 
     await setStatus(roomId, userId, "disconnected");
     const timer = setTimeout(() => {
       timers.delete(timer);
-      void goOffline(roomId, userId, cid, serverId).catch((err: unknown) => logger.error("presence: offline transition failed", err));
+      void goOffline(roomId, userId, cid, serverId).catch((err: unknown) =>
+        logger.error("presence: offline transition failed", err),
+      );
     }, timings.offlineAfterMs);
     timers.add(timer);
   }
@@ -70,7 +74,8 @@ export function startPresenceTracker(options: PresenceOptions): PresenceTracker 
     await store.modify(store.seats, roomId, (current) => {
       freed = false; // a retried compare-and-set decides again
       const seat = current?.value.holders[userId];
-      if (!current || !seat || seat.cid !== cid || seat.serverId !== serverId || seat.state !== "disconnected") return undefined;
+      if (!current || !seat || seat.cid !== cid || seat.serverId !== serverId || seat.state !== "disconnected")
+        return undefined;
       const { [userId]: _gone, ...holders } = current.value.holders;
       freed = true;
       return { ...current.value, holders };
@@ -83,13 +88,15 @@ export function startPresenceTracker(options: PresenceOptions): PresenceTracker 
       queue: "pnm-presence",
       callback: (err, msg) => {
         if (err) return void logger.error("presence subscription failed", err);
-        onEvent(kind, msg.json<ConnectionEvent>()).catch((e: unknown) => logger.error(`presence: ${kind} event failed`, e));
+        onEvent(kind, msg.json<ConnectionEvent>()).catch((e: unknown) =>
+          logger.error(`presence: ${kind} event failed`, e),
+        );
       },
     }),
   );
   return {
     close() {
-      subscriptions.forEach((s) => s.unsubscribe());
+      for (const subscription of subscriptions) subscription.unsubscribe();
       timers.forEach(clearTimeout);
     },
   };

@@ -1,5 +1,5 @@
-import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import type { NatsConnection } from "@nats-io/nats-core";
+import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import type { Logger } from "../logger.js";
 import { pnmAccount } from "../nats/nats-config.js";
 import type { SessionControl } from "../services/room-service.js";
@@ -22,10 +22,15 @@ export interface PublishLimits {
 
 /**
  * pnm's defaults: far above what a session sends (chat, a drawing
- * whiteboard, upstream's pings), and one message of the largest payload
- * (1 MiB) per second.
+ * whiteboard, upstream's pings), counting that pnm's client publishes each
+ * peer message twice (its own subject and upstream's shared one), and one
+ * message of the largest payload (1 MiB), twice, per second.
  */
-export const defaultPublishLimits: Readonly<PublishLimits> = { messagesPerSecond: 100, bytesPerSecond: 1024 * 1024, checkIntervalMs: 1000 };
+export const defaultPublishLimits: Readonly<PublishLimits> = {
+  messagesPerSecond: 200,
+  bytesPerSecond: 2 * 1024 * 1024,
+  checkIntervalMs: 1000,
+};
 
 export interface PublishMonitor {
   /** Stops reading; waits for a check under way. */
@@ -76,11 +81,15 @@ export function startPublishMonitor(options: {
 
   async function read(): Promise<ConnzAnswer[]> {
     const answers: ConnzAnswer[] = [];
-    const replies = await systemNc.requestMany(`$SYS.REQ.ACCOUNT.${pnmAccount}.CONNZ`, JSON.stringify({ auth: true, limit: 1_000_000 }), {
-      strategy: "stall",
-      stall: 250,
-      maxWait: 5_000,
-    });
+    const replies = await systemNc.requestMany(
+      `$SYS.REQ.ACCOUNT.${pnmAccount}.CONNZ`,
+      JSON.stringify({ auth: true, limit: 1_000_000 }),
+      {
+        strategy: "stall",
+        stall: 100,
+        maxWait: 5_000,
+      },
+    );
     for await (const reply of replies) answers.push(reply.json<ConnzAnswer>());
     return answers;
   }
@@ -105,7 +114,9 @@ export function startPublishMonitor(options: {
         const bytes = current.bytes - previous.bytes;
         if (msgs <= limits.messagesPerSecond * seconds && bytes <= limits.bytesPerSecond * seconds) continue;
         const what = msgs > limits.messagesPerSecond * seconds ? `${msgs} messages` : `${bytes} bytes`;
-        logger.debug?.(`participant ${identity.userId} of room ${identity.roomId} published ${what} in ${seconds.toFixed(1)} s: session ended`);
+        logger.debug?.(
+          `participant ${identity.userId} of room ${identity.roomId} published ${what} in ${seconds.toFixed(1)} s: session ended`,
+        );
         const seat = { cid: conn.cid, serverId, state: "connected" as const, at: now };
         await sessions.end(identity.roomId, [[identity.userId, seat]], {
           reason: FailureReason.RATE_LIMITED,

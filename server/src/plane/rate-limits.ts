@@ -39,8 +39,11 @@ export function createTokenBuckets(limit: RateLimit, now: () => number = Date.no
         }
       }
       let bucket = buckets.get(key);
-      if (!bucket) buckets.set(key, (bucket = { tokens: limit.burst, at: t }));
-      else refill(bucket, t);
+      if (bucket) refill(bucket, t);
+      else {
+        bucket = { tokens: limit.burst, at: t };
+        buckets.set(key, bucket);
+      }
       if (bucket.tokens < 1) return false;
       bucket.tokens -= 1;
       return true;

@@ -1,6 +1,10 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ErrorDetailSchema, FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
-import { type NatsMsgClientToServer, NatsMsgClientToServerEvent, NatsMsgServerToClientEvent } from "@pnm/protocol/pnm/v1/nats_msg_pb";
+import {
+  type NatsMsgClientToServer,
+  NatsMsgClientToServerEvent,
+  NatsMsgServerToClientEvent,
+} from "@pnm/protocol/pnm/v1/nats_msg_pb";
 import { RenewalFailureSchema } from "@pnm/protocol/pnm/v1/renewal_pb";
 import { failureInfo, pnmError } from "../errors.js";
 import type { ParticipantMessenger, ServerMessage } from "./participant-messenger.js";
@@ -29,10 +33,19 @@ const rateLimitedText = "too many requests: slow down";
 const refusals: Partial<Record<NatsMsgClientToServerEvent, (request: NatsMsgClientToServer) => ServerMessage>> = {
   [NatsMsgClientToServerEvent.REQ_RENEW_PNM_TOKEN]: (request) => ({
     event: NatsMsgServerToClientEvent.RESP_RENEW_PNM_TOKEN,
-    binMsg: toBinary(RenewalFailureSchema, create(RenewalFailureSchema, { requestId: request.id, reason: FailureReason.RATE_LIMITED, msg: rateLimitedText })),
+    binMsg: toBinary(
+      RenewalFailureSchema,
+      create(RenewalFailureSchema, { requestId: request.id, reason: FailureReason.RATE_LIMITED, msg: rateLimitedText }),
+    ),
   }),
-  [NatsMsgClientToServerEvent.REQ_INITIAL_DATA]: () => ({ event: NatsMsgServerToClientEvent.RES_INITIAL_DATA, binMsg: rateLimitedDetail() }),
-  [NatsMsgClientToServerEvent.REQ_MEDIA_SERVER_DATA]: () => ({ event: NatsMsgServerToClientEvent.RES_MEDIA_SERVER_DATA, binMsg: rateLimitedDetail() }),
+  [NatsMsgClientToServerEvent.REQ_INITIAL_DATA]: () => ({
+    event: NatsMsgServerToClientEvent.RES_INITIAL_DATA,
+    binMsg: rateLimitedDetail(),
+  }),
+  [NatsMsgClientToServerEvent.REQ_MEDIA_SERVER_DATA]: () => ({
+    event: NatsMsgServerToClientEvent.RES_MEDIA_SERVER_DATA,
+    binMsg: rateLimitedDetail(),
+  }),
   [NatsMsgClientToServerEvent.PING]: () => ({ event: NatsMsgServerToClientEvent.PONG, binMsg: rateLimitedDetail() }),
 };
 
@@ -47,7 +60,11 @@ function rateLimitedDetail(): Uint8Array {
  * requests are spread over the instances' queue group, so with N instances a
  * participant gets up to N times the rate, never more.
  */
-export function createRequestLimiter(options: { limit: RateLimit; messenger: ParticipantMessenger; now?: () => number }): RequestLimiter {
+export function createRequestLimiter(options: {
+  limit: RateLimit;
+  messenger: ParticipantMessenger;
+  now?: () => number;
+}): RequestLimiter {
   const requests = createTokenBuckets(options.limit, options.now);
   const answers = createTokenBuckets(options.limit, options.now);
   const key = (roomId: string, userId: string) => `${roomId}.${userId}`; // ids never contain dots

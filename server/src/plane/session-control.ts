@@ -18,7 +18,11 @@ export function createSessionControl(messenger: ParticipantMessenger, kicker: Ki
       await Promise.all(
         sessions.map(async ([userId, seat]) => {
           await messenger
-            .toUser(roomId, userId, { event: NatsMsgServerToClientEvent.SESSION_ENDED, msg: why.message, binMsg: detail })
+            .toUser(roomId, userId, {
+              event: NatsMsgServerToClientEvent.SESSION_ENDED,
+              msg: why.message,
+              binMsg: detail,
+            })
             .catch((err: unknown) => logger.error("session end notice failed", err));
           await kicker.kick(seat);
         }),

@@ -5,7 +5,11 @@ import { clone, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
  * recurses into message fields set on both sides. Unlike a proto merge, an
  * explicit false or 0 in the target is kept: only absence takes a default.
  */
-export function fillUnset<Desc extends DescMessage>(schema: Desc, target: MessageShape<Desc>, defaults: MessageShape<Desc>): void {
+export function fillUnset<Desc extends DescMessage>(
+  schema: Desc,
+  target: MessageShape<Desc>,
+  defaults: MessageShape<Desc>,
+): void {
   const t = target as unknown as Record<string, unknown>;
   const d = defaults as unknown as Record<string, unknown>;
   for (const field of schema.fields) {

@@ -1,5 +1,5 @@
-import { clone, create } from "@bufbuild/protobuf";
 import { randomUUID } from "node:crypto";
+import { clone, create } from "@bufbuild/protobuf";
 import {
   type CreateRoomRequest,
   LockSettingsSchema,
@@ -22,7 +22,13 @@ const defaultFeatures = create(RoomCreateFeaturesSchema, {
   allowRaiseHand: true,
   autoGenUserId: false,
   allowReactions: true,
-  recordingFeatures: { isAllow: true, isAllowCloud: true, isAllowLocal: true, enableAutoCloudRecording: false, onlyRecordAdminWebcams: false },
+  recordingFeatures: {
+    isAllow: true,
+    isAllowCloud: true,
+    isAllowLocal: true,
+    enableAutoCloudRecording: false,
+    onlyRecordAdminWebcams: false,
+  },
   chatFeatures: { isAllow: true, isAllowFileUpload: true },
   sharedNotePadFeatures: { isAllow: true },
   whiteboardFeatures: { isAllow: true },
@@ -63,7 +69,8 @@ export interface RoomSettings {
  */
 export function resolveRoomSettings(request: CreateRoomRequest, nowMs: number): RoomSettings {
   const metadata = clone(RoomMetadataSchema, request.metadata ?? create(RoomMetadataSchema));
-  const features = (metadata.roomFeatures ??= create(RoomCreateFeaturesSchema));
+  metadata.roomFeatures ??= create(RoomCreateFeaturesSchema);
+  const features = metadata.roomFeatures;
   fillUnset(RoomCreateFeaturesSchema, features, defaultFeatures);
   metadata.defaultLockSettings ??= clone(LockSettingsSchema, defaultLockSettings);
 

@@ -81,7 +81,11 @@ function assertMayConnect(current: SeatsRecord, userId: string, issuedAt: number
 
 /** A live connection other than the one asking: a reservation and a dropped connection are none. */
 function isOtherConnection(seat: Seat | undefined, request: { cid: number; serverId: string }): seat is Seat {
-  return seat !== undefined && (seat.state === "pending" || seat.state === "connected") && (seat.cid !== request.cid || seat.serverId !== request.serverId);
+  return (
+    seat !== undefined &&
+    (seat.state === "pending" || seat.state === "connected") &&
+    (seat.cid !== request.cid || seat.serverId !== request.serverId)
+  );
 }
 
 /** A new connection of a user the waiting room holds. */
@@ -93,7 +97,10 @@ export type WaitingRequest = Omit<SeatRequest, "limit">;
  * blocked or removed since its token). An older connection of the user,
  * waiting or seated, is returned for eviction, and a seat it held is given up.
  */
-export function enterWaitingRoom(current: SeatsRecord, request: WaitingRequest): { record: SeatsRecord; replaced: Seat[] } {
+export function enterWaitingRoom(
+  current: SeatsRecord,
+  request: WaitingRequest,
+): { record: SeatsRecord; replaced: Seat[] } {
   assertMayConnect(current, request.userId, request.issuedAt);
   const { [request.userId]: seated, ...holders } = current.holders;
   const waiting = { ...current.waiting };
@@ -124,7 +131,11 @@ export interface ApprovalRequest {
  * nobody else takes it meanwhile; the user's waiting-room connection, to be
  * closed so that it reconnects, is returned.
  */
-export function admitFromWaitingRoom(current: SeatsRecord, request: ApprovalRequest, timings: SeatTimings): { record: SeatsRecord; waiting?: Seat } {
+export function admitFromWaitingRoom(
+  current: SeatsRecord,
+  request: ApprovalRequest,
+  timings: SeatTimings,
+): { record: SeatsRecord; waiting?: Seat } {
   assertMayConnect(current, request.userId, request.issuedAt);
   const holders = liveHolders(current, request.now, timings);
   if (!holders[request.userId] && request.limit > 0 && Object.keys(holders).length >= request.limit) {
@@ -137,7 +148,12 @@ export function admitFromWaitingRoom(current: SeatsRecord, request: ApprovalRequ
 }
 
 /** Forgets a waiting user's connection once it is gone; another connection's events change nothing. */
-export function leaveWaitingRoom(current: SeatsRecord, userId: string, cid: number, serverId: string): SeatsRecord | undefined {
+export function leaveWaitingRoom(
+  current: SeatsRecord,
+  userId: string,
+  cid: number,
+  serverId: string,
+): SeatsRecord | undefined {
   const seat = current.waiting?.[userId];
   if (!seat || seat.cid !== cid || seat.serverId !== serverId) return undefined;
   const { [userId]: _gone, ...waiting } = current.waiting!;
@@ -149,7 +165,11 @@ export function leaveWaitingRoom(current: SeatsRecord, userId: string, cid: numb
  * its tokens issued up to `revokedAt` (0: blocked for good). Returns the
  * connections to close.
  */
-export function evictUser(current: SeatsRecord, userId: string, revokedAt: number): { record: SeatsRecord; evicted: Seat[] } {
+export function evictUser(
+  current: SeatsRecord,
+  userId: string,
+  revokedAt: number,
+): { record: SeatsRecord; evicted: Seat[] } {
   const { [userId]: seated, ...holders } = current.holders;
   const { [userId]: waited, ...waiting } = current.waiting ?? {};
   const previous = current.revoked[userId];
@@ -162,8 +182,16 @@ export function evictUser(current: SeatsRecord, userId: string, revokedAt: numbe
 }
 
 /** Moves the seat of this exact connection to a new state; a replaced connection's events change nothing. */
-export function updateSeat(current: SeatsRecord, userId: string, cid: number, serverId: string, state: Seat["state"], now: number): SeatsRecord | undefined {
+export function updateSeat(
+  current: SeatsRecord,
+  userId: string,
+  cid: number,
+  serverId: string,
+  state: Seat["state"],
+  now: number,
+): SeatsRecord | undefined {
   const seat = current.holders[userId];
-  if (!seat || seat.state === "reserved" || seat.cid !== cid || seat.serverId !== serverId || seat.state === state) return undefined;
+  if (!seat || seat.state === "reserved" || seat.cid !== cid || seat.serverId !== serverId || seat.state === state)
+    return undefined;
   return { ...current, holders: { ...current.holders, [userId]: { ...seat, state, at: now } } };
 }

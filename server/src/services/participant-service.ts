@@ -7,10 +7,10 @@ import {
 } from "@pnm/protocol/pnm/v1/verify_token_pb";
 import type { AccessTokenClaims, AccessTokenCodec } from "../auth/access-token.js";
 import { pnmError } from "../errors.js";
+import { natsSubjects, roomStreamName, userInboxPrefix } from "../nats/subjects.js";
 import type { Admission, Membership } from "../rooms/membership.js";
 import { parseRoomMetadata } from "../rooms/room-metadata.js";
 import { liveHolders, type SeatTimings } from "../rooms/seats.js";
-import { natsSubjects, roomStreamName, userInboxPrefix } from "../nats/subjects.js";
 import { isRoomActive, type UserRecord } from "../store/records.js";
 import { type RoomStore, userKey } from "../store/room-store.js";
 import { serverVersion } from "../version.js";
@@ -75,9 +75,11 @@ export function createParticipantService(options: ParticipantServiceOptions): Pa
     const room = roomEntry?.value;
     if (!room) throw pnmError(FailureReason.ROOM_NOT_FOUND, "room not found");
     // A token of an ended instance stays refused when the room id is used again.
-    if (!isRoomActive(room) || (roomSid !== undefined && room.sid !== roomSid)) throw pnmError(FailureReason.ROOM_NOT_ACTIVE, "room is not active");
+    if (!isRoomActive(room) || (roomSid !== undefined && room.sid !== roomSid))
+      throw pnmError(FailureReason.ROOM_NOT_ACTIVE, "room is not active");
     if (block) throw pnmError(FailureReason.USER_BLOCKED, "user is blocked from this room");
-    if (!user || user.value.roomSid !== room.sid) throw pnmError(FailureReason.USER_NOT_FOUND, "user was not issued a token for this room");
+    if (!user || user.value.roomSid !== room.sid)
+      throw pnmError(FailureReason.USER_NOT_FOUND, "user was not issued a token for this room");
     return { room, user: user.value };
   }
 
@@ -125,7 +127,10 @@ function revoked(user: UserRecord): Error {
     case "denial":
       return pnmError(FailureReason.USER_DENIED, "user was denied entry by the waiting room; this token is revoked");
     case "demotion":
-      return pnmError(FailureReason.TOKEN_SUPERSEDED, "a newer token with less privilege replaced this one; this token is revoked");
+      return pnmError(
+        FailureReason.TOKEN_SUPERSEDED,
+        "a newer token with less privilege replaced this one; this token is revoked",
+      );
     default:
       return pnmError(FailureReason.USER_REMOVED, "user was removed from this room; this token is revoked");
   }

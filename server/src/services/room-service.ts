@@ -1,5 +1,5 @@
-import { create, fromJsonString, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { createHash, randomUUID } from "node:crypto";
+import { create, fromJsonString, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { FailureReason, StatusCode } from "@pnm/protocol/pnm/v1/common_pb";
 import {
   type CreateRoomRequest,
@@ -44,8 +44,8 @@ import { pnmError } from "../errors.js";
 import { generateE2eeKey } from "../rooms/e2ee-key.js";
 import { fillUnset } from "../rooms/fill-unset.js";
 import { accessTokenInput } from "../rooms/membership.js";
-import { parseRoomMetadata } from "../rooms/room-metadata.js";
 import { resolveRoomSettings } from "../rooms/room-defaults.js";
+import { parseRoomMetadata } from "../rooms/room-metadata.js";
 import { admitFromWaitingRoom, emptySeats, evictUser, type SeatTimings } from "../rooms/seats.js";
 import { isRevisionConflict } from "../store/json-kv.js";
 import { isRoomActive, type Revocation, type RoomRecord, type Seat, type UserRecord } from "../store/records.js";
@@ -218,18 +218,22 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
         metadata.lockSettings = create(LockSettingsSchema);
       } else {
         metadata.lockSettings ??= create(LockSettingsSchema);
-        if (roomMetadata.defaultLockSettings) fillUnset(LockSettingsSchema, metadata.lockSettings, roomMetadata.defaultLockSettings);
+        if (roomMetadata.defaultLockSettings)
+          fillUnset(LockSettingsSchema, metadata.lockSettings, roomMetadata.defaultLockSettings);
       }
 
       let demoted: UserRecord | undefined;
       let promoted = false;
       const user = (await store.modify(store.users, userKey(room.roomId, userId), (current) => {
-        const previous = current?.value.roomSid === room.sid && current.value.removedAt === undefined ? current.value : undefined;
+        const previous =
+          current?.value.roomSid === room.sid && current.value.removedAt === undefined ? current.value : undefined;
         // Less privilege than the token before (admin to participant, admitted to waiting): that token,
         // and the session holding it, must not keep the higher one.
-        const demotes = previous !== undefined && ((previous.isAdmin && !userInfo.isAdmin) || (!previous.waitingForApproval && metadata.waitForApproval));
+        const demotes =
+          previous !== undefined &&
+          ((previous.isAdmin && !userInfo.isAdmin) || (!previous.waitingForApproval && metadata.waitForApproval));
         demoted = demotes ? previous : undefined;
-        promoted = previous !== undefined && previous.waitingForApproval && !metadata.waitForApproval;
+        promoted = previous?.waitingForApproval === true && !metadata.waitForApproval;
         const kept = current?.value.roomSid === room.sid ? current.value : undefined;
         const revocation: Revocation | undefined = demotes ? "demotion" : kept?.revocation;
         return {
@@ -251,7 +255,11 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
       if (demoted) await endDemotedSession(room.roomId, userId, demoted.issuedAt);
       if (promoted) await promoteWaitingConnection(room.roomId, userId);
       const sessionStart = Math.floor(user.issuedAt / 1000);
-      const { token } = tokens.mint(accessTokenInput({ room, user }, sessionStart), Math.min(options.tokenValidityMs, options.maxSessionMs), user.issuedAt);
+      const { token } = tokens.mint(
+        accessTokenInput({ room, user }, sessionStart),
+        Math.min(options.tokenValidityMs, options.maxSessionMs),
+        user.issuedAt,
+      );
       return create(GetJoinTokenResponseSchema, { ...success, token });
     },
 
@@ -276,10 +284,15 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
       let connections: [string, Seat][] = [];
       await store.modify(store.seats, request.roomId, (current) => {
         const value = current?.value ?? emptySeats();
-        connections = [...Object.entries(value.holders), ...Object.entries(value.waiting ?? {})].filter(([, seat]) => seat.state !== "reserved");
+        connections = [...Object.entries(value.holders), ...Object.entries(value.waiting ?? {})].filter(
+          ([, seat]) => seat.state !== "reserved",
+        );
         return { ...value, holders: {}, waiting: {}, closed: true };
       });
-      await options.sessions.end(request.roomId, connections, { reason: FailureReason.ROOM_ENDED, message: "room ended" });
+      await options.sessions.end(request.roomId, connections, {
+        reason: FailureReason.ROOM_ENDED,
+        message: "room ended",
+      });
       return create(EndRoomResponseSchema, success);
     },
 
@@ -288,9 +301,13 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
       const room = await activeRoom(request.roomId);
       const key = userKey(room.roomId, request.userId);
       if (request.blockUser) await store.blocklist.put(key, { blockedAt: now() });
-      else if ((await store.users.get(key))?.value.roomSid !== room.sid) throw pnmError(FailureReason.USER_NOT_FOUND, "user is not in this room");
+      else if ((await store.users.get(key))?.value.roomSid !== room.sid)
+        throw pnmError(FailureReason.USER_NOT_FOUND, "user is not in this room");
       const reason = request.blockUser ? FailureReason.USER_BLOCKED : FailureReason.USER_REMOVED;
-      await revokeUser(room, request.userId, "removal", request.blockUser, { reason, message: request.msg || (request.blockUser ? "blocked" : "removed") });
+      await revokeUser(room, request.userId, "removal", request.blockUser, {
+        reason,
+        message: request.msg || (request.blockUser ? "blocked" : "removed"),
+      });
       return create(RemoveParticipantResponseSchema, success);
     },
 
@@ -301,7 +318,8 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
       const [entry, block] = await Promise.all([store.users.get(key), store.blocklist.get(key)]);
       if (block) throw pnmError(FailureReason.USER_BLOCKED, "user is blocked from this room");
       const user = entry?.value;
-      if (!user || user.roomSid !== room.sid || user.removedAt !== undefined) throw pnmError(FailureReason.USER_NOT_FOUND, "user is not in this room");
+      if (!user || user.roomSid !== room.sid || user.removedAt !== undefined)
+        throw pnmError(FailureReason.USER_NOT_FOUND, "user is not in this room");
       if (!user.waitingForApproval) return create(ApproveParticipantResponseSchema, success);
       // The seat first, by compare-and-set with the limit, as a connect takes one: approvals never fill a room past it.
       let waiting: Seat | undefined;
@@ -315,11 +333,16 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
         return admitted.record;
       });
       await store.modify(store.users, key, (current) => {
-        if (current?.value.roomSid !== room.sid || current.value.removedAt !== undefined) throw pnmError(FailureReason.USER_NOT_FOUND, "user is not in this room");
+        if (current?.value.roomSid !== room.sid || current.value.removedAt !== undefined)
+          throw pnmError(FailureReason.USER_NOT_FOUND, "user is not in this room");
         if (!current.value.waitingForApproval) return undefined;
         const metadata = fromJsonString(UserMetadataSchema, current.value.metadataJson, { ignoreUnknownFields: true });
         metadata.waitForApproval = false;
-        return { ...current.value, waitingForApproval: false, metadataJson: toJsonString(UserMetadataSchema, metadata, { useProtoFieldName: true }) };
+        return {
+          ...current.value,
+          waitingForApproval: false,
+          metadataJson: toJsonString(UserMetadataSchema, metadata, { useProtoFieldName: true }),
+        };
       });
       await options.sessions.promote(room.roomId, request.userId, waiting);
       return create(ApproveParticipantResponseSchema, success);
@@ -331,10 +354,16 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
       const user = (await store.users.get(userKey(room.roomId, request.userId)))?.value;
       if (!user || user.roomSid !== room.sid) throw pnmError(FailureReason.USER_NOT_FOUND, "user is not in this room");
       if (!user.waitingForApproval || user.removedAt !== undefined) {
-        throw pnmError(FailureReason.USER_NOT_WAITING, "user is not in the waiting room; remove an admitted participant with RemoveParticipant");
+        throw pnmError(
+          FailureReason.USER_NOT_WAITING,
+          "user is not in the waiting room; remove an admitted participant with RemoveParticipant",
+        );
       }
       if (request.blockUser) await store.blocklist.put(userKey(room.roomId, request.userId), { blockedAt: now() });
-      await revokeUser(room, request.userId, "denial", request.blockUser, { reason: FailureReason.USER_DENIED, message: request.msg || "denied" });
+      await revokeUser(room, request.userId, "denial", request.blockUser, {
+        reason: FailureReason.USER_DENIED,
+        message: request.msg || "denied",
+      });
       return create(DenyParticipantResponseSchema, success);
     },
   };
@@ -344,7 +373,13 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
    * (for good when blocked), then ends its sessions with `why`. The seats
    * record first: an admission racing with this loses the compare-and-set.
    */
-  async function revokeUser(room: RoomRecord, userId: string, revocation: Revocation, block: boolean, why: SessionEnd): Promise<void> {
+  async function revokeUser(
+    room: RoomRecord,
+    userId: string,
+    revocation: Revocation,
+    block: boolean,
+    why: SessionEnd,
+  ): Promise<void> {
     const revokedAt = now();
     let evicted: Seat[] = [];
     await store.modify(store.seats, room.roomId, (current) => {
@@ -353,9 +388,16 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
       return result.record;
     });
     await store.modify(store.users, userKey(room.roomId, userId), (current) =>
-      current?.value.roomSid === room.sid ? { ...current.value, generation: current.value.generation + 1, removedAt: revokedAt, revocation } : undefined,
+      current?.value.roomSid === room.sid
+        ? { ...current.value, generation: current.value.generation + 1, removedAt: revokedAt, revocation }
+        : undefined,
     );
-    if (evicted.length > 0) await options.sessions.end(room.roomId, evicted.map((seat): [string, Seat] => [userId, seat]), why);
+    if (evicted.length > 0)
+      await options.sessions.end(
+        room.roomId,
+        evicted.map((seat): [string, Seat] => [userId, seat]),
+        why,
+      );
   }
 
   /**
@@ -372,8 +414,15 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
       return result.record;
     });
     if (evicted.length > 0) {
-      const why = { reason: FailureReason.TOKEN_SUPERSEDED, message: "a newer token with less privilege replaced this session's" };
-      await options.sessions.end(roomId, evicted.map((seat): [string, Seat] => [userId, seat]), why);
+      const why = {
+        reason: FailureReason.TOKEN_SUPERSEDED,
+        message: "a newer token with less privilege replaced this session's",
+      };
+      await options.sessions.end(
+        roomId,
+        evicted.map((seat): [string, Seat] => [userId, seat]),
+        why,
+      );
     }
   }
 

@@ -53,7 +53,10 @@ export function createTokenRenewal(options: TokenRenewalOptions): TokenRenewal {
       const nowMs = now();
       const claims = options.tokens.verify(token, { graceMs: options.graceMs, nowMs });
       if (claims.room_id !== connection.roomId || claims.sub !== connection.userId) {
-        throw pnmError(FailureReason.TOKEN_CLAIMS_INVALID, "token belongs to another room or user than this connection");
+        throw pnmError(
+          FailureReason.TOKEN_CLAIMS_INVALID,
+          "token belongs to another room or user than this connection",
+        );
       }
       const member = await options.participants.admitClaims(claims);
       // A token minted before sessions had a start counts its session from its own nbf.

@@ -31,7 +31,7 @@ export function createJsonKv<T>(kv: KV): JsonKv<T> {
   return {
     async get(key) {
       const entry = await kv.get(key);
-      if (!entry || entry.operation !== "PUT") return undefined;
+      if (entry?.operation !== "PUT") return undefined;
       return { value: entry.json<T>(), revision: entry.revision };
     },
     create: (key, value) => kv.create(key, encode(value)),
@@ -54,6 +54,7 @@ export function createJsonKv<T>(kv: KV): JsonKv<T> {
 export function isRevisionConflict(err: unknown): boolean {
   return (
     err instanceof JetStreamApiError &&
-    (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+    (err.code === JetStreamApiCodes.StreamWrongLastSequence ||
+      err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
   );
 }

@@ -1,5 +1,5 @@
-import { Kvm } from "@nats-io/kv";
 import { jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { isRevisionConflict } from "./json-kv.js";
 

@@ -19,7 +19,11 @@ export interface RoomStore {
    * `change` returns undefined to leave the value as it is, and must not
    * mutate the value it is given. Resolves to the value after the change.
    */
-  modify<T>(kv: JsonKv<T>, key: string, change: (current: Versioned<T> | undefined) => T | undefined): Promise<T | undefined>;
+  modify<T>(
+    kv: JsonKv<T>,
+    key: string,
+    change: (current: Versioned<T> | undefined) => T | undefined,
+  ): Promise<T | undefined>;
 }
 
 /** The key of a user's records: `<roomId>.<userId>`. */
@@ -62,7 +66,7 @@ export async function createRoomStore({ nc }: RoomStoreOptions): Promise<RoomSto
       try {
         current ??= await kv.get(key);
       } catch (error) {
-        return batch.forEach((waiter) => waiter.reject(error));
+        return rejectAll(batch, error);
       }
       if (current) remember(known, key, current);
       else known.delete(key);
@@ -83,12 +87,20 @@ export async function createRoomStore({ nc }: RoomStoreOptions): Promise<RoomSto
           const revision = current ? await kv.update(key, value, current.revision) : await kv.create(key, value);
           remember(known, key, { value, revision });
         }
-        return outcomes.forEach((outcome, i) => ("error" in outcome ? batch[i]!.reject(outcome.error) : batch[i]!.resolve(outcome.value)));
+        for (const [i, outcome] of outcomes.entries()) {
+          if ("error" in outcome) batch[i]!.reject(outcome.error);
+          else batch[i]!.resolve(outcome.value);
+        }
+        return;
       } catch (error) {
         known.delete(key);
-        if (!isRevisionConflict(error) || attempt >= 50) return batch.forEach((waiter) => waiter.reject(error));
+        if (!isRevisionConflict(error) || attempt >= 50) return rejectAll(batch, error);
       }
     }
+  }
+
+  function rejectAll(batch: Waiter[], error: unknown): void {
+    for (const waiter of batch) waiter.reject(error);
   }
 
   async function drain(kv: JsonKv<unknown>, key: string, queue: Waiter[]): Promise<void> {
@@ -101,7 +113,11 @@ export async function createRoomStore({ nc }: RoomStoreOptions): Promise<RoomSto
     users,
     blocklist,
     seats,
-    modify<T>(kv: JsonKv<T>, key: string, change: (current: Versioned<T> | undefined) => T | undefined): Promise<T | undefined> {
+    modify<T>(
+      kv: JsonKv<T>,
+      key: string,
+      change: (current: Versioned<T> | undefined) => T | undefined,
+    ): Promise<T | undefined> {
       const untyped = kv as JsonKv<unknown>;
       const keys = queues.get(untyped) ?? queues.set(untyped, new Map()).get(untyped)!;
       return new Promise<T | undefined>((resolve, reject) => {

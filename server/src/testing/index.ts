@@ -9,14 +9,15 @@
  * change in any release.
  * @packageDocumentation
  */
-export { localNatsServerBinary, startTestNats, type TestNats, type TestNatsOptions } from "./test-nats.js";
-export { startTestServer, testConfig, type TestServer } from "./test-server.js";
-export { startPnmApp, type PnmApp, type PnmAppDecorators, type PnmAppOptions } from "../app.js";
+
+export { type PnmApp, type PnmAppDecorators, type PnmAppOptions, startPnmApp } from "../app.js";
 export { createAccessTokenCodec } from "../auth/access-token.js";
 export { createApiKeyring } from "../auth/api-keyring.js";
 export { createApiSignatureVerifier } from "../auth/api-signature.js";
-export { createMemoryNonceStore } from "./memory-nonce-store.js";
 export { failureInfo, pnmError } from "../errors.js";
 export type { NodeHandler, NodeRequest, NodeResponse } from "../http/connect-routes.js";
 export { listenDualProtocol } from "../http/listener.js";
 export { generateE2eeKey } from "../rooms/e2ee-key.js";
+export { createMemoryNonceStore } from "./memory-nonce-store.js";
+export { localNatsServerBinary, startTestNats, type TestNats, type TestNatsOptions } from "./test-nats.js";
+export { startTestServer, type TestServer, testConfig } from "./test-server.js";

@@ -1,5 +1,5 @@
 import type { NatsConnection } from "@nats-io/nats-core";
-import { resolveNatsServerBinary, spawnNatsServer, type EmbeddedNatsServer } from "../nats/embedded-nats.js";
+import { type EmbeddedNatsServer, resolveNatsServerBinary, spawnNatsServer } from "../nats/embedded-nats.js";
 import type { NatsAccountLimits } from "../nats/nats-config.js";
 import { createNatsKeys, type NatsKeys } from "../nats/nats-keys.js";
 import { connectAsServer } from "../nats/server-connection.js";

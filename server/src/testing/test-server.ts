@@ -3,7 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { startPnmApp, type PnmApp } from "../app.js";
+import { type PnmApp, startPnmApp } from "../app.js";
 import type { PnmConfig } from "../config.js";
 import { type Logger, silentLogger } from "../logger.js";
 import type { TestNats } from "./test-nats.js";
@@ -42,7 +42,11 @@ export interface TestServer {
 }
 
 /** Starts pnm's app on `nats`, with connections `nats` hands out (it closes them on stop). */
-export async function startTestServer(nats: TestNats, config: PnmConfig = testConfig(nats), logger: Logger = silentLogger): Promise<TestServer> {
+export async function startTestServer(
+  nats: TestNats,
+  config: PnmConfig = testConfig(nats),
+  logger: Logger = silentLogger,
+): Promise<TestServer> {
   const nc = await nats.connect();
   const systemNc = await nats.connectSystem();
   const server = await startPnmApp({ config, nc, systemNc, keys: nats.keys, logger });

@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
 import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
+import { describe, expect, it } from "vitest";
 import { createAccessTokenCodec } from "../../src/auth/access-token.js";
 import { createApiKeyring } from "../../src/auth/api-keyring.js";
 import { failureInfo } from "../../src/errors.js";
@@ -9,7 +9,16 @@ import { forgeJwt } from "../support/tokens.js";
 // with any active one whose key is the token's issuer.
 const older = { key: "older", secret: "older-secret-0123456789abcdef012345" };
 const newer = { key: "newer", secret: "newer-secret-0123456789abcdef012345" };
-const input = { userId: "u", name: "U", roomId: "r", roomSid: "sid", isAdmin: false, isHidden: false, clientType: 0, generation: 0 };
+const input = {
+  userId: "u",
+  name: "U",
+  roomId: "r",
+  roomSid: "sid",
+  isAdmin: false,
+  isHidden: false,
+  clientType: 0,
+  generation: 0,
+};
 const outcome = (run: () => unknown) => {
   try {
     run();
@@ -37,7 +46,9 @@ describe("access tokens with several API keys", () => {
   it("refuses a token whose issuer is not the key whose secret signed it", () => {
     const codec = createAccessTokenCodec(createApiKeyring([older, newer]));
     const claims = { ...codec.mint(input, 600_000).claims, iss: "older" };
-    expect(outcome(() => codec.verify(forgeJwt({ alg: "HS256", typ: "JWT" }, claims, newer.secret)))).toBe("TOKEN_ISSUER_INVALID");
+    expect(outcome(() => codec.verify(forgeJwt({ alg: "HS256", typ: "JWT" }, claims, newer.secret)))).toBe(
+      "TOKEN_ISSUER_INVALID",
+    );
     expect(outcome(() => codec.verify(forgeJwt({ alg: "HS256", typ: "JWT" }, claims, older.secret)))).toBe("valid");
   });
 });

@@ -5,7 +5,10 @@ const secret = (tag: string) => `${tag}-${"s".repeat(32)}`;
 
 describe("the API keyring", () => {
   it("selects the secret by key, and names the last pair the newest", () => {
-    const keys = createApiKeyring([{ key: "a", secret: secret("a") }, { key: "b", secret: secret("b") }]);
+    const keys = createApiKeyring([
+      { key: "a", secret: secret("a") },
+      { key: "b", secret: secret("b") },
+    ]);
     expect(keys.lookup("a")?.key).toBe("a");
     expect(keys.lookup("b")?.key).toBe("b");
     expect(keys.lookup("c")).toBeUndefined();
@@ -25,7 +28,12 @@ describe("the API keyring", () => {
   it("refuses an empty set and a key listed twice, and keeps the active set then", () => {
     const keys = createApiKeyring([{ key: "a", secret: secret("a") }]);
     expect(() => keys.replace([])).toThrow(ApiKeyPairsError);
-    expect(() => keys.replace([{ key: "b", secret: secret("1") }, { key: "b", secret: secret("2") }])).toThrow(/listed twice/);
+    expect(() =>
+      keys.replace([
+        { key: "b", secret: secret("1") },
+        { key: "b", secret: secret("2") },
+      ]),
+    ).toThrow(/listed twice/);
     expect(keys.lookup("a")?.key).toBe("a");
   });
 });
@@ -33,13 +41,22 @@ describe("the API keyring", () => {
 describe("the policy for configured pairs", () => {
   it.each([
     ["a secret under 32 bytes", [{ key: "a", secret: "short" }], /at least 32 bytes/],
-    ["upstream's published sample secret", [{ key: "plugnmeet", secret: "zumyyYWqv7KR2kUqvYdq4z4sXg7XTBD2ljT6" }], /published sample secret/],
+    [
+      "upstream's published sample secret",
+      [{ key: "plugnmeet", secret: "zumyyYWqv7KR2kUqvYdq4z4sXg7XTBD2ljT6" }],
+      /published sample secret/,
+    ],
     ["an empty key", [{ key: "", secret: secret("a") }], /non-empty/],
   ])("refuses %s", (_name, pairs, message) => {
     expect(() => checkApiKeyPairs(pairs)).toThrow(message);
   });
 
   it("accepts distinct keys with strong secrets", () => {
-    expect(() => checkApiKeyPairs([{ key: "a", secret: secret("a") }, { key: "b", secret: secret("b") }])).not.toThrow();
+    expect(() =>
+      checkApiKeyPairs([
+        { key: "a", secret: secret("a") },
+        { key: "b", secret: secret("b") },
+      ]),
+    ).not.toThrow();
   });
 });

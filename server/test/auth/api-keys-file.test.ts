@@ -8,7 +8,8 @@ import { ConfigError } from "../../src/config-error.js";
 
 const secret = (tag: string) => `${tag}-${"s".repeat(32)}`;
 const dir = () => mkdtempSync(join(tmpdir(), "pnm-keys-file-"));
-const write = (file: string, keys: unknown) => writeFileSync(file, typeof keys === "string" ? keys : JSON.stringify({ keys }));
+const write = (file: string, keys: unknown) =>
+  writeFileSync(file, typeof keys === "string" ? keys : JSON.stringify({ keys }));
 
 async function until(condition: () => boolean, what: string): Promise<void> {
   const deadline = Date.now() + 5_000;
@@ -21,8 +22,14 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 describe("reading PNM_API_KEYS_FILE", () => {
   it("gives the pairs in file order", () => {
     const file = join(dir(), "keys.json");
-    write(file, [{ key: "a", secret: secret("a") }, { key: "b", secret: secret("b") }]);
-    expect(readApiKeysFile(file)).toEqual([{ key: "a", secret: secret("a") }, { key: "b", secret: secret("b") }]);
+    write(file, [
+      { key: "a", secret: secret("a") },
+      { key: "b", secret: secret("b") },
+    ]);
+    expect(readApiKeysFile(file)).toEqual([
+      { key: "a", secret: secret("a") },
+      { key: "b", secret: secret("b") },
+    ]);
   });
 
   it.each([
@@ -30,7 +37,13 @@ describe("reading PNM_API_KEYS_FILE", () => {
     ["text that is not JSON", "{keys:"],
     ["no keys list", "{}"],
     ["an empty list", "[]"],
-    ["a key listed twice", [{ key: "a", secret: secret("1") }, { key: "a", secret: secret("2") }]],
+    [
+      "a key listed twice",
+      [
+        { key: "a", secret: secret("1") },
+        { key: "a", secret: secret("2") },
+      ],
+    ],
     ["a short secret", [{ key: "a", secret: "short" }]],
     ["a secret that is not a string", [{ key: "a", secret: 42 }]],
   ])("refuses %s with a ConfigError naming the variable", (_name, content) => {
@@ -59,7 +72,10 @@ describe("following PNM_API_KEYS_FILE", () => {
     write(file, [{ key: "a", secret: secret("a") }]);
     const keyring = createApiKeyring(readApiKeysFile(file));
     watch = watchApiKeysFile({ file, keyring, logger });
-    write(file, [{ key: "a", secret: secret("a") }, { key: "b", secret: secret("b") }]);
+    write(file, [
+      { key: "a", secret: secret("a") },
+      { key: "b", secret: secret("b") },
+    ]);
     await until(() => keyring.lookup("b") !== undefined, "b is active");
     expect(keyring.newest().key).toBe("b");
     // Atomic replacement, as editors and config-map updates do it.
@@ -89,7 +105,9 @@ describe("following PNM_API_KEYS_FILE", () => {
     write(file, '{"keys": [{"key": "a", "secret": "half-writ');
     process.emit("SIGHUP", "SIGHUP");
     expect(keyring.lookup("a")?.key).toBe("a");
-    expect(errors).toEqual([expect.stringMatching(/^API keys not reloaded, the active ones stay: PNM_API_KEYS_FILE: /)]);
+    expect(errors).toEqual([
+      expect.stringMatching(/^API keys not reloaded, the active ones stay: PNM_API_KEYS_FILE: /),
+    ]);
     // JSON errors quote the text around the fault: none of it may reach the log.
     expect(errors.join("\n")).not.toContain("half-writ");
   });

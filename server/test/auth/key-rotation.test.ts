@@ -3,7 +3,7 @@ import { mkdtempSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConnectError } from "@connectrpc/connect";
-import { createRoomServiceClient, failureReason, FailureReason, type RoomServiceClient } from "@pnm/client";
+import { createRoomServiceClient, FailureReason, failureReason, type RoomServiceClient } from "@pnm/client";
 import { createParticipantClient } from "@pnm/client/protocol";
 import { describe, expect, it } from "vitest";
 import { testConfig, useTestDeployment } from "../support/harness.js";
@@ -36,14 +36,22 @@ async function until(condition: () => Promise<boolean>, what: string): Promise<v
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
-const refusal = (call: Promise<unknown>) => call.then(() => undefined, (err: unknown) => failureReason(ConnectError.from(err)) ?? "no reason");
-const verify = (token: string) => refusal(createParticipantClient({ baseUrl: deployment.pnm.server.url, token: () => token }).verifyToken({}));
+const refusal = (call: Promise<unknown>) =>
+  call.then(
+    () => undefined,
+    (err: unknown) => failureReason(ConnectError.from(err)) ?? "no reason",
+  );
+const verify = (token: string) =>
+  refusal(createParticipantClient({ baseUrl: deployment.pnm.server.url, token: () => token }).verifyToken({}));
 
 describe("rolling the API secret with PNM_API_KEYS_FILE", () => {
   it("accepts old and new pairs during the overlap, refuses the old one after its removal, and fails no request in between", async () => {
     const roomId = "rotation-room";
     await client(oldPair).createRoom({ roomId, metadata: { roomTitle: "Rotation", roomFeatures: {} } });
-    const { token: oldToken } = await client(oldPair).getJoinToken({ roomId, userInfo: { name: "Old", userId: "old-user" } });
+    const { token: oldToken } = await client(oldPair).getJoinToken({
+      roomId,
+      userInfo: { name: "Old", userId: "old-user" },
+    });
     expect(decodeJwtPayload(oldToken!).iss).toBe(oldPair.key);
 
     // The callers: signature v2 over Connect and upstream's v1 on the REST route, each with the pair it is told to use.
@@ -57,8 +65,15 @@ describe("rolling the API secret with PNM_API_KEYS_FILE", () => {
         try {
           if (kind === "v2") await client(pair).isRoomActive({ roomId });
           else {
-            const answer = await postSigned(deployment.pnm.server.url, "/auth/room/isRoomActive", { room_id: roomId }, pair.key, pair.secret);
-            if (answer.status !== 200) throw new Error(`HTTP ${answer.status} ${answer.headers.get("pnm-failure-reason")}`);
+            const answer = await postSigned(
+              deployment.pnm.server.url,
+              "/auth/room/isRoomActive",
+              { room_id: roomId },
+              pair.key,
+              pair.secret,
+            );
+            if (answer.status !== 200)
+              throw new Error(`HTTP ${answer.status} ${answer.headers.get("pnm-failure-reason")}`);
           }
           answered++;
         } catch (err) {
@@ -76,10 +91,16 @@ describe("rolling the API secret with PNM_API_KEYS_FILE", () => {
       await answeredBy(20);
       // 1. Add the new pair; it becomes the newest, which signs new tokens.
       writeKeys(oldPair, newPair);
-      await until(async () => (await refusal(client(newPair).isRoomActive({ roomId }))) === undefined, "the new pair is accepted");
+      await until(
+        async () => (await refusal(client(newPair).isRoomActive({ roomId }))) === undefined,
+        "the new pair is accepted",
+      );
       await answeredBy(20);
       expect(await refusal(client(oldPair).isRoomActive({ roomId }))).toBeUndefined();
-      const { token: newToken } = await client(oldPair).getJoinToken({ roomId, userInfo: { name: "New", userId: "new-user" } });
+      const { token: newToken } = await client(oldPair).getJoinToken({
+        roomId,
+        userInfo: { name: "New", userId: "new-user" },
+      });
       expect(decodeJwtPayload(newToken!).iss).toBe(newPair.key);
       expect(await verify(oldToken!)).toBeUndefined();
       expect(await verify(newToken!)).toBeUndefined();
@@ -88,9 +109,18 @@ describe("rolling the API secret with PNM_API_KEYS_FILE", () => {
       current = newPair;
       await answeredBy(20);
       writeKeys(newPair);
-      await until(async () => (await refusal(client(oldPair).isRoomActive({ roomId }))) === FailureReason.API_KEY_INVALID, "the old pair is refused");
+      await until(
+        async () => (await refusal(client(oldPair).isRoomActive({ roomId }))) === FailureReason.API_KEY_INVALID,
+        "the old pair is refused",
+      );
       await answeredBy(20);
-      const oldRest = await postSigned(deployment.pnm.server.url, "/auth/room/isRoomActive", { room_id: roomId }, oldPair.key, oldPair.secret);
+      const oldRest = await postSigned(
+        deployment.pnm.server.url,
+        "/auth/room/isRoomActive",
+        { room_id: roomId },
+        oldPair.key,
+        oldPair.secret,
+      );
       expect(oldRest.status).toBe(401);
       expect(oldRest.headers.get("pnm-failure-reason")).toBe("API_KEY_INVALID");
       // Tokens live as long as the pair that signed them is active.

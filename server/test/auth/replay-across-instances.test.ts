@@ -1,6 +1,6 @@
 import { signV2 } from "@pnm/client/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestNats, startTestServer, testConfig, type TestNats, type TestServer } from "../support/harness.js";
+import { startTestNats, startTestServer, type TestNats, type TestServer, testConfig } from "../support/harness.js";
 import { postRaw } from "../support/rest.js";
 
 // Two pnm instances on one NATS, as a deployment behind a load balancer: a

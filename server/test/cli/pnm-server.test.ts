@@ -33,7 +33,11 @@ async function pnmServer(env: Record<string, string>): Promise<Outcome> {
     const child = execFile(
       process.execPath,
       ["--conditions=pnm-source", "--import", "tsx", cli],
-      { cwd: repoRoot, env: { PATH: process.env.PATH!, PNM_HTTP_PORT: "0", PNM_DATA_DIR: dataDir, ...env }, timeout: 45_000 },
+      {
+        cwd: repoRoot,
+        env: { PATH: process.env.PATH!, PNM_HTTP_PORT: "0", PNM_DATA_DIR: dataDir, ...env },
+        timeout: 45_000,
+      },
       (_error, _stdout, stderr) => resolve({ code: child.exitCode, signal: child.signalCode, stderr }),
     );
   });
@@ -59,7 +63,10 @@ const portOf = (server: Server) => (server.address() as { port: number }).port;
 // Each start compiles the server from source: slow on a busy machine, so the limits are generous.
 describe("pnm-server start-up failures", { timeout: 60_000 }, () => {
   it("names an invalid setting, the form it takes and the value", async () => {
-    expectOneLine(await pnmServer({ PNM_TOKEN_VALIDITY: "10" }), 'pnm-server: PNM_TOKEN_VALIDITY: expected a duration such as 90s, 10m or 1h, got "10"');
+    expectOneLine(
+      await pnmServer({ PNM_TOKEN_VALIDITY: "10" }),
+      'pnm-server: PNM_TOKEN_VALIDITY: expected a duration such as 90s, 10m or 1h, got "10"',
+    );
   });
 
   it("says when the HTTP port is taken, and which setting moves it", async () => {
@@ -67,7 +74,10 @@ describe("pnm-server start-up failures", { timeout: 60_000 }, () => {
     try {
       const port = portOf(holder);
       const outcome = await pnmServer({ PNM_HTTP_PORT: String(port), PNM_NATS_SERVER_BIN: localNatsServerBinary() });
-      expectOneLine(outcome, `pnm-server: port ${port} on 127.0.0.1 is in use: stop what listens there, or set PNM_HTTP_PORT to a free port`);
+      expectOneLine(
+        outcome,
+        `pnm-server: port ${port} on 127.0.0.1 is in use: stop what listens there, or set PNM_HTTP_PORT to a free port`,
+      );
     } finally {
       holder.close();
     }
@@ -112,7 +122,10 @@ describe("pnm-server start-up failures", { timeout: 60_000 }, () => {
   });
 
   it("says how to get a nats-server when there is none", async () => {
-    expectOneLine(await pnmServer({ PATH: join(scratch, "empty-path") }), /^pnm-server: no nats-server found: install nats-server >= 2\.10 .*PNM_NATS_SERVER_BIN.*PNM_NATS_URL/);
+    expectOneLine(
+      await pnmServer({ PATH: join(scratch, "empty-path") }),
+      /^pnm-server: no nats-server found: install nats-server >= 2\.10 .*PNM_NATS_SERVER_BIN.*PNM_NATS_URL/,
+    );
     const missing = join(scratch, "no-such-nats-server");
     expectOneLine(
       await pnmServer({ PNM_NATS_SERVER_BIN: missing }),

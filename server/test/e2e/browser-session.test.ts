@@ -1,10 +1,10 @@
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { joinSession, type ParticipantSession, type RoomServiceClient } from "@pnm/client";
 import { nodeWebSocket } from "@pnm/client/node";
-import { bundleScript, openBrowserPage, type BrowserPage } from "../../../client/test/support/browser-page.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type BrowserPage, bundleScript, openBrowserPage } from "../../../client/test/support/browser-page.js";
 import { signedClient } from "../support/clients.js";
-import { startTestNats, startTestServer, testConfig, type TestNats, type TestServer } from "../support/harness.js";
+import { startTestNats, startTestServer, type TestNats, type TestServer, testConfig } from "../support/harness.js";
 import { issueToken, waitFor } from "../support/participants.js";
 
 type PageApi = typeof import("@pnm/client");
@@ -21,7 +21,11 @@ let rooms: RoomServiceClient;
 const passphrase = "a passphrase typed in a browser";
 
 beforeAll(async () => {
-  const script = await bundleScript(`export { joinSession } from "@pnm/client";`, fileURLToPath(new URL("../../../client", import.meta.url)), "pnmBrowser");
+  const script = await bundleScript(
+    `export { joinSession } from "@pnm/client";`,
+    fileURLToPath(new URL("../../../client", import.meta.url)),
+    "pnmBrowser",
+  );
   browser = await openBrowserPage(`${script}; globalThis.pnmPage = { received: [], errors: [] };`);
   nats = await startTestNats();
   pnm = await startTestServer(nats, testConfig(nats, { corsOrigins: [browser.origin] }));
@@ -37,7 +41,16 @@ describe("the participant session in headless Chromium", () => {
   it("joins a self-inserted-key room from the page and exchanges encrypted chat with a Node participant", async () => {
     await rooms.createRoom({
       roomId: "browser-room",
-      metadata: { roomTitle: "B", roomFeatures: { endToEndEncryptionFeatures: { isEnabled: true, includedChatMessages: true, enabledSelfInsertEncryptionKey: true } } },
+      metadata: {
+        roomTitle: "B",
+        roomFeatures: {
+          endToEndEncryptionFeatures: {
+            isEnabled: true,
+            includedChatMessages: true,
+            enabledSelfInsertEncryptionKey: true,
+          },
+        },
+      },
     });
     const pageToken = await issueToken(rooms, "browser-room", "page-user");
     const joined = await browser.page.evaluate(
@@ -52,7 +65,12 @@ describe("the participant session in headless Chromium", () => {
     );
     expect(joined.e2ee).toEqual({ enabled: true, chat: true, whiteboard: false });
 
-    const node = await joinSession({ baseUrl: pnm.server.url, token: await issueToken(rooms, "browser-room", "node-user"), webSocket: nodeWebSocket, promptForKey: async () => passphrase });
+    const node = await joinSession({
+      baseUrl: pnm.server.url,
+      token: await issueToken(rooms, "browser-room", "node-user"),
+      webSocket: nodeWebSocket,
+      promptForKey: async () => passphrase,
+    });
     expect(node.roomSid).toBe(joined.roomSid);
     const nodeReceived: string[] = [];
     node.on("chat", (m) => void nodeReceived.push(m.message));
@@ -72,7 +90,15 @@ describe("the participant session in headless Chromium", () => {
     const other = await openBrowserPage("");
     try {
       const outcome = await other.page.evaluate(
-        (url) => fetch(`${url}/pnm.v1.ParticipantService/VerifyToken`, { method: "POST", headers: { "content-type": "application/json", authorization: "x" }, body: "{}" }).then(() => "read", () => "blocked"),
+        (url) =>
+          fetch(`${url}/pnm.v1.ParticipantService/VerifyToken`, {
+            method: "POST",
+            headers: { "content-type": "application/json", authorization: "x" },
+            body: "{}",
+          }).then(
+            () => "read",
+            () => "blocked",
+          ),
         pnm.server.url,
       );
       expect(outcome).toBe("blocked");

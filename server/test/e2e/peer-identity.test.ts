@@ -24,20 +24,32 @@ const bobsErrors: Error[] = [];
 beforeAll(async () => {
   await deployment.rooms.createRoom({ roomId, metadata: { roomTitle: "Who said that?", roomFeatures: {} } });
   const session = async (userId: string) =>
-    joinSession({ baseUrl: deployment.pnm.server.url, token: await issueToken(deployment.rooms, roomId, userId), webSocket: nodeWebSocket });
+    joinSession({
+      baseUrl: deployment.pnm.server.url,
+      token: await issueToken(deployment.rooms, roomId, userId),
+      webSocket: nodeWebSocket,
+    });
   alice = await session("alice");
   bob = await session("bob");
   bob.on("chat", (m) => void shownToBob.push(m));
   bob.on("error", (e) => void bobsErrors.push(e));
   mallory = await connectAs(deployment.nats, roomId, "mallory", await issueToken(deployment.rooms, roomId, "mallory"));
-  upstream = await connectAs(deployment.nats, roomId, "upstream", await issueToken(deployment.rooms, roomId, "upstream"));
+  upstream = await connectAs(
+    deployment.nats,
+    roomId,
+    "upstream",
+    await issueToken(deployment.rooms, roomId, "upstream"),
+  );
 });
 afterAll(async () => {
   await Promise.all([alice?.leave(), bob?.leave(), mallory?.close(), upstream?.close()]);
 });
 
 const chat = (fromUserId: string, message: string) =>
-  toBinary(ChatMessageSchema, create(ChatMessageSchema, { id: crypto.randomUUID(), fromUserId, fromName: fromUserId.toUpperCase(), message }));
+  toBinary(
+    ChatMessageSchema,
+    create(ChatMessageSchema, { id: crypto.randomUUID(), fromUserId, fromName: fromUserId.toUpperCase(), message }),
+  );
 
 /** Resolves once bob has shown a chat with this text, or reported an error: what came of a message. */
 async function bobShows(message: string): Promise<ReceivedChat> {
@@ -51,21 +63,26 @@ async function bobShows(message: string): Promise<ReceivedChat> {
 }
 
 describe("sender identity on peer subjects", () => {
-  it("shows pnm participants' chat with the sender NATS vouches for, once, though the server also relays it for upstream's clients", async () => {
-    const relayed: { data: Uint8Array; sender: string | undefined }[] = [];
-    upstream.subscribe(`chat.${roomId}`, { callback: (err, m) => void (err || relayed.push({ data: m.data, sender: m.headers?.get("Pnm-Sender") })) });
+  it("shows pnm participants' chat with the sender NATS vouches for, once, though a copy goes to upstream's shared subject too", async () => {
+    const onShared: { data: Uint8Array; sender: string | undefined }[] = [];
+    upstream.subscribe(`chat.${roomId}`, {
+      callback: (err, m) => void (err || onShared.push({ data: m.data, sender: m.headers?.get("Pnm-Sender") })),
+    });
     await upstream.flush();
     await alice.sendChat("hello from alice");
     const shown = await bobShows("hello from alice");
     expect(shown.sender).toEqual({ userId: "alice", verified: true });
     expect(shown.fromUserId).toBe("alice");
 
-    // Upstream's client, on the shared subject, gets the server's copy, naming the sender in a header.
+    // Upstream's client, on the shared subject, gets the copy alice's session publishes there, naming the sender in a header.
     const deadline = Date.now() + 5_000;
-    while (!relayed.some((r) => fromBinary(ChatMessageSchema, r.data).message === "hello from alice") && Date.now() < deadline) {
+    while (
+      !onShared.some((r) => fromBinary(ChatMessageSchema, r.data).message === "hello from alice") &&
+      Date.now() < deadline
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    const copy = relayed.find((r) => fromBinary(ChatMessageSchema, r.data).message === "hello from alice");
+    const copy = onShared.find((r) => fromBinary(ChatMessageSchema, r.data).message === "hello from alice");
     expect(copy?.sender).toBe("alice");
     // The copy reached every subscriber of the shared subject, bob's session included, before this later message did.
     upstream.publish(`chat.${roomId}`, chat("upstream", "after the copy"));
@@ -101,7 +118,9 @@ describe("sender identity on peer subjects", () => {
     const shown = await bobShows("claims alice over the upstream subject");
     expect(shown.sender).toEqual({ userId: "alice", verified: false });
     const received: string[] = [];
-    const sub = mallory.subscribe(`chat.${roomId}`, { callback: (err, m) => void (err || received.push(fromBinary(ChatMessageSchema, m.data).message)) });
+    const sub = mallory.subscribe(`chat.${roomId}`, {
+      callback: (err, m) => void (err || received.push(fromBinary(ChatMessageSchema, m.data).message)),
+    });
     await mallory.flush();
     upstream.publish(`chat.${roomId}`, chat("upstream", "upstream to upstream"));
     await upstream.flush();

@@ -1,22 +1,23 @@
-import type { NatsConnection } from "@nats-io/nats-core";
-import { ExternalE2EEKeyProvider, KeyProviderEvent, deriveKeys } from "livekit-client";
-import { TokenVerifier } from "livekit-server-sdk";
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { NatsConnection } from "@nats-io/nats-core";
 import { applyLiveKitKey, joinSession, type ParticipantSession, type RoomServiceClient } from "@pnm/client";
-import { nodeWebSocket } from "@pnm/client/node";
 import { DecryptionError, deriveKeyBytes, deriveLiveKitMediaKeyBytes } from "@pnm/client/e2ee";
+import { nodeWebSocket } from "@pnm/client/node";
 import { KeyDerivation } from "@pnm/protocol/pnm/v1/create_room_pb";
+import { deriveKeys, ExternalE2EEKeyProvider, KeyProviderEvent } from "livekit-client";
+import { TokenVerifier } from "livekit-server-sdk";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Logger } from "../../src/logger.js";
 import { signedClient } from "../support/clients.js";
-import { startTestNats, startTestServer, testConfig, type TestNats, type TestServer } from "../support/harness.js";
+import { startTestNats, startTestServer, type TestNats, type TestServer, testConfig } from "../support/harness.js";
 import { issueToken, waitFor } from "../support/participants.js";
 
 const livekit = { url: "ws://127.0.0.1:7880", apiKey: "lk-test", apiSecret: randomBytes(32).toString("base64url") };
 const logged: string[] = [];
 const recordingLogger: Logger = {
   info: (message) => void logged.push(message),
-  error: (message, err) => void logged.push(`${message} ${err instanceof Error ? `${err.message} ${err.stack}` : String(err ?? "")}`),
+  error: (message, err) =>
+    void logged.push(`${message} ${err instanceof Error ? `${err.message} ${err.stack}` : String(err ?? "")}`),
 };
 
 let nats: TestNats;
@@ -32,7 +33,9 @@ beforeAll(async () => {
   pnm = await startTestServer(nats, testConfig(nats, { livekit }), recordingLogger);
   rooms = signedClient(pnm.server.url, pnm.config.apiKey, pnm.config.apiSecret, "connect");
   observer = await nats.connect();
-  observer.subscribe(">", { callback: (err, m) => void (err ? undefined : observed.push({ subject: m.subject, data: m.data.slice() })) });
+  observer.subscribe(">", {
+    callback: (err, m) => void (err ? undefined : observed.push({ subject: m.subject, data: m.data.slice() })),
+  });
   await observer.flush();
 });
 afterAll(async () => {
@@ -70,7 +73,13 @@ async function createE2eeRoom(roomId: string, selfInsert: boolean, keyDerivation
     metadata: {
       roomTitle: "secure",
       roomFeatures: {
-        endToEndEncryptionFeatures: { isEnabled: true, includedChatMessages: true, includedWhiteboard: true, enabledSelfInsertEncryptionKey: selfInsert, keyDerivation },
+        endToEndEncryptionFeatures: {
+          isEnabled: true,
+          includedChatMessages: true,
+          includedWhiteboard: true,
+          enabledSelfInsertEncryptionKey: selfInsert,
+          keyDerivation,
+        },
       },
     },
   });
@@ -95,7 +104,12 @@ describe("the secure session flow, server-generated key", () => {
     expect(bobBoards[0]?.message).toBe("server-key plaintext board 4712");
     expect(new TextDecoder().decode(bobData[0]?.binMessage)).toBe("server-key plaintext data 4713");
 
-    for (const text of ["server-key plaintext chat 4711", "server-key plaintext board 4712", "server-key plaintext data 4713"]) expect(anywhere(text)).toEqual([]);
+    for (const text of [
+      "server-key plaintext chat 4711",
+      "server-key plaintext board 4712",
+      "server-key plaintext data 4713",
+    ])
+      expect(anywhere(text)).toEqual([]);
     const onChat = observed.filter((m) => m.subject === "chat.sealed-server-key");
     expect(onChat.length).toBeGreaterThan(0);
   });
@@ -106,16 +120,30 @@ describe("the secure session flow, server-generated key", () => {
     const grants = await new TokenVerifier(livekit.apiKey, livekit.apiSecret).verify(alice.media!.token);
     expect(grants.sub).toBe("alice");
     expect(grants.name).toBe("alice");
-    expect(grants.video).toMatchObject({ roomJoin: true, room: "sealed-server-key", roomAdmin: false, canPublish: true, canSubscribe: true });
+    expect(grants.video).toMatchObject({
+      roomJoin: true,
+      room: "sealed-server-key",
+      roomAdmin: false,
+      canPublish: true,
+      canSubscribe: true,
+    });
 
     const provider = new ExternalE2EEKeyProvider();
-    const material = new Promise<CryptoKey>((resolve) => provider.on(KeyProviderEvent.SetKey, (info) => resolve(info.key)));
+    const material = new Promise<CryptoKey>((resolve) =>
+      provider.on(KeyProviderEvent.SetKey, (info) => resolve(info.key)),
+    );
     await applyLiveKitKey(alice, provider);
     const passphrase = alice.liveKitPassphrase();
     expect(passphrase).toMatch(/^[0-9A-Za-z]{32}$/);
     // LiveKit's own derivation from what the provider received equals pnm's documented media key.
     const { encryptionKey } = await deriveKeys(await material, provider.getOptions());
-    const ours = await crypto.subtle.importKey("raw", new Uint8Array(await deriveLiveKitMediaKeyBytes(passphrase)), "AES-GCM", false, ["encrypt"]);
+    const ours = await crypto.subtle.importKey(
+      "raw",
+      new Uint8Array(await deriveLiveKitMediaKeyBytes(passphrase)),
+      "AES-GCM",
+      false,
+      ["encrypt"],
+    );
     const iv = new Uint8Array(12);
     const probe = new TextEncoder().encode("same media key");
     const a = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, encryptionKey, probe));
@@ -147,10 +175,15 @@ describe("the secure session flow, self-inserted passphrase", () => {
       expect(anywhere(secret), name).toEqual([]);
       const hex = typeof secret === "string" ? secret : Buffer.from(secret).toString("hex");
       expect(anywhere(hex), `${name} (hex)`).toEqual([]);
-      expect(logged.filter((line) => line.includes(hex)), `${name} in logs`).toEqual([]);
+      expect(
+        logged.filter((line) => line.includes(hex)),
+        `${name} in logs`,
+      ).toEqual([]);
     }
     expect(alice.verified.enabledSelfInsertEncryptionKey).toBe(true);
-    expect(JSON.parse(alice.initialData.room!.metadata).room_features.end_to_end_encryption_features.encryption_key).toBeUndefined();
+    expect(
+      JSON.parse(alice.initialData.room!.metadata).room_features.end_to_end_encryption_features.encryption_key,
+    ).toBeUndefined();
   });
 
   it("tells a participant with the wrong passphrase that it cannot read, and shows it nothing", async () => {

@@ -1,6 +1,6 @@
-import { describe, expect, it } from "vitest";
 import { FailureReason, joinSession, type SessionError, SessionExpiredError } from "@pnm/client";
 import { nodeWebSocket } from "@pnm/client/node";
+import { describe, expect, it } from "vitest";
 import { testConfig, useTestDeployment } from "../support/harness.js";
 import { issueToken } from "../support/participants.js";
 import { decodeJwtPayload } from "../support/tokens.js";

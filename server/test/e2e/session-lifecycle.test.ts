@@ -1,7 +1,6 @@
+import { randomBytes } from "node:crypto";
 import { fromBinary } from "@bufbuild/protobuf";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { randomBytes } from "node:crypto";
-import { beforeAll, describe, expect, it } from "vitest";
 import {
   BlockedError,
   joinSession,
@@ -10,14 +9,15 @@ import {
   RoomEndedError,
   type SessionError,
 } from "@pnm/client";
-import { createParticipantClient } from "@pnm/client/protocol";
 import { nodeWebSocket } from "@pnm/client/node";
+import { createParticipantClient } from "@pnm/client/protocol";
 import { ErrorDetailSchema, FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { NatsMsgClientToServerEvent, NatsMsgServerToClientEvent } from "@pnm/protocol/pnm/v1/nats_msg_pb";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createRoomStore } from "../../src/store/room-store.js";
 import { signedClient } from "../support/clients.js";
 import { startTestNats, startTestServer, testConfig, useTestDeployment } from "../support/harness.js";
 import { issueToken, request, waitFor } from "../support/participants.js";
-import { createRoomStore } from "../../src/store/room-store.js";
 import { decodeJwtPayload } from "../support/tokens.js";
 
 const livekit = { url: "ws://127.0.0.1:7880", apiKey: "lk-test", apiSecret: randomBytes(32).toString("base64url") };
@@ -34,13 +34,28 @@ async function room(features = {}) {
   return roomId;
 }
 const join = async (roomId: string, userId: string, renewal?: { at: number; jitter: number }) =>
-  joinSession({ baseUrl: deployment.pnm.server.url, token: await issueToken(deployment.rooms, roomId, userId), webSocket: nodeWebSocket, renewal });
+  joinSession({
+    baseUrl: deployment.pnm.server.url,
+    token: await issueToken(deployment.rooms, roomId, userId),
+    webSocket: nodeWebSocket,
+    renewal,
+  });
 const endedWith = (session: ParticipantSession) => new Promise<SessionError>((resolve) => session.on("ended", resolve));
 
 describe("session lifecycle", () => {
   it.each([
-    ["removal", (roomId: string) => deployment.rooms.removeParticipant({ roomId, userId: "ivan" }), RemovedError, FailureReason.USER_REMOVED],
-    ["blocking", (roomId: string) => deployment.rooms.removeParticipant({ roomId, userId: "ivan", blockUser: true }), BlockedError, FailureReason.USER_BLOCKED],
+    [
+      "removal",
+      (roomId: string) => deployment.rooms.removeParticipant({ roomId, userId: "ivan" }),
+      RemovedError,
+      FailureReason.USER_REMOVED,
+    ],
+    [
+      "blocking",
+      (roomId: string) => deployment.rooms.removeParticipant({ roomId, userId: "ivan", blockUser: true }),
+      BlockedError,
+      FailureReason.USER_BLOCKED,
+    ],
     ["room end", (roomId: string) => deployment.rooms.endRoom({ roomId }), RoomEndedError, FailureReason.ROOM_ENDED],
   ] as const)("reports %s as a typed error and clears the key", async (_name, act, ErrorClass, reason) => {
     const roomId = await room({ endToEndEncryptionFeatures: { isEnabled: true } });
@@ -96,8 +111,16 @@ describe("session lifecycle", () => {
 
 describe("LiveKit media tokens", () => {
   const mediaRequest = (roomId: string, userId: string) =>
-    request(observer, roomId, userId, NatsMsgClientToServerEvent.REQ_MEDIA_SERVER_DATA, "", NatsMsgServerToClientEvent.RES_MEDIA_SERVER_DATA);
-  const refusal = (answer: Awaited<ReturnType<typeof mediaRequest>>) => (answer.msg ? undefined : fromBinary(ErrorDetailSchema, answer.binMsg).reason);
+    request(
+      observer,
+      roomId,
+      userId,
+      NatsMsgClientToServerEvent.REQ_MEDIA_SERVER_DATA,
+      "",
+      NatsMsgServerToClientEvent.RES_MEDIA_SERVER_DATA,
+    );
+  const refusal = (answer: Awaited<ReturnType<typeof mediaRequest>>) =>
+    answer.msg ? undefined : fromBinary(ErrorDetailSchema, answer.binMsg).reason;
 
   it("refuses a blocked user", async () => {
     const roomId = await room();
@@ -120,7 +143,11 @@ describe("LiveKit media tokens", () => {
     try {
       const bareRooms = signedClient(bare.server.url, bare.config.apiKey, bare.config.apiSecret, "connect");
       await bareRooms.createRoom({ roomId: "no-media", metadata: { roomTitle: "n", roomFeatures: {} } });
-      const session = await joinSession({ baseUrl: bare.server.url, token: await issueToken(bareRooms, "no-media", "solo"), webSocket: nodeWebSocket });
+      const session = await joinSession({
+        baseUrl: bare.server.url,
+        token: await issueToken(bareRooms, "no-media", "solo"),
+        webSocket: nodeWebSocket,
+      });
       expect(session.media).toBeUndefined();
       await session.leave();
     } finally {

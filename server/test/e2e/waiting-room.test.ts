@@ -1,6 +1,13 @@
-import { describe, expect, it } from "vitest";
-import { DeniedError, FailureReason, failureReason, joinSession, type ParticipantSession, SessionError } from "@pnm/client";
+import {
+  DeniedError,
+  FailureReason,
+  failureReason,
+  joinSession,
+  type ParticipantSession,
+  SessionError,
+} from "@pnm/client";
 import { nodeWebSocket } from "@pnm/client/node";
+import { describe, expect, it } from "vitest";
 import { useTestDeployment } from "../support/harness.js";
 
 // The client SDK in a room with a waiting room: joinSession waits, connected with the waiting room's permissions,
@@ -10,10 +17,19 @@ const deployment = useTestDeployment();
 let counter = 0;
 async function waitingRoom(maxParticipants?: number) {
   const roomId = `wait-${++counter}`;
-  await deployment.rooms.createRoom({ roomId, maxParticipants, metadata: { roomTitle: "W", roomFeatures: { waitingRoomFeatures: { isActive: true } } } });
+  await deployment.rooms.createRoom({
+    roomId,
+    maxParticipants,
+    metadata: { roomTitle: "W", roomFeatures: { waitingRoomFeatures: { isActive: true } } },
+  });
   return roomId;
 }
-async function join(roomId: string, userId: string, isAdmin: boolean, onWaiting?: () => void): Promise<ParticipantSession> {
+async function join(
+  roomId: string,
+  userId: string,
+  isAdmin: boolean,
+  onWaiting?: () => void,
+): Promise<ParticipantSession> {
   const { token } = await deployment.rooms.getJoinToken({ roomId, userInfo: { name: userId, userId, isAdmin } });
   return joinSession({ baseUrl: deployment.pnm.server.url, token: token!, webSocket: nodeWebSocket, onWaiting });
 }
@@ -98,17 +114,24 @@ describe("joinSession in a room with a waiting room", () => {
     const host = await join(roomId, "host", true);
     const guest = startWaiting(roomId, "guest");
     await guest.held;
+    const hostEnded = new Promise((resolve) => host.on("ended", resolve));
     const full = await deployment.rooms.approveParticipant({ roomId, userId: "guest" }).then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(failureReason(full)).toBe(FailureReason.ROOM_FULL);
     await deployment.rooms.removeParticipant({ roomId, userId: "host" });
+    await hostEnded;
     await deployment.rooms.approveParticipant({ roomId, userId: "guest" });
     const session = await guest.joined;
     // The approved guest holds the one seat.
-    const { token } = await deployment.rooms.getJoinToken({ roomId, userInfo: { name: "late", userId: "late", isAdmin: true } });
-    await expect(joinSession({ baseUrl: deployment.pnm.server.url, token: token!, webSocket: nodeWebSocket })).rejects.toMatchObject({
+    const { token } = await deployment.rooms.getJoinToken({
+      roomId,
+      userInfo: { name: "late", userId: "late", isAdmin: true },
+    });
+    await expect(
+      joinSession({ baseUrl: deployment.pnm.server.url, token: token!, webSocket: nodeWebSocket }),
+    ).rejects.toMatchObject({
       reason: FailureReason.ROOM_FULL,
     });
     await session.leave();

@@ -13,20 +13,32 @@
 // The seed is fixed when CI is set and random otherwise; it is printed, and
 // PNM_FUZZ_SEED=<seed> replays a run. Each property makes PNM_FUZZ_RUNS requests
 // (default 500) or stops after PNM_FUZZ_TIME_LIMIT_MS (default 20 s).
-import { create, type DescMessage, fromBinary, type MessageInitShape, toBinary, toJsonString } from "@bufbuild/protobuf";
-import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
-import fc from "fast-check";
+
 import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  create,
+  type DescMessage,
+  fromBinary,
+  type MessageInitShape,
+  toBinary,
+  toJsonString,
+} from "@bufbuild/protobuf";
+import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { CommonResponseSchema, FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { ParticipantService } from "@pnm/protocol/pnm/v1/participant_service_pb";
 import { RoomService } from "@pnm/protocol/pnm/v1/room_service_pb";
 import { VerifyTokenResponseSchema } from "@pnm/protocol/pnm/v1/verify_token_pb";
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testConfig, useTestDeployment } from "../support/harness.js";
-import { envelope, type RawAnswer, rawHttpClient, type RawHttpClient, readRpcAnswer } from "../support/raw-http.js";
+import { envelope, type RawAnswer, type RawHttpClient, rawHttpClient, readRpcAnswer } from "../support/raw-http.js";
 import { hmacHex } from "../support/rest.js";
 
-const seed = process.env.PNM_FUZZ_SEED ? Number(process.env.PNM_FUZZ_SEED) : process.env.CI ? 0x706e6d : (Math.random() * 0x7fffffff) | 0;
+const seed = process.env.PNM_FUZZ_SEED
+  ? Number(process.env.PNM_FUZZ_SEED)
+  : process.env.CI
+    ? 0x706e6d
+    : (Math.random() * 0x7fffffff) | 0;
 const runs = Number(process.env.PNM_FUZZ_RUNS ?? 500);
 /** Each property stops after this long even if its runs are not done (a slow or busy machine), and passes if none failed. */
 const timeLimitMs = Number(process.env.PNM_FUZZ_TIME_LIMIT_MS ?? 20_000);
@@ -41,15 +53,19 @@ let jsm: JetStreamManager;
 let token: string;
 
 beforeAll(async () => {
-  console.log(`fuzz seed ${seed}, ${runs} runs per property; replay with PNM_FUZZ_SEED=${seed} npx vitest run server/test/fuzz`);
+  console.log(
+    `fuzz seed ${seed}, ${runs} runs per property; replay with PNM_FUZZ_SEED=${seed} npx vitest run server/test/fuzz`,
+  );
   client = rawHttpClient(deployment.pnm.server.url);
   jsm = await jetstreamManager(deployment.pnm.nc);
-  for (const roomId of ["fuzz-room", "fuzz-spare"]) await deployment.rooms.createRoom({ roomId, metadata: { roomTitle: "Fuzz", roomFeatures: {} } });
-  token = (await deployment.rooms.getJoinToken({ roomId: "fuzz-room", userInfo: { name: "Fay", userId: "fay" } })).token!;
+  for (const roomId of ["fuzz-room", "fuzz-spare"])
+    await deployment.rooms.createRoom({ roomId, metadata: { roomTitle: "Fuzz", roomFeatures: {} } });
+  token = (await deployment.rooms.getJoinToken({ roomId: "fuzz-room", userInfo: { name: "Fay", userId: "fay" } }))
+    .token!;
 });
 afterAll(() => client?.close());
 
-// ---- Routes and valid requests -------------------------------------------------------------
+// Routes and valid requests.
 
 interface Method {
   name: string;
@@ -74,7 +90,8 @@ const validFields: Record<string, unknown> = {
 };
 
 /** Upstream's REST path of a RoomService method: /auth/room/ and the method's name in lowerCamel case, but `create` for CreateRoom. */
-const restPath = (name: string) => `/auth/room/${name === "CreateRoom" ? "create" : name[0]!.toLowerCase() + name.slice(1)}`;
+const restPath = (name: string) =>
+  `/auth/room/${name === "CreateRoom" ? "create" : name[0]!.toLowerCase() + name.slice(1)}`;
 
 // Every method of both services, as the contract declares them.
 const methods: Method[] = [RoomService, ParticipantService].flatMap((service) =>
@@ -84,7 +101,9 @@ const methods: Method[] = [RoomService, ParticipantService].flatMap((service) =>
     restPath: service === ParticipantService ? `/api/${m.localName}` : restPath(m.name),
     schema: m.input,
     signed: service === RoomService,
-    valid: Object.fromEntries(m.input.fields.filter((f) => f.localName in validFields).map((f) => [f.localName, validFields[f.localName]])),
+    valid: Object.fromEntries(
+      m.input.fields.filter((f) => f.localName in validFields).map((f) => [f.localName, validFields[f.localName]]),
+    ),
   })),
 );
 
@@ -103,7 +122,14 @@ interface Target {
 function target(method: Method, transport: Transport): Target {
   if (transport === "rest") {
     const json = method.signed;
-    return { method, transport, path: method.restPath, contentType: json ? "application/json" : "application/protobuf", framing: "body", json };
+    return {
+      method,
+      transport,
+      path: method.restPath,
+      contentType: json ? "application/json" : "application/protobuf",
+      framing: "body",
+      json,
+    };
   }
   const forms = {
     "connect-json": ["application/json", "body", true],
@@ -124,51 +150,122 @@ function validMessage(t: Target, roomId: string): Uint8Array {
   return t.json ? Buffer.from(toJsonString(t.method.schema, message)) : toBinary(t.method.schema, message);
 }
 
-// ---- Arbitraries ---------------------------------------------------------------------------
+// Arbitraries.
 
 type Mutation = (bytes: Uint8Array) => Uint8Array;
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.tuple(fc.nat(), fc.integer({ min: 0, max: 7 })).map(([at, bit]): Mutation => (b) => (b.length ? set(b, at % b.length, b[at % b.length]! ^ (1 << bit)) : b)),
-  fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })).map(([at, value]): Mutation => (b) => (b.length ? set(b, at % b.length, value) : b)),
-  fc.tuple(fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 16 })).map(([at, inserted]): Mutation => (b) => splice(b, at % (b.length + 1), 0, inserted)),
-  fc.tuple(fc.nat(), fc.integer({ min: 1, max: 16 })).map(([at, count]): Mutation => (b) => splice(b, at % (b.length + 1), count, new Uint8Array(0))),
-  fc.nat().map((at): Mutation => (b) => b.subarray(0, at % (b.length + 1))),
-  fc.tuple(fc.nat(), fc.nat()).map(([from, to]): Mutation => (b) => Buffer.concat([b, b.subarray(Math.min(from, to) % (b.length + 1), Math.max(from, to) % (b.length + 1))])),
+  fc.tuple(fc.nat(), fc.integer({ min: 0, max: 7 })).map(
+    ([at, bit]): Mutation =>
+      (b) =>
+        b.length ? set(b, at % b.length, b[at % b.length]! ^ (1 << bit)) : b,
+  ),
+  fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })).map(
+    ([at, value]): Mutation =>
+      (b) =>
+        b.length ? set(b, at % b.length, value) : b,
+  ),
+  fc.tuple(fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 16 })).map(
+    ([at, inserted]): Mutation =>
+      (b) =>
+        splice(b, at % (b.length + 1), 0, inserted),
+  ),
+  fc.tuple(fc.nat(), fc.integer({ min: 1, max: 16 })).map(
+    ([at, count]): Mutation =>
+      (b) =>
+        splice(b, at % (b.length + 1), count, new Uint8Array(0)),
+  ),
+  fc.nat().map(
+    (at): Mutation =>
+      (b) =>
+        b.subarray(0, at % (b.length + 1)),
+  ),
+  fc.tuple(fc.nat(), fc.nat()).map(
+    ([from, to]): Mutation =>
+      (b) =>
+        Buffer.concat([b, b.subarray(Math.min(from, to) % (b.length + 1), Math.max(from, to) % (b.length + 1))]),
+  ),
 );
 
 /** A JSON body that is valid JSON but not necessarily the message: random values, in place of the whole or of one field. */
 const jsonMutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.jsonValue().map((value): Mutation => () => Buffer.from(JSON.stringify(value))),
-  fc.tuple(fc.constantFrom("roomId", "room_id", "metadata", "userInfo", "user_info", "userId", "isProduction", "maxParticipants", "unknown"), fc.jsonValue()).map(
-    ([key, value]): Mutation =>
-      (b) => {
-        try {
-          return Buffer.from(JSON.stringify({ ...(JSON.parse(Buffer.from(b).toString("utf8")) as object), [key]: value }));
-        } catch {
-          return b;
-        }
-      },
+  fc.jsonValue().map(
+    (value): Mutation =>
+      () =>
+        Buffer.from(JSON.stringify(value)),
   ),
+  fc
+    .tuple(
+      fc.constantFrom(
+        "roomId",
+        "room_id",
+        "metadata",
+        "userInfo",
+        "user_info",
+        "userId",
+        "isProduction",
+        "maxParticipants",
+        "unknown",
+      ),
+      fc.jsonValue(),
+    )
+    .map(
+      ([key, value]): Mutation =>
+        (b) => {
+          try {
+            return Buffer.from(
+              JSON.stringify({ ...(JSON.parse(Buffer.from(b).toString("utf8")) as object), [key]: value }),
+            );
+          } catch {
+            return b;
+          }
+        },
+    ),
 );
 
 type Coding = "gzip" | "br" | "deflate";
-const compress: Record<Coding, (bytes: Uint8Array) => Uint8Array> = { gzip: gzipSync, br: brotliCompressSync, deflate: deflateSync };
+const compress: Record<Coding, (bytes: Uint8Array) => Uint8Array> = {
+  gzip: gzipSync,
+  br: brotliCompressSync,
+  deflate: deflateSync,
+};
 
 /** How the message bytes are turned into a body: kept, replaced, mutated, padded past the limit. */
 const messageArb = fc.oneof(
   { weight: 4, arbitrary: fc.constant({ kind: "valid" as const }) },
-  { weight: 4, arbitrary: fc.array(mutation, { minLength: 1, maxLength: 4 }).map((mutations) => ({ kind: "mutated" as const, mutations })) },
+  {
+    weight: 4,
+    arbitrary: fc
+      .array(mutation, { minLength: 1, maxLength: 4 })
+      .map((mutations) => ({ kind: "mutated" as const, mutations })),
+  },
   { weight: 2, arbitrary: jsonMutation.map((m) => ({ kind: "mutated" as const, mutations: [m] })) },
   { weight: 2, arbitrary: fc.uint8Array({ maxLength: 512 }).map((bytes) => ({ kind: "random" as const, bytes })) },
-  { weight: 1, arbitrary: fc.integer({ min: 1, max: 2 * maxBodyBytes }).map((extra) => ({ kind: "oversized" as const, extra })) },
+  {
+    weight: 1,
+    arbitrary: fc.integer({ min: 1, max: 2 * maxBodyBytes }).map((extra) => ({ kind: "oversized" as const, extra })),
+  },
 );
 
 /** For gRPC and gRPC-web: how the message is put in envelopes. */
 const framingArb = fc.oneof(
   { weight: 10, arbitrary: fc.constant({ kind: "envelope" as const, flags: 0, lengthDelta: 0 }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("envelope" as const), flags: fc.oneof(fc.constantFrom(1, 0x80, 0x81, 2), fc.integer({ min: 0, max: 255 })), lengthDelta: fc.constant(0) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("envelope" as const), flags: fc.constant(0), lengthDelta: fc.oneof(fc.integer({ min: -8, max: 8 }), fc.constant(0xffffffff)) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("envelope" as const),
+      flags: fc.oneof(fc.constantFrom(1, 0x80, 0x81, 2), fc.integer({ min: 0, max: 255 })),
+      lengthDelta: fc.constant(0),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("envelope" as const),
+      flags: fc.constant(0),
+      lengthDelta: fc.oneof(fc.integer({ min: -8, max: 8 }), fc.constant(0xffffffff)),
+    }),
+  },
   { weight: 1, arbitrary: fc.nat().map((cut) => ({ kind: "truncated" as const, cut })) },
   { weight: 1, arbitrary: fc.constant({ kind: "twice" as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: "bare" as const }) },
@@ -202,7 +299,10 @@ const wrongContentTypes = [
   "application/grpc-web+json",
   "",
 ];
-const contentTypeArb = fc.oneof({ weight: 9, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.oneof(fc.constantFrom(...wrongContentTypes), printable(40)) });
+const contentTypeArb = fc.oneof(
+  { weight: 9, arbitrary: fc.constant(undefined) },
+  { weight: 1, arbitrary: fc.oneof(fc.constantFrom(...wrongContentTypes), printable(40)) },
+);
 
 /** Header values as HTTP allows them (visible ASCII, no surrounding space). */
 function printable(maxLength: number): fc.Arbitrary<string> {
@@ -210,11 +310,26 @@ function printable(maxLength: number): fc.Arbitrary<string> {
 }
 
 const headerArb: fc.Arbitrary<[string, string]> = fc.oneof(
-  fc.tuple(fc.constantFrom("content-encoding", "grpc-encoding"), fc.oneof(fc.constantFrom("gzip", "br", "deflate", "identity", "zstd", "gzip, br", "*", "GZIP"), printable(20))),
-  fc.tuple(fc.constantFrom("accept-encoding", "grpc-accept-encoding", "connect-accept-encoding", "connect-content-encoding"), fc.oneof(fc.constantFrom("gzip", "br", "identity", "gzip,br"), printable(20))),
-  fc.tuple(fc.constant("connect-timeout-ms"), fc.oneof(fc.constantFrom("1", "5000", "0", "-1", "12345678901", "1S"), printable(12))),
-  fc.tuple(fc.constant("grpc-timeout"), fc.oneof(fc.constantFrom("5S", "1m", "100u", "99999999H", "1", "S", "123456789S"), printable(12))),
-  fc.tuple(fc.constantFrom("connect-protocol-version", "x-grpc-web", "x-user-agent", "grpc-message-type"), printable(20)),
+  fc.tuple(
+    fc.constantFrom("content-encoding", "grpc-encoding"),
+    fc.oneof(fc.constantFrom("gzip", "br", "deflate", "identity", "zstd", "gzip, br", "*", "GZIP"), printable(20)),
+  ),
+  fc.tuple(
+    fc.constantFrom("accept-encoding", "grpc-accept-encoding", "connect-accept-encoding", "connect-content-encoding"),
+    fc.oneof(fc.constantFrom("gzip", "br", "identity", "gzip,br"), printable(20)),
+  ),
+  fc.tuple(
+    fc.constant("connect-timeout-ms"),
+    fc.oneof(fc.constantFrom("1", "5000", "0", "-1", "12345678901", "1S"), printable(12)),
+  ),
+  fc.tuple(
+    fc.constant("grpc-timeout"),
+    fc.oneof(fc.constantFrom("5S", "1m", "100u", "99999999H", "1", "S", "123456789S"), printable(12)),
+  ),
+  fc.tuple(
+    fc.constantFrom("connect-protocol-version", "x-grpc-web", "x-user-agent", "grpc-message-type"),
+    printable(20),
+  ),
   fc.tuple(fc.stringMatching(/^x-[a-z0-9-]{1,20}$/), printable(40)),
 );
 
@@ -243,14 +358,24 @@ const requestArb = (targets: Target[]) =>
 
 type FuzzRequest = ReturnType<typeof requestArb> extends fc.Arbitrary<infer R> ? R : never;
 
-// ---- Building the request ------------------------------------------------------------------
+// Building the request.
 
-function build(r: FuzzRequest): { path: string; http2: boolean; chunked: boolean; headers: Record<string, string>; body: Uint8Array } {
+function build(r: FuzzRequest): {
+  path: string;
+  http2: boolean;
+  chunked: boolean;
+  headers: Record<string, string>;
+  body: Uint8Array;
+} {
   const t = r.target;
   let message = validMessage(t, r.roomId);
   if (r.message.kind === "mutated") message = r.message.mutations.reduce((bytes, m) => m(bytes), message);
   else if (r.message.kind === "random") message = r.message.bytes;
-  else if (r.message.kind === "oversized") message = Buffer.concat([message, Buffer.alloc(Math.max(0, maxBodyBytes + r.message.extra - message.length), 0x20)]);
+  else if (r.message.kind === "oversized")
+    message = Buffer.concat([
+      message,
+      Buffer.alloc(Math.max(0, maxBodyBytes + r.message.extra - message.length), 0x20),
+    ]);
 
   const headers: Record<string, string> = {};
   for (const [name, value] of r.headers) headers[name] = value;
@@ -271,7 +396,11 @@ function build(r: FuzzRequest): { path: string; http2: boolean; chunked: boolean
       flags |= 1;
       if (r.compression.announced) headers["grpc-encoding"] = r.compression.coding;
     }
-    const framed = envelope(flags, payload, r.framing.kind === "envelope" ? payload.length + r.framing.lengthDelta : payload.length);
+    const framed = envelope(
+      flags,
+      payload,
+      r.framing.kind === "envelope" ? payload.length + r.framing.lengthDelta : payload.length,
+    );
     if (r.framing.kind === "truncated") body = framed.subarray(0, r.framing.cut % framed.length);
     else if (r.framing.kind === "twice") body = Buffer.concat([framed, framed]);
     else if (r.framing.kind === "bare") body = payload;
@@ -282,9 +411,14 @@ function build(r: FuzzRequest): { path: string; http2: boolean; chunked: boolean
     const { apiKey, apiSecret } = deployment.pnm.config;
     // The signed bytes as the server sees them: the body, or what follows an envelope's 5-byte prefix.
     const signedBytes = t.framing === "envelope" && r.framing.kind !== "bare" ? body.subarray(5) : body;
-    if (r.auth === "valid") Object.assign(headers, { "api-key": apiKey, "hash-signature": hmacHex(apiSecret, signedBytes) });
+    if (r.auth === "valid")
+      Object.assign(headers, { "api-key": apiKey, "hash-signature": hmacHex(apiSecret, signedBytes) });
     else if (r.auth === "key-only") headers["api-key"] = apiKey;
-    else if (r.auth === "wrong") Object.assign(headers, { "api-key": apiKey, "hash-signature": hmacHex(apiSecret, Buffer.concat([signedBytes, Buffer.from("x")])) });
+    else if (r.auth === "wrong")
+      Object.assign(headers, {
+        "api-key": apiKey,
+        "hash-signature": hmacHex(apiSecret, Buffer.concat([signedBytes, Buffer.from("x")])),
+      });
     else if (r.auth !== "none") Object.assign(headers, { "api-key": apiKey, "hash-signature": r.auth.garbage });
   } else if (r.auth === "valid") headers.authorization = token;
   else if (r.auth === "wrong") headers.authorization = `Bearer ${token}x`;
@@ -295,7 +429,7 @@ function build(r: FuzzRequest): { path: string; http2: boolean; chunked: boolean
   return { path: t.path, http2: t.transport === "grpc" || r.http2, chunked: r.chunked, headers, body };
 }
 
-// ---- The properties ------------------------------------------------------------------------
+// The properties.
 
 /** The state a refused request must leave alone: every JetStream stream's last sequence (the room store's buckets, the room streams). */
 async function state(): Promise<string> {
@@ -315,7 +449,10 @@ function readAnswer(t: Target, sent: { headers: Record<string, string> }, answer
   if (t.transport !== "rest") {
     const reading = readRpcAnswer(answer);
     if (reading.ok) return "ok";
-    expect(reading.detail, `refusal without ErrorDetail: HTTP ${answer.status}, code ${String(reading.code)}, ${answer.body.toString("latin1").slice(0, 200)}`).toBeDefined();
+    expect(
+      reading.detail,
+      `refusal without ErrorDetail: HTTP ${answer.status}, code ${String(reading.code)}, ${answer.body.toString("latin1").slice(0, 200)}`,
+    ).toBeDefined();
     expect(FailureReason[reading.detail!.reason]).not.toBe("INTERNAL");
     return FailureReason[reading.detail!.reason]!;
   }
@@ -326,7 +463,10 @@ function readAnswer(t: Target, sent: { headers: Record<string, string> }, answer
     else success = fromBinary(VerifyTokenResponseSchema, answer.body).status;
   }
   if (success) return "ok";
-  expect(reason, `refusal without pnm-failure-reason: HTTP ${answer.status}, ${answer.body.toString("latin1").slice(0, 200)}`).toBeDefined();
+  expect(
+    reason,
+    `refusal without pnm-failure-reason: HTTP ${answer.status}, ${answer.body.toString("latin1").slice(0, 200)}`,
+  ).toBeDefined();
   expect(failureNames.has(reason!), reason).toBe(true);
   expect(reason).not.toBe("INTERNAL");
   expect([200, 401, 413, 415]).toContain(answer.status);
@@ -353,7 +493,12 @@ async function fuzz(name: string, targets: Target[], index: number): Promise<voi
     { seed: seed + index, numRuns: runs, timeout: answerWithinMs * 2, interruptAfterTimeLimit: timeLimitMs },
   );
   // What the runs reached: how many were served, and each refusal reason.
-  console.log(`${name}, ${[...outcomes.values()].reduce((a, b) => a + b, 0)} runs: ${[...outcomes].sort((a, b) => b[1] - a[1]).map(([outcome, count]) => `${outcome} ${count}`).join(", ")}`);
+  console.log(
+    `${name}, ${[...outcomes.values()].reduce((a, b) => a + b, 0)} runs: ${[...outcomes]
+      .sort((a, b) => b[1] - a[1])
+      .map(([outcome, count]) => `${outcome} ${count}`)
+      .join(", ")}`,
+  );
 }
 
 const rpcTargets = (transport: Transport) => methods.map((m) => target(m, transport));

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Logger } from "../../src/logger.js";
 import { rpcProtocols, signedClient } from "../support/clients.js";
-import { startTestNats, startTestServer, testConfig, type TestNats, type TestServer } from "../support/harness.js";
+import { startTestNats, startTestServer, type TestNats, type TestServer, testConfig } from "../support/harness.js";
 import { postSigned } from "../support/rest.js";
 
 interface LevelRecord {
@@ -22,7 +22,11 @@ function levelRecorder(): Logger & { records: LevelRecord[] } {
     records,
     debug: (message) => void records.push({ level: "debug", message }),
     info: (message) => void records.push({ level: "info", message }),
-    error: (message, err) => void records.push({ level: "error", message: `${message} ${err instanceof Error ? err.message : String(err ?? "")}` }),
+    error: (message, err) =>
+      void records.push({
+        level: "error",
+        message: `${message} ${err instanceof Error ? err.message : String(err ?? "")}`,
+      }),
   };
 }
 
@@ -49,14 +53,62 @@ interface Route {
 }
 
 const routes: Route[] = [
-  { name: "REST /auth/room/create", path: "/auth/room/create", contentType: "application/json", signed: true, http1: true },
-  { name: "REST /api/verifyToken", path: "/api/verifyToken", contentType: "application/protobuf", signed: false, http1: true },
-  { name: "Connect JSON CreateRoom", path: "/pnm.v1.RoomService/CreateRoom", contentType: "application/json", signed: true, http1: true },
-  { name: "Connect binary VerifyToken", path: "/pnm.v1.ParticipantService/VerifyToken", contentType: "application/proto", signed: false, http1: true },
-  { name: "gRPC-web CreateRoom", path: "/pnm.v1.RoomService/CreateRoom", contentType: "application/grpc-web+proto", signed: true, http1: true },
-  { name: "gRPC-web VerifyToken", path: "/pnm.v1.ParticipantService/VerifyToken", contentType: "application/grpc-web+proto", signed: false, http1: true },
-  { name: "gRPC CreateRoom", path: "/pnm.v1.RoomService/CreateRoom", contentType: "application/grpc", signed: true, http1: false },
-  { name: "gRPC VerifyToken", path: "/pnm.v1.ParticipantService/VerifyToken", contentType: "application/grpc", signed: false, http1: false },
+  {
+    name: "REST /auth/room/create",
+    path: "/auth/room/create",
+    contentType: "application/json",
+    signed: true,
+    http1: true,
+  },
+  {
+    name: "REST /api/verifyToken",
+    path: "/api/verifyToken",
+    contentType: "application/protobuf",
+    signed: false,
+    http1: true,
+  },
+  {
+    name: "Connect JSON CreateRoom",
+    path: "/pnm.v1.RoomService/CreateRoom",
+    contentType: "application/json",
+    signed: true,
+    http1: true,
+  },
+  {
+    name: "Connect binary VerifyToken",
+    path: "/pnm.v1.ParticipantService/VerifyToken",
+    contentType: "application/proto",
+    signed: false,
+    http1: true,
+  },
+  {
+    name: "gRPC-web CreateRoom",
+    path: "/pnm.v1.RoomService/CreateRoom",
+    contentType: "application/grpc-web+proto",
+    signed: true,
+    http1: true,
+  },
+  {
+    name: "gRPC-web VerifyToken",
+    path: "/pnm.v1.ParticipantService/VerifyToken",
+    contentType: "application/grpc-web+proto",
+    signed: false,
+    http1: true,
+  },
+  {
+    name: "gRPC CreateRoom",
+    path: "/pnm.v1.RoomService/CreateRoom",
+    contentType: "application/grpc",
+    signed: true,
+    http1: false,
+  },
+  {
+    name: "gRPC VerifyToken",
+    path: "/pnm.v1.ParticipantService/VerifyToken",
+    contentType: "application/grpc",
+    signed: false,
+    http1: false,
+  },
 ];
 
 /**
@@ -70,7 +122,9 @@ function headersFor(route: Route): Record<string, string> {
     "content-type": route.contentType,
     "content-length": "1000",
     expect: "100-continue",
-    ...(route.signed ? { "api-key": pnm.config.apiKey, "hash-signature": "0".repeat(64) } : { authorization: "not-yet" }),
+    ...(route.signed
+      ? { "api-key": pnm.config.apiKey, "hash-signature": "0".repeat(64) }
+      : { authorization: "not-yet" }),
   };
 }
 
@@ -79,7 +133,9 @@ async function abortHttp1(route: Route, how: "close" | "reset"): Promise<void> {
   const socket: Socket = connect(pnm.server.port, "127.0.0.1");
   socket.on("error", () => {});
   await once(socket, "connect");
-  const head = Object.entries(headersFor(route)).map(([name, value]) => `${name}: ${value}\r\n`).join("");
+  const head = Object.entries(headersFor(route))
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join("");
   socket.write(`POST ${route.path} HTTP/1.1\r\nhost: pnm\r\n${head}\r\n`);
   await untilReceived(socket, "100 Continue");
   socket.write(Buffer.alloc(10, 0x20));
@@ -153,11 +209,20 @@ describe("a client that goes away mid-body", () => {
   it("leaves the server serving, over HTTP/1.1 and HTTP/2", async () => {
     const { url } = pnm.server;
     const { apiKey, apiSecret } = pnm.config;
-    const rest = await postSigned(url, "/auth/room/create", { room_id: "after-aborts", metadata: { room_title: "After", room_features: {} } }, apiKey, apiSecret);
+    const rest = await postSigned(
+      url,
+      "/auth/room/create",
+      { room_id: "after-aborts", metadata: { room_title: "After", room_features: {} } },
+      apiKey,
+      apiSecret,
+    );
     expect(rest.status).toBe(200);
     expect(rest.body.status).toBe(true);
     for (const protocol of rpcProtocols) {
-      expect((await signedClient(url, apiKey, apiSecret, protocol).isRoomActive({ roomId: "after-aborts" })).isActive, protocol).toBe(true);
+      expect(
+        (await signedClient(url, apiKey, apiSecret, protocol).isRoomActive({ roomId: "after-aborts" })).isActive,
+        protocol,
+      ).toBe(true);
     }
     expect(logger.records.filter((r) => r.level === "error")).toEqual([]);
   });

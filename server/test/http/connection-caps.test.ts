@@ -2,8 +2,8 @@ import { connect as connectHttp2 } from "node:http2";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PnmConfig } from "../../src/config.js";
-import { startTestNats, startTestServer, testConfig, type TestNats, type TestServer } from "../support/harness.js";
-import { openRaw, type RawConnection, recordingLogger, type RecordingLogger } from "./wire.js";
+import { startTestNats, startTestServer, type TestNats, type TestServer, testConfig } from "../support/harness.js";
+import { openRaw, type RawConnection, type RecordingLogger, recordingLogger } from "./wire.js";
 
 /** How soon a refused connection must be closed. */
 const promptlyMs = 500;
@@ -70,7 +70,9 @@ describe("connection caps", () => {
       const session = connectHttp2(url);
       const sessionError = new Promise((resolve) => session.once("error", resolve));
       const sessionClosed = new Promise((resolve) => session.once("close", resolve));
-      expect(await Promise.race([sessionClosed.then(() => "closed"), sleep(promptlyMs).then(() => "open")])).toBe("closed");
+      expect(await Promise.race([sessionClosed.then(() => "closed"), sleep(promptlyMs).then(() => "open")])).toBe(
+        "closed",
+      );
       expect(await sessionError).toBeDefined();
 
       held[0]!.socket.destroy();
@@ -121,7 +123,10 @@ describe("connection caps", () => {
     keptAlive.socket.write("GET /healthz HTTP/1.1\r\nHost: pnm\r\n\r\n");
     const session = connectHttp2(url);
     session.on("error", () => {});
-    const stream = session.request({ ":method": "POST", ":path": "/api/verifyToken", authorization: "Bearer open" }, { endStream: false });
+    const stream = session.request(
+      { ":method": "POST", ":path": "/api/verifyToken", authorization: "Bearer open" },
+      { endStream: false },
+    );
     stream.on("error", () => {});
     stream.write("x");
     const sessionClosed = new Promise<number>((resolve) => session.once("close", () => resolve(performance.now())));
@@ -129,7 +134,9 @@ describe("connection caps", () => {
 
     const start = performance.now();
     await pnm.close();
-    const closedAt = await Promise.all([silent.closed, halfHeaders.closed, keptAlive.closed].map(async (c) => (await c).at).concat(sessionClosed));
+    const closedAt = await Promise.all(
+      [silent.closed, halfHeaders.closed, keptAlive.closed].map(async (c) => (await c).at).concat(sessionClosed),
+    );
     for (const at of closedAt) expect(at - start).toBeLessThan(promptlyMs);
   });
 });

@@ -2,8 +2,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../../src/config-error.js";
 import { parseConfig } from "../../src/config.js";
+import { ConfigError } from "../../src/config-error.js";
 
 const baseEnv = () => ({
   PNM_DATA_DIR: mkdtempSync(join(tmpdir(), "pnm-limits-")),
@@ -59,6 +59,8 @@ describe("connection limit settings", () => {
   });
 
   it("refuses a headers timeout longer than the request timeout", () => {
-    expect(() => parseConfig({ ...baseEnv(), PNM_HEADERS_TIMEOUT: "40s" })).toThrow(/PNM_HEADERS_TIMEOUT.*PNM_REQUEST_TIMEOUT/);
+    expect(() => parseConfig({ ...baseEnv(), PNM_HEADERS_TIMEOUT: "40s" })).toThrow(
+      /PNM_HEADERS_TIMEOUT.*PNM_REQUEST_TIMEOUT/,
+    );
   });
 });

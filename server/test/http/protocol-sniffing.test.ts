@@ -2,7 +2,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { testConfig, useTestDeployment } from "../support/harness.js";
 import { hmacHex } from "../support/rest.js";
-import { emptySettingsFrame, http2Preface, http2Request, http2SessionWithSplitPreface, openRaw, receiveUntil } from "./wire.js";
+import {
+  emptySettingsFrame,
+  http2Preface,
+  http2Request,
+  http2SessionWithSplitPreface,
+  openRaw,
+  receiveUntil,
+} from "./wire.js";
 
 // Long enough for the pauses below, short enough that a connection left undecided does not linger.
 const deployment = useTestDeployment((nats) => testConfig(nats, { firstBytesTimeoutMs: 2_000 }));
@@ -12,7 +19,9 @@ describe("telling HTTP/1.1 from HTTP/2 by the first bytes", () => {
     const { socket, closed } = await openRaw(deployment.pnm.server.port);
     socket.write("P");
     await sleep(150);
-    socket.write("OST /api/verifyToken HTTP/1.1\r\nHost: pnm\r\nContent-Type: application/protobuf\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    socket.write(
+      "OST /api/verifyToken HTTP/1.1\r\nHost: pnm\r\nContent-Type: application/protobuf\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    );
     const { received } = await closed;
     // No token: upstream's 401, in HTTP/1.1 rather than HTTP/2 SETTINGS and GOAWAY.
     expect(received.toString("latin1")).toMatch(/^HTTP\/1\.1 401 /);
@@ -35,7 +44,13 @@ describe("telling HTTP/1.1 from HTTP/2 by the first bytes", () => {
       const body = JSON.stringify({ room_id: "sniffing-room" });
       const answer = await http2Request(
         session,
-        { ":method": "POST", ":path": "/auth/room/isRoomActive", "content-type": "application/json", "api-key": apiKey, "hash-signature": hmacHex(apiSecret, body) },
+        {
+          ":method": "POST",
+          ":path": "/auth/room/isRoomActive",
+          "content-type": "application/json",
+          "api-key": apiKey,
+          "hash-signature": hmacHex(apiSecret, body),
+        },
         body,
       );
       expect(answer.status).toBe(200);

@@ -2,13 +2,29 @@ import { type ClientHttp2Session, connect as connectHttp2, constants as http2Con
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signedClient } from "../support/clients.js";
-import { startTestNats, startTestServer, testConfig, type TestNats, type TestServer } from "../support/harness.js";
+import { startTestNats, startTestServer, type TestNats, type TestServer, testConfig } from "../support/harness.js";
 import { hmacHex, postSigned } from "../support/rest.js";
-import { dribble, emptySettingsFrame, http2Preface, http2Request, openRaw, pingFrame, receiveUntil, recordingLogger, type RecordingLogger } from "./wire.js";
+import {
+  dribble,
+  emptySettingsFrame,
+  http2Preface,
+  http2Request,
+  openRaw,
+  pingFrame,
+  type RecordingLogger,
+  receiveUntil,
+  recordingLogger,
+} from "./wire.js";
 
 // Short limits so that every kind of slow client runs out within two seconds. All connections come
 // from 127.0.0.1, so the per-client cap is lifted here (connection-caps.test.ts covers it).
-const limits = { firstBytesTimeoutMs: 300, headersTimeoutMs: 400, requestTimeoutMs: 800, idleTimeoutMs: 500, maxConnectionsPerClient: 0 };
+const limits = {
+  firstBytesTimeoutMs: 300,
+  headersTimeoutMs: 400,
+  requestTimeoutMs: 800,
+  idleTimeoutMs: 500,
+  maxConnectionsPerClient: 0,
+};
 /** The listener's wait for a peer to close after an idle session's GOAWAY. */
 const goawayGraceMs = 1_000;
 /** Node closes an HTTP/1.1 connection up to 1 s after the keep-alive timeout it advertises. */
@@ -49,13 +65,20 @@ describe("slow clients are closed on time while normal requests are served", () 
     const { port, url } = pnm.server;
     const { apiKey, apiSecret } = pnm.config;
 
-    const observe = async (kind: string, expected: Closing, open: () => Promise<{ start: number; closed: Promise<{ at: number; received?: Buffer }> }>) => {
+    const observe = async (
+      kind: string,
+      expected: Closing,
+      open: () => Promise<{ start: number; closed: Promise<{ at: number; received?: Buffer }> }>,
+    ) => {
       closings.set(kind, expected);
       await Promise.all(
         Array.from({ length: perKind }, async () => {
           const { start, closed } = await open();
           // A connection still open past the latest close counts as never closed, so a failure does not hang the run.
-          const { at, received } = await Promise.race([closed, sleep(expected.latestMs + 500).then(() => ({ at: Infinity, received: undefined }))]);
+          const { at, received } = await Promise.race([
+            closed,
+            sleep(expected.latestMs + 500).then(() => ({ at: Infinity, received: undefined })),
+          ]);
           expected.closedAfterMs.push(Math.round(at - start));
           expected.received.push(received?.toString("latin1") ?? "");
         }),
@@ -81,11 +104,20 @@ describe("slow clients are closed on time while normal requests are served", () 
     };
     const connectH1 = signedClient(url, apiKey, apiSecret, "connect");
     const grpcH2c = signedClient(url, apiKey, apiSecret, "grpc");
-    const restHeaders = { ":method": "POST", ":path": "/auth/room/isRoomActive", "content-type": "application/json", "api-key": apiKey, "hash-signature": hmacHex(apiSecret, body) };
+    const restHeaders = {
+      ":method": "POST",
+      ":path": "/auth/room/isRoomActive",
+      "content-type": "application/json",
+      "api-key": apiKey,
+      "hash-signature": hmacHex(apiSecret, body),
+    };
     const calls: Record<string, () => Promise<boolean>> = {
-      "REST over HTTP/1.1": async () => (await postSigned(url, "/auth/room/isRoomActive", { room_id: "slow-clients-room" }, apiKey, apiSecret)).status === 200,
+      "REST over HTTP/1.1": async () =>
+        (await postSigned(url, "/auth/room/isRoomActive", { room_id: "slow-clients-room" }, apiKey, apiSecret))
+          .status === 200,
       "REST over h2c": async () => (await http2Request(h2Session(), restHeaders, body)).status === 200,
-      "Connect over HTTP/1.1": async () => (await connectH1.isRoomActive({ roomId: "slow-clients-room" })).isActive === false,
+      "Connect over HTTP/1.1": async () =>
+        (await connectH1.isRoomActive({ roomId: "slow-clients-room" })).isActive === false,
       "gRPC over h2c": async () => (await grpcH2c.isRoomActive({ roomId: "slow-clients-room" })).isActive === false,
     };
     // A request that crosses an idle session's GOAWAY is refused unprocessed, and a client may send it again
@@ -101,42 +133,70 @@ describe("slow clients are closed on time while normal requests are served", () 
     for (const name of Object.keys(calls)) expect(await call(name), name).toBe(true);
 
     const slowClients = Promise.all([
-      observe("dribbled HTTP/1.1 headers", closing(limits.headersTimeoutMs), () => raw("GET /healthz HTTP/1.1\r\nHost: pnm\r\nx-slow: ", "a")),
+      observe("dribbled HTTP/1.1 headers", closing(limits.headersTimeoutMs), () =>
+        raw("GET /healthz HTTP/1.1\r\nHost: pnm\r\nx-slow: ", "a"),
+      ),
       observe("dribbled chunked body to a REST route", closing(limits.requestTimeoutMs), () =>
-        raw("POST /api/verifyToken HTTP/1.1\r\nHost: pnm\r\nAuthorization: Bearer slow\r\nContent-Type: application/protobuf\r\nTransfer-Encoding: chunked\r\n\r\n", "1\r\na\r\n"),
+        raw(
+          "POST /api/verifyToken HTTP/1.1\r\nHost: pnm\r\nAuthorization: Bearer slow\r\nContent-Type: application/protobuf\r\nTransfer-Encoding: chunked\r\n\r\n",
+          "1\r\na\r\n",
+        ),
       ),
       observe("dribbled chunked body to a Connect route", closing(limits.requestTimeoutMs), () =>
-        raw("POST /pnm.v1.ParticipantService/VerifyToken HTTP/1.1\r\nHost: pnm\r\nAuthorization: Bearer slow\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n", "1\r\n \r\n"),
+        raw(
+          "POST /pnm.v1.ParticipantService/VerifyToken HTTP/1.1\r\nHost: pnm\r\nAuthorization: Bearer slow\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+          "1\r\n \r\n",
+        ),
       ),
       observe("half the HTTP/2 preface", closing(limits.firstBytesTimeoutMs), () => raw(http2Preface.subarray(0, 12))),
       observe("nothing at all", closing(limits.firstBytesTimeoutMs), () => raw(undefined)),
-      observe("idle HTTP/1.1 keep-alive", closing(limits.idleTimeoutMs, { extraMs: nodeKeepAliveBufferMs }), async () => {
-        const connection = await openRaw(port);
-        connection.socket.write("GET /healthz HTTP/1.1\r\nHost: pnm\r\n\r\n");
-        await receiveUntil(connection.socket, (received) => received.toString("latin1").endsWith("\r\n0\r\n\r\n"));
-        return { start: performance.now(), closed: connection.closed };
-      }),
+      observe(
+        "idle HTTP/1.1 keep-alive",
+        closing(limits.idleTimeoutMs, { extraMs: nodeKeepAliveBufferMs }),
+        async () => {
+          const connection = await openRaw(port);
+          connection.socket.write("GET /healthz HTTP/1.1\r\nHost: pnm\r\n\r\n");
+          await receiveUntil(connection.socket, (received) => received.toString("latin1").endsWith("\r\n0\r\n\r\n"));
+          return { start: performance.now(), closed: connection.closed };
+        },
+      ),
       observe("idle HTTP/2 session after a request", closing(limits.idleTimeoutMs), async () => {
         const session = connectHttp2(url);
         session.on("error", () => {});
-        const closed = new Promise<{ at: number }>((resolve) => session.once("close", () => resolve({ at: performance.now() })));
+        const closed = new Promise<{ at: number }>((resolve) =>
+          session.once("close", () => resolve({ at: performance.now() })),
+        );
         expect((await http2Request(session, { ":path": "/healthz" })).status).toBe(200);
         return { start: performance.now(), closed };
       }),
       // PINGs keep no session open; they also make the client notice the reset once its half-open side is dropped.
-      observe("idle HTTP/2 session whose peer pings and ignores GOAWAY", closing(limits.idleTimeoutMs + goawayGraceMs, { timers: 2 }), () => raw(Buffer.concat([http2Preface, emptySettingsFrame]), pingFrame, true)),
-      // The stream is cancelled after the request timeout; the session then idles out.
-      observe("HTTP/2 stream whose body never ends, to a Connect route", closing(limits.requestTimeoutMs + limits.idleTimeoutMs, { timers: 2 }), () =>
-        endlessHttp2Body(url, { ":path": "/pnm.v1.ParticipantService/VerifyToken", "content-type": "application/json" }),
+      observe(
+        "idle HTTP/2 session whose peer pings and ignores GOAWAY",
+        closing(limits.idleTimeoutMs + goawayGraceMs, { timers: 2 }),
+        () => raw(Buffer.concat([http2Preface, emptySettingsFrame]), pingFrame, true),
       ),
-      observe("HTTP/2 stream whose body never ends, to a REST route", closing(limits.requestTimeoutMs + limits.idleTimeoutMs, { timers: 2 }), () =>
-        endlessHttp2Body(url, { ":path": "/api/verifyToken", "content-type": "application/protobuf" }),
+      // The stream is cancelled after the request timeout; the session then idles out.
+      observe(
+        "HTTP/2 stream whose body never ends, to a Connect route",
+        closing(limits.requestTimeoutMs + limits.idleTimeoutMs, { timers: 2 }),
+        () =>
+          endlessHttp2Body(url, {
+            ":path": "/pnm.v1.ParticipantService/VerifyToken",
+            "content-type": "application/json",
+          }),
+      ),
+      observe(
+        "HTTP/2 stream whose body never ends, to a REST route",
+        closing(limits.requestTimeoutMs + limits.idleTimeoutMs, { timers: 2 }),
+        () => endlessHttp2Body(url, { ":path": "/api/verifyToken", "content-type": "application/protobuf" }),
       ),
     ]);
 
     // Back to back, for as long as the slow clients last.
     let slowClientsDone = false;
-    const stop = () => void (slowClientsDone = true);
+    const stop = () => {
+      slowClientsDone = true;
+    };
     slowClients.then(stop, stop);
     while (!slowClientsDone) {
       await Promise.all(
@@ -158,7 +218,9 @@ describe("slow clients are closed on time while normal requests are served", () 
   async function endlessHttp2Body(url: string, headers: Record<string, string>) {
     const session = connectHttp2(url);
     session.on("error", () => {});
-    const closed = new Promise<{ at: number }>((resolve) => session.once("close", () => resolve({ at: performance.now() })));
+    const closed = new Promise<{ at: number }>((resolve) =>
+      session.once("close", () => resolve({ at: performance.now() })),
+    );
     const req = session.request({ ":method": "POST", authorization: "Bearer slow", ...headers }, { endStream: false });
     req.on("error", () => {});
     const start = performance.now();
@@ -198,7 +260,11 @@ describe("slow clients are closed on time while normal requests are served", () 
   });
 
   it("answers timed-out HTTP/1.1 requests with 408", () => {
-    for (const kind of ["dribbled HTTP/1.1 headers", "dribbled chunked body to a REST route", "dribbled chunked body to a Connect route"]) {
+    for (const kind of [
+      "dribbled HTTP/1.1 headers",
+      "dribbled chunked body to a REST route",
+      "dribbled chunked body to a Connect route",
+    ]) {
       for (const received of closings.get(kind)!.received) expect(received, kind).toMatch(/^HTTP\/1\.1 408 /);
     }
   });

@@ -1,7 +1,7 @@
 // Raw connections for the listener's tests: what a client sends, byte by
 // byte, and when the server closes the connection.
 import { once } from "node:events";
-import { connect as connectHttp2, type ClientHttp2Session, type IncomingHttpHeaders } from "node:http2";
+import { type ClientHttp2Session, connect as connectHttp2, type IncomingHttpHeaders } from "node:http2";
 import { connect, type Socket } from "node:net";
 import { Duplex } from "node:stream";
 import type { Logger } from "../../src/logger.js";
@@ -43,10 +43,20 @@ export function dribble(socket: Socket, bytes: string | Buffer, everyMs: number)
 }
 
 /** Resolves with what the server sent once `done` says it is enough, or rejects after `timeoutMs`. */
-export async function receiveUntil(socket: Socket, done: (received: Buffer) => boolean, timeoutMs = 2_000): Promise<Buffer> {
+export async function receiveUntil(
+  socket: Socket,
+  done: (received: Buffer) => boolean,
+  timeoutMs = 2_000,
+): Promise<Buffer> {
   let received = Buffer.alloc(0);
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no complete answer within ${timeoutMs} ms; got ${JSON.stringify(received.toString("latin1"))}`)), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        reject(
+          new Error(`no complete answer within ${timeoutMs} ms; got ${JSON.stringify(received.toString("latin1"))}`),
+        ),
+      timeoutMs,
+    );
     const onData = (chunk: Buffer) => {
       received = Buffer.concat([received, chunk]);
       if (!done(received)) return;
@@ -65,7 +75,11 @@ export interface Http2Answer {
 }
 
 /** One request on an HTTP/2 session, its whole answer. */
-export function http2Request(session: ClientHttp2Session, headers: Record<string, string>, body?: string): Promise<Http2Answer> {
+export function http2Request(
+  session: ClientHttp2Session,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<Http2Answer> {
   return new Promise((resolve, reject) => {
     const req = session.request(headers, { endStream: body === undefined });
     let responseHeaders: IncomingHttpHeaders = {};
@@ -84,7 +98,11 @@ export function http2Request(session: ClientHttp2Session, headers: Record<string
  * it) reaches the server in two segments, `delayMs` apart. Node's client
  * writes through a native handle when it has a socket, so it gets a stream.
  */
-export async function http2SessionWithSplitPreface(port: number, splitAt: number, delayMs: number): Promise<ClientHttp2Session> {
+export async function http2SessionWithSplitPreface(
+  port: number,
+  splitAt: number,
+  delayMs: number,
+): Promise<ClientHttp2Session> {
   const socket = connect(port, "127.0.0.1");
   await once(socket, "connect");
   let first = true;
@@ -93,7 +111,8 @@ export async function http2SessionWithSplitPreface(port: number, splitAt: number
     write(chunk: Buffer, _encoding, callback) {
       if (!first) return void socket.write(chunk, callback);
       first = false;
-      if (chunk.length <= splitAt) return callback(new Error(`the first write has ${chunk.length} bytes, too few to split at ${splitAt}`));
+      if (chunk.length <= splitAt)
+        return callback(new Error(`the first write has ${chunk.length} bytes, too few to split at ${splitAt}`));
       socket.write(chunk.subarray(0, splitAt));
       setTimeout(() => socket.write(chunk.subarray(splitAt), callback), delayMs);
     },

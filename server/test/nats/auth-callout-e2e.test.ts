@@ -1,11 +1,11 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, nkeyAuthenticator, type Msg, type NatsConnection } from "@nats-io/transport-node";
-import { encodeAuthorizationResponse, encodeUser, type AuthorizationRequest } from "@nats-io/jwt";
+import { type AuthorizationRequest, encodeAuthorizationResponse, encodeUser } from "@nats-io/jwt";
 import { fromCurveSeed } from "@nats-io/nkeys";
-import { spawnNatsServer, type EmbeddedNatsServer } from "../../src/nats/embedded-nats.js";
+import { connect, type Msg, type NatsConnection, nkeyAuthenticator } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type EmbeddedNatsServer, spawnNatsServer } from "../../src/nats/embedded-nats.js";
 import { createNatsKeys } from "../../src/nats/nats-keys.js";
 import { createNativeSigner, verifyNatsJwt } from "../../src/nkeys/native-signer.js";
 import { localNatsServerBinary } from "../support/harness.js";
@@ -22,7 +22,13 @@ let server: EmbeddedNatsServer;
 let pnm: NatsConnection;
 let system: NatsConnection;
 const requests: AuthorizationRequest[] = [];
-const events: { subject: string; body: Record<string, any> }[] = [];
+/** The fields of a $SYS.ACCOUNT.PNM.CONNECT / DISCONNECT advisory the tests read. */
+interface ClientEvent {
+  server: { id: string };
+  client?: { id: number; acc?: string; user?: string; kind?: string; client_type?: string };
+  reason?: string;
+}
+const events: { subject: string; body: ClientEvent }[] = [];
 const chat: string[] = [];
 
 function isComplete(request: Partial<AuthorizationRequest>): request is AuthorizationRequest {
@@ -41,10 +47,13 @@ async function answer(msg: Msg): Promise<void> {
   if (!serverXkey) throw new Error("unsealed callout request");
   const opened = xkey.open(msg.data, serverXkey);
   if (!opened) throw new Error("callout request does not open");
-  const claims = verifyNatsJwt<AuthorizationRequest>(decoder.decode(opened), { audience: "nats-authorization-request" });
+  const claims = verifyNatsJwt<AuthorizationRequest>(decoder.decode(opened), {
+    audience: "nats-authorization-request",
+  });
   const request = claims.nats;
   if (!isComplete(request)) throw new Error("callout request lacks fields");
-  if (claims.iss !== request.server_id.id || request.server_id.xkey !== serverXkey) throw new Error("request not bound to its server");
+  if (claims.iss !== request.server_id.id || request.server_id.xkey !== serverXkey)
+    throw new Error("request not bound to its server");
   requests.push(request);
   const token = request.connect_opts.auth_token;
   // nats-server 2.10.27 ignores allowed_connection_types in callout-issued users,
@@ -65,19 +74,29 @@ async function answer(msg: Msg): Promise<void> {
   msg.respond(xkey.seal(encoder.encode(response), serverXkey));
 }
 
+/** A JSON line from fixtures/ws-client.mjs; which fields it has depends on the event. */
+interface WsEvent {
+  event: "connected" | "published" | "refused" | "closed" | "timeout";
+  cid?: number;
+  serverId?: string;
+  error?: string | null;
+}
+
 interface WsClient {
-  next(event: string): Promise<Record<string, any>>;
+  next(event: WsEvent["event"]): Promise<WsEvent>;
 }
 
 function startWsClient(token: string): WsClient {
   const fixture = fileURLToPath(new URL("./fixtures/ws-client.mjs", import.meta.url));
   const flags = typeof globalThis.WebSocket === "undefined" ? ["--experimental-websocket", "--no-warnings"] : [];
-  const child = spawn(process.execPath, [...flags, fixture, server.wsUrl, token, subject], { stdio: ["ignore", "pipe", "inherit"] });
-  const lines: Record<string, any>[] = [];
+  const child = spawn(process.execPath, [...flags, fixture, server.wsUrl, token, subject], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const lines: WsEvent[] = [];
   const waiters: (() => void)[] = [];
   createInterface({ input: child.stdout }).on("line", (line) => {
     lines.push(JSON.parse(line));
-    waiters.splice(0).forEach((wake) => wake());
+    for (const wake of waiters.splice(0)) wake();
   });
   return {
     async next(event) {
@@ -90,7 +109,7 @@ function startWsClient(token: string): WsClient {
   };
 }
 
-async function eventFor(kind: "CONNECT" | "DISCONNECT", cid: number): Promise<Record<string, any>> {
+async function eventFor(kind: "CONNECT" | "DISCONNECT", cid: number): Promise<ClientEvent> {
   for (let waited = 0; waited < 5000; waited += 20) {
     const found = events.find((event) => event.subject === `$SYS.ACCOUNT.PNM.${kind}` && event.body.client?.id === cid);
     if (found) return found.body;
@@ -101,16 +120,20 @@ async function eventFor(kind: "CONNECT" | "DISCONNECT", cid: number): Promise<Re
 
 beforeAll(async () => {
   server = await spawnNatsServer({ binary: localNatsServerBinary(), keys });
-  system = await connect({ servers: server.url, authenticator: nkeyAuthenticator(encoder.encode(keys.systemUser.seed)) });
+  system = await connect({
+    servers: server.url,
+    authenticator: nkeyAuthenticator(encoder.encode(keys.systemUser.seed)),
+  });
   system.subscribe("$SYS.ACCOUNT.PNM.>", {
     callback: (_, msg) => {
-      events.push({ subject: msg.subject, body: msg.json() });
+      events.push({ subject: msg.subject, body: msg.json<ClientEvent>() });
     },
   });
   await system.flush();
   pnm = await connect({ servers: server.url, authenticator: nkeyAuthenticator(encoder.encode(keys.serverUser.seed)) });
   pnm.subscribe("$SYS.REQ.USER.AUTH", {
-    callback: (_, msg) => void answer(msg).catch((error: unknown) => console.error("callout failed:", (error as Error).message)),
+    callback: (_, msg) =>
+      void answer(msg).catch((error: unknown) => console.error("callout failed:", (error as Error).message)),
   });
   pnm.subscribe(subject, {
     callback: (_, msg) => {
@@ -138,14 +161,18 @@ describe("auth callout end to end (nats-server with the generated config)", () =
     expect(request.client_info).toMatchObject({ kind: "Client", type: "websocket", name: "ws-probe" });
     expect(request.user_nkey).toMatch(/^U/);
 
-    const connect = await eventFor("CONNECT", connected.cid);
+    const connect = await eventFor("CONNECT", connected.cid!);
     expect(connect.client).toMatchObject({ acc: "PNM", user: userName, client_type: "websocket", kind: "Client" });
     expect(connect.server.id).toBe(connected.serverId);
 
-    const reply = await system.request(`$SYS.REQ.SERVER.${connected.serverId}.KICK`, JSON.stringify({ cid: connected.cid }), { timeout: 5000 });
+    const reply = await system.request(
+      `$SYS.REQ.SERVER.${connected.serverId}.KICK`,
+      JSON.stringify({ cid: connected.cid }),
+      { timeout: 5000 },
+    );
     expect(reply.json<Record<string, unknown>>().error).toBeUndefined();
     expect((await client.next("closed")).event).toBe("closed");
-    expect((await eventFor("DISCONNECT", connected.cid)).reason).toBe("Kicked");
+    expect((await eventFor("DISCONNECT", connected.cid!)).reason).toBe("Kicked");
   });
 
   it("refuses a client whose callout answer is an error", async () => {
@@ -156,8 +183,12 @@ describe("auth callout end to end (nats-server with the generated config)", () =
   });
 
   it("refuses a plain TCP client through the callout's own connection-type check", async () => {
-    await expect(connect({ servers: server.url, token: "anything", reconnect: false, timeout: 5000 })).rejects.toThrow(/Authorization Violation/i);
-    expect(requests.find((each) => each.connect_opts.auth_token === "anything" && each.client_info.type === "nats")).toBeDefined();
+    await expect(connect({ servers: server.url, token: "anything", reconnect: false, timeout: 5000 })).rejects.toThrow(
+      /Authorization Violation/i,
+    );
+    expect(
+      requests.find((each) => each.connect_opts.auth_token === "anything" && each.client_info.type === "nats"),
+    ).toBeDefined();
   });
 
   it("shows that nats-server does not enforce allowed_connection_types of callout users", async () => {
@@ -175,7 +206,10 @@ describe("auth callout end to end (nats-server with the generated config)", () =
   });
 
   it("keeps the system user to its granted subjects", async () => {
-    const nc = await connect({ servers: server.url, authenticator: nkeyAuthenticator(encoder.encode(keys.systemUser.seed)) });
+    const nc = await connect({
+      servers: server.url,
+      authenticator: nkeyAuthenticator(encoder.encode(keys.systemUser.seed)),
+    });
     try {
       await expect(nc.request("$SYS.REQ.SERVER.PING", "", { timeout: 2000 })).rejects.toThrow();
       const connz = await nc.request("$SYS.REQ.ACCOUNT.PNM.CONNZ", "{}", { timeout: 2000 });

@@ -2,10 +2,15 @@ import { access, chmod, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/p
 import { createServer as createTcpServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, nkeyAuthenticator } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { NatsServerNotFoundError, NatsServerStartError, resolveNatsServerBinary, spawnNatsServer } from "../../src/nats/embedded-nats.js";
+import { connect, nkeyAuthenticator } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  NatsServerNotFoundError,
+  NatsServerStartError,
+  resolveNatsServerBinary,
+  spawnNatsServer,
+} from "../../src/nats/embedded-nats.js";
 import { NatsConfigError } from "../../src/nats/nats-config.js";
 import { createNatsKeys } from "../../src/nats/nats-keys.js";
 import { localNatsServerBinary } from "../support/harness.js";
@@ -27,7 +32,11 @@ afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-const exists = (path: string) => access(path).then(() => true, () => false);
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 const temporaryDirs = async () => (await readdir(scratch)).filter((entry) => entry.startsWith("pnm-nats-"));
 
 function freePort(): Promise<number> {
@@ -117,7 +126,9 @@ describe("spawnNatsServer", () => {
   });
 
   it("reports a missing binary", async () => {
-    const error = await spawnNatsServer({ keys, binary: join(scratch, "no-such-nats-server") }).catch((caught: unknown) => caught);
+    const error = await spawnNatsServer({ keys, binary: join(scratch, "no-such-nats-server") }).catch(
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(NatsServerStartError);
     expect((error as Error).cause).toMatchObject({ code: "ENOENT" });
     expect(await temporaryDirs()).toEqual([]);
@@ -126,7 +137,11 @@ describe("spawnNatsServer", () => {
 
 describe("resolveNatsServerBinary", () => {
   it("takes the configured binary, else the first executable nats-server on the search path", async () => {
-    const [empty, found, configured] = [join(scratch, "path-empty"), join(scratch, "path-found"), join(scratch, "configured")];
+    const [empty, found, configured] = [
+      join(scratch, "path-empty"),
+      join(scratch, "path-found"),
+      join(scratch, "configured"),
+    ];
     await Promise.all([mkdir(empty), mkdir(found), mkdir(configured)]);
     for (const dir of [found, configured]) {
       await writeFile(join(dir, "nats-server"), "#!/bin/sh\n");

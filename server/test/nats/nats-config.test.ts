@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NatsConfigError, renderNatsServerConfig, type NatsServerConfigOptions } from "../../src/nats/nats-config.js";
+import { NatsConfigError, type NatsServerConfigOptions, renderNatsServerConfig } from "../../src/nats/nats-config.js";
 import { createNatsKeys } from "../../src/nats/nats-keys.js";
 import { localNatsServerBinary } from "../support/harness.js";
 
@@ -38,7 +38,7 @@ function options(overrides: Partial<NatsServerConfigOptions> = {}): NatsServerCo
     serverName: "pnm-test",
     port: 4222,
     websocketPort: 8222,
-    storeDir: join(dir, "store with \"quotes\" and \\ slashes"),
+    storeDir: join(dir, 'store with "quotes" and \\ slashes'),
     ...overrides,
   };
 }

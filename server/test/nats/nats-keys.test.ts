@@ -2,7 +2,14 @@ import { chmod, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createNatsKeys, loadNatsKeys, loadOrCreateNatsKeys, NatsKeysError, parseNatsKeys, saveNatsKeys } from "../../src/nats/nats-keys.js";
+import {
+  createNatsKeys,
+  loadNatsKeys,
+  loadOrCreateNatsKeys,
+  NatsKeysError,
+  parseNatsKeys,
+  saveNatsKeys,
+} from "../../src/nats/nats-keys.js";
 
 let dir: string;
 beforeEach(async () => {

@@ -34,6 +34,8 @@ describe("cached xkey box", () => {
   });
 
   it("refuses a seed that is not a curve seed", () => {
-    expect(() => createCurveBox(new TextDecoder().decode(fromCurveSeed(createCurve().getSeed()).getSeed()).replace(/^SX/, "SU"))).toThrow();
+    expect(() =>
+      createCurveBox(new TextDecoder().decode(fromCurveSeed(createCurve().getSeed()).getSeed()).replace(/^SX/, "SU")),
+    ).toThrow();
   });
 });

@@ -1,7 +1,16 @@
 import { randomBytes } from "node:crypto";
+import { type AuthorizationResponse, decode, encodeAuthorizationResponse, encodeUser, type User } from "@nats-io/jwt";
+import {
+  createAccount,
+  createCurve,
+  createOperator,
+  createServer,
+  createUser,
+  fromSeed,
+  type KeyPair,
+  NKeysError,
+} from "@nats-io/nkeys";
 import { describe, expect, it, vi } from "vitest";
-import { createAccount, createCurve, createOperator, createServer, createUser, fromSeed, NKeysError, type KeyPair } from "@nats-io/nkeys";
-import { decode, encodeAuthorizationResponse, encodeUser, type AuthorizationResponse, type User } from "@nats-io/jwt";
 import { createNativeSigner, NativeSignerError } from "../../src/nkeys/native-signer.js";
 
 const text = new TextDecoder();
@@ -55,7 +64,13 @@ describe("native signer", () => {
     const issuer = createNativeSigner(issuerPair.getSeed());
     const user = createUser();
     const server = createServer();
-    const userJwt = await encodeUser("alice", user, issuer, { pub: { allow: ["chat.r1"] } }, { aud: "PNM", exp: 4_000_000_000 });
+    const userJwt = await encodeUser(
+      "alice",
+      user,
+      issuer,
+      { pub: { allow: ["chat.r1"] } },
+      { aud: "PNM", exp: 4_000_000_000 },
+    );
     const userClaims = decode<User>(userJwt);
     expect(userClaims.iss).toBe(issuerPair.getPublicKey());
     expect(userClaims.sub).toBe(user.getPublicKey());

@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
 import { createAccount, createCurve, createOperator, createServer, createUser, type KeyPair } from "@nats-io/nkeys";
+import { describe, expect, it } from "vitest";
 import {
   decodeNkeyPublic,
   decodeNkeySeed,

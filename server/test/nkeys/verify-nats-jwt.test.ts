@@ -1,6 +1,14 @@
-import { describe, expect, it } from "vitest";
+import {
+  Algorithms,
+  type ClaimsData,
+  decode,
+  encode,
+  encodeAuthorizationResponse,
+  encodeUser,
+  type KeyPair,
+} from "@nats-io/jwt";
 import { createAccount, createServer, createUser } from "@nats-io/nkeys";
-import { Algorithms, decode, encode, encodeAuthorizationResponse, encodeUser, type ClaimsData, type KeyPair } from "@nats-io/jwt";
+import { describe, expect, it } from "vitest";
 import { NatsJwtError, verifyNatsJwt } from "../../src/nkeys/native-signer.js";
 
 const audience = "nats-authorization-request";

@@ -1,9 +1,9 @@
 import { AuthorizationError } from "@nats-io/nats-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RoomServiceClient } from "@pnm/client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRoomStore, type RoomStore } from "../../src/store/room-store.js";
 import { signedClient } from "../support/clients.js";
-import { startTestNats, startTestServer, testConfig, type TestNats, type TestServer } from "../support/harness.js";
+import { startTestNats, startTestServer, type TestNats, type TestServer, testConfig } from "../support/harness.js";
 import { connectAs, issueToken, waitFor } from "../support/participants.js";
 
 let nats: TestNats;
@@ -43,7 +43,9 @@ describe("admission at the auth callout", () => {
     for (const refused of attempts.filter((a) => a.error)) expect(refused.error).toBeInstanceOf(AuthorizationError);
     const seats = await waitFor(async () => {
       const value = (await store.seats.get("limited"))?.value;
-      return value && Object.values(value.holders).filter((s) => s.state === "connected").length === 5 ? value : undefined;
+      return value && Object.values(value.holders).filter((s) => s.state === "connected").length === 5
+        ? value
+        : undefined;
     });
     expect(Object.keys(seats.holders)).toHaveLength(5);
 
@@ -71,7 +73,11 @@ describe("admission at the auth callout", () => {
   });
 
   it("records a waiting user's connection apart from the seats, forgets it once gone, and reserves a seat on approval", async () => {
-    await rooms.createRoom({ roomId: "lobby", maxParticipants: 1, metadata: { roomTitle: "W", roomFeatures: { waitingRoomFeatures: { isActive: true } } } });
+    await rooms.createRoom({
+      roomId: "lobby",
+      maxParticipants: 1,
+      metadata: { roomTitle: "W", roomFeatures: { waitingRoomFeatures: { isActive: true } } },
+    });
     const token = await issueToken(rooms, "lobby", "w1");
     const seatsOf = async () => (await store.seats.get("lobby"))!.value;
     const nc = await connectAs(nats, "lobby", "w1", token);
@@ -83,7 +89,10 @@ describe("admission at the auth callout", () => {
     // Not connected: approval still takes the one seat, for the user's next connection, which no one else gets meanwhile.
     await rooms.approveParticipant({ roomId: "lobby", userId: "w1" });
     expect((await seatsOf()).holders.w1?.state).toBe("reserved");
-    const { token: other } = await rooms.getJoinToken({ roomId: "lobby", userInfo: { name: "host", userId: "host", isAdmin: true } });
+    const { token: other } = await rooms.getJoinToken({
+      roomId: "lobby",
+      userInfo: { name: "host", userId: "host", isAdmin: true },
+    });
     await expect(tryConnect("lobby", "host", other!).then((a) => a.error)).resolves.toBeInstanceOf(AuthorizationError);
     const admitted = await connectAs(nats, "lobby", "w1", token);
     await waitFor(async () => (await seatsOf()).holders.w1?.state === "connected");
@@ -94,6 +103,8 @@ describe("admission at the auth callout", () => {
     await rooms.createRoom({ roomId: "tcp", metadata: { roomTitle: "T", roomFeatures: {} } });
     const token = await issueToken(rooms, "tcp", "t1");
     const { connect } = await import("@nats-io/transport-node");
-    await expect(connect({ servers: nats.server.url, token, reconnect: false, timeout: 3000 })).rejects.toBeInstanceOf(AuthorizationError);
+    await expect(connect({ servers: nats.server.url, token, reconnect: false, timeout: 3000 })).rejects.toBeInstanceOf(
+      AuthorizationError,
+    );
   });
 });

@@ -18,11 +18,16 @@ beforeAll(async () => {
   pnm = await startTestServer(nats);
   observer = await nats.connect();
   const rooms = signedClient(pnm.server.url, pnm.config.apiKey, pnm.config.apiSecret, "connect");
-  for (const roomId of ["r1", "r2"]) await rooms.createRoom({ roomId, metadata: { roomTitle: roomId, roomFeatures: {} } });
+  for (const roomId of ["r1", "r2"])
+    await rooms.createRoom({ roomId, metadata: { roomTitle: roomId, roomFeatures: {} } });
   a = await connectAs(nats, "r1", "a", await issueToken(rooms, "r1", "a"));
   void (async () => {
     for await (const status of a.status()) {
-      if (status.type === "error" && status.error instanceof PermissionViolationError && status.error.operation === "publish") {
+      if (
+        status.type === "error" &&
+        status.error instanceof PermissionViolationError &&
+        status.error.operation === "publish"
+      ) {
         publishRefusals.emit(status.error.subject, status.error);
       }
     }
@@ -53,7 +58,9 @@ async function receives(sub: Subscription, payload: string): Promise<boolean> {
 
 async function within<T>(promise: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no ${what} within ${patienceMs} ms`)), patienceMs)));
+  const late = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`no ${what} within ${patienceMs} ms`)), patienceMs)),
+  );
   try {
     return await Promise.race([promise, late]);
   } finally {

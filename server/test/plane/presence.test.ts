@@ -9,12 +9,17 @@ beforeAll(async () => {
   store = await createRoomStore({ nc: await deployment.nats.connect() });
 });
 
-const statusOf = async (roomId: string, userId: string) => (await store.users.get(userKey(roomId, userId)))?.value.status;
+const statusOf = async (roomId: string, userId: string) =>
+  (await store.users.get(userKey(roomId, userId)))?.value.status;
 const seatOf = async (roomId: string, userId: string) => (await store.seats.get(roomId))?.value.holders[userId];
 
 describe("presence", () => {
   it("follows a user from added to online, disconnected and offline, and frees the seat", async () => {
-    await deployment.rooms.createRoom({ roomId: "presence", maxParticipants: 1, metadata: { roomTitle: "P", roomFeatures: {} } });
+    await deployment.rooms.createRoom({
+      roomId: "presence",
+      maxParticipants: 1,
+      metadata: { roomTitle: "P", roomFeatures: {} },
+    });
     const token = await issueToken(deployment.rooms, "presence", "olga");
     expect(await statusOf("presence", "olga")).toBe("added");
 

@@ -1,9 +1,9 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { beforeAll, describe, expect, it } from "vitest";
 import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { NatsMsgClientToServerEvent, NatsMsgServerToClientEvent } from "@pnm/protocol/pnm/v1/nats_msg_pb";
 import { RenewalFailureSchema } from "@pnm/protocol/pnm/v1/renewal_pb";
+import { beforeAll, describe, expect, it } from "vitest";
 import { createAccessTokenCodec } from "../../src/auth/access-token.js";
 import { useTestDeployment } from "../support/harness.js";
 import { connectAs, issueToken, request } from "../support/participants.js";
@@ -25,12 +25,24 @@ async function participant() {
 }
 
 const renew = (p: { nc: NatsConnection; roomId: string; userId: string }, token: string) =>
-  request(p.nc, p.roomId, p.userId, NatsMsgClientToServerEvent.REQ_RENEW_PNM_TOKEN, token, NatsMsgServerToClientEvent.RESP_RENEW_PNM_TOKEN);
+  request(
+    p.nc,
+    p.roomId,
+    p.userId,
+    NatsMsgClientToServerEvent.REQ_RENEW_PNM_TOKEN,
+    token,
+    NatsMsgServerToClientEvent.RESP_RENEW_PNM_TOKEN,
+  );
 
-const failure = (answer: Awaited<ReturnType<typeof renew>>) => (answer.msg ? undefined : fromBinary(RenewalFailureSchema, answer.binMsg).reason);
+const failure = (answer: Awaited<ReturnType<typeof renew>>) =>
+  answer.msg ? undefined : fromBinary(RenewalFailureSchema, answer.binMsg).reason;
 const shifted = (token: string, seconds: number) => {
   const claims = decodeJwtPayload(token);
-  return forgeJwt({ alg: "HS256", typ: "JWT" }, { ...claims, nbf: (claims.nbf as number) + seconds, exp: (claims.exp as number) + seconds }, deployment.pnm.config.apiSecret);
+  return forgeJwt(
+    { alg: "HS256", typ: "JWT" },
+    { ...claims, nbf: (claims.nbf as number) + seconds, exp: (claims.exp as number) + seconds },
+    deployment.pnm.config.apiSecret,
+  );
 };
 
 describe("token renewal over NATS", () => {
@@ -53,7 +65,14 @@ describe("token renewal over NATS", () => {
     const p = await participant();
     await deployment.rooms.removeParticipant({ roomId: p.roomId, userId: p.userId, blockUser: true });
     // The user's own connection is gone; the request arrives as it would have from it.
-    const answer = await request(observer, p.roomId, p.userId, NatsMsgClientToServerEvent.REQ_RENEW_PNM_TOKEN, p.token, NatsMsgServerToClientEvent.RESP_RENEW_PNM_TOKEN);
+    const answer = await request(
+      observer,
+      p.roomId,
+      p.userId,
+      NatsMsgClientToServerEvent.REQ_RENEW_PNM_TOKEN,
+      p.token,
+      NatsMsgServerToClientEvent.RESP_RENEW_PNM_TOKEN,
+    );
     expect(failure(answer)).toBe(FailureReason.USER_BLOCKED);
   });
 });

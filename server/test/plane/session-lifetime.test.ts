@@ -1,16 +1,18 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { describe, expect, it } from "vitest";
 import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { NatsMsgClientToServerEvent, NatsMsgServerToClientEvent } from "@pnm/protocol/pnm/v1/nats_msg_pb";
 import { RenewalFailureSchema, RenewalSuccessSchema } from "@pnm/protocol/pnm/v1/renewal_pb";
+import { describe, expect, it } from "vitest";
 import { testConfig, useTestDeployment } from "../support/harness.js";
 import { connectAs, issueToken, request } from "../support/participants.js";
 import { decodeJwtPayload, forgeJwt } from "../support/tokens.js";
 
 // docs/security-gaps.md #9: a session ends at a maximum age however often it is renewed; here tokens live 60 s, sessions 90 s.
 const maxSessionSeconds = 90;
-const deployment = useTestDeployment((nats) => testConfig(nats, { tokenValidityMs: 60_000, maxSessionMs: maxSessionSeconds * 1000 }));
+const deployment = useTestDeployment((nats) =>
+  testConfig(nats, { tokenValidityMs: 60_000, maxSessionMs: maxSessionSeconds * 1000 }),
+);
 
 let counter = 0;
 async function participant() {
@@ -22,8 +24,16 @@ async function participant() {
 }
 
 const renew = (p: { nc: NatsConnection; roomId: string; userId: string }, token: string) =>
-  request(p.nc, p.roomId, p.userId, NatsMsgClientToServerEvent.REQ_RENEW_PNM_TOKEN, token, NatsMsgServerToClientEvent.RESP_RENEW_PNM_TOKEN);
-const failure = (answer: Awaited<ReturnType<typeof renew>>) => (answer.msg ? undefined : fromBinary(RenewalFailureSchema, answer.binMsg));
+  request(
+    p.nc,
+    p.roomId,
+    p.userId,
+    NatsMsgClientToServerEvent.REQ_RENEW_PNM_TOKEN,
+    token,
+    NatsMsgServerToClientEvent.RESP_RENEW_PNM_TOKEN,
+  );
+const failure = (answer: Awaited<ReturnType<typeof renew>>) =>
+  answer.msg ? undefined : fromBinary(RenewalFailureSchema, answer.binMsg);
 const claimsOf = (token: string) => decodeJwtPayload(token) as { nbf: number; exp: number; auth_time?: number };
 
 describe("the session's maximum age (PNM_MAX_SESSION)", () => {
@@ -40,7 +50,11 @@ describe("the session's maximum age (PNM_MAX_SESSION)", () => {
 
     // A session that began 40 s ago (as its token says, signed with the server's key): the next token ends with the session.
     const now = Math.floor(Date.now() / 1000);
-    const older = forgeJwt({ alg: "HS256", typ: "JWT" }, { ...decodeJwtPayload(p.token), nbf: now - 40, exp: now + 20, auth_time: now - 40 }, deployment.pnm.config.apiSecret);
+    const older = forgeJwt(
+      { alg: "HS256", typ: "JWT" },
+      { ...decodeJwtPayload(p.token), nbf: now - 40, exp: now + 20, auth_time: now - 40 },
+      deployment.pnm.config.apiSecret,
+    );
     const last = await renew(p, older);
     expect(failure(last)).toBeUndefined();
     expect(Number(fromBinary(RenewalSuccessSchema, last.binMsg).sessionExpiresAt)).toBe(now - 40 + maxSessionSeconds);
@@ -56,7 +70,11 @@ describe("the session's maximum age (PNM_MAX_SESSION)", () => {
     const p = await participant();
     const claims = decodeJwtPayload(p.token);
     const now = Math.floor(Date.now() / 1000);
-    const old = forgeJwt({ alg: "HS256", typ: "JWT" }, { ...claims, nbf: now, exp: now + 60, auth_time: now - maxSessionSeconds - 1 }, deployment.pnm.config.apiSecret);
+    const old = forgeJwt(
+      { alg: "HS256", typ: "JWT" },
+      { ...claims, nbf: now, exp: now + 60, auth_time: now - maxSessionSeconds - 1 },
+      deployment.pnm.config.apiSecret,
+    );
     expect(failure(await renew(p, old))?.reason).toBe(FailureReason.SESSION_EXPIRED);
     await p.nc.close();
   });
@@ -65,9 +83,17 @@ describe("the session's maximum age (PNM_MAX_SESSION)", () => {
     const p = await participant();
     const { auth_time: _start, ...claims } = decodeJwtPayload(p.token);
     const now = Math.floor(Date.now() / 1000);
-    const legacy = forgeJwt({ alg: "HS256", typ: "JWT" }, { ...claims, nbf: now - 100, exp: now + 10 }, deployment.pnm.config.apiSecret);
+    const legacy = forgeJwt(
+      { alg: "HS256", typ: "JWT" },
+      { ...claims, nbf: now - 100, exp: now + 10 },
+      deployment.pnm.config.apiSecret,
+    );
     expect(failure(await renew(p, legacy))?.reason).toBe(FailureReason.SESSION_EXPIRED);
-    const recent = forgeJwt({ alg: "HS256", typ: "JWT" }, { ...claims, nbf: now, exp: now + 10 }, deployment.pnm.config.apiSecret);
+    const recent = forgeJwt(
+      { alg: "HS256", typ: "JWT" },
+      { ...claims, nbf: now, exp: now + 10 },
+      deployment.pnm.config.apiSecret,
+    );
     const answer = await renew(p, recent);
     expect(failure(answer)).toBeUndefined();
     expect(claimsOf(answer.msg).auth_time).toBe(now);

@@ -13,7 +13,11 @@ beforeAll(async () => {
 });
 afterAll(() => nats?.stop());
 
-const failure = (write: Promise<unknown>) => write.then(() => undefined, (err: unknown) => err);
+const failure = (write: Promise<unknown>) =>
+  write.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
 
 describe("revision conflicts", () => {
   it("refuses an update at a revision that is no longer the latest, recognised by JetStream's code", async () => {

@@ -12,7 +12,10 @@ afterAll(() => nats?.stop());
 describe("the nonce store (NATS KV)", () => {
   it("lets a nonce be claimed once, across instances on one NATS", async () => {
     // Two connections stand for two pnm instances sharing the bucket.
-    const [a, b] = await Promise.all([createNonceStore({ nc: await nats.connect(), ttlMs: 60_000 }), createNonceStore({ nc: await nats.connect(), ttlMs: 60_000 })]);
+    const [a, b] = await Promise.all([
+      createNonceStore({ nc: await nats.connect(), ttlMs: 60_000 }),
+      createNonceStore({ nc: await nats.connect(), ttlMs: 60_000 }),
+    ]);
     expect(await a.claim("nonce-shared-0000001")).toBe(true);
     expect(await a.claim("nonce-shared-0000001")).toBe(false);
     expect(await b.claim("nonce-shared-0000001")).toBe(false);
@@ -20,8 +23,12 @@ describe("the nonce store (NATS KV)", () => {
   });
 
   it("grants exactly one of many simultaneous claims of one nonce", async () => {
-    const stores = await Promise.all([1, 2, 3].map(async () => createNonceStore({ nc: await nats.connect(), ttlMs: 60_000 })));
-    const claims = await Promise.all(Array.from({ length: 30 }, (_, i) => stores[i % 3]!.claim("nonce-raced-00000001")));
+    const stores = await Promise.all(
+      [1, 2, 3].map(async () => createNonceStore({ nc: await nats.connect(), ttlMs: 60_000 })),
+    );
+    const claims = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => stores[i % 3]!.claim("nonce-raced-00000001")),
+    );
     expect(claims.filter(Boolean)).toHaveLength(1);
   });
 

@@ -4,10 +4,17 @@
 import type { RoomServiceClient } from "@pnm/client";
 import { afterAll, beforeAll } from "vitest";
 import type { PnmConfig } from "../../src/config.js";
-import { localNatsServerBinary, startTestNats, startTestServer, testConfig, type TestNats, type TestServer } from "../../src/testing/index.js";
+import {
+  localNatsServerBinary,
+  startTestNats,
+  startTestServer,
+  type TestNats,
+  type TestServer,
+  testConfig,
+} from "../../src/testing/index.js";
 import { signedClient } from "./clients.js";
 
-export { localNatsServerBinary, startTestNats, startTestServer, testConfig, type TestNats, type TestServer };
+export { localNatsServerBinary, startTestNats, startTestServer, type TestNats, type TestServer, testConfig };
 
 export interface TestDeployment {
   readonly nats: TestNats;
@@ -20,7 +27,9 @@ export interface TestDeployment {
  * One nats-server and one pnm server for the calling test file: started in
  * its beforeAll, stopped in its afterAll.
  */
-export function useTestDeployment(configure: (nats: TestNats) => PnmConfig = (nats) => testConfig(nats)): TestDeployment {
+export function useTestDeployment(
+  configure: (nats: TestNats) => PnmConfig = (nats) => testConfig(nats),
+): TestDeployment {
   let deployment: { nats: TestNats; pnm: TestServer; rooms: RoomServiceClient } | undefined;
   beforeAll(async () => {
     const nats = await startTestNats();

@@ -52,7 +52,10 @@ export async function request(
   const sub = nc.subscribe(`sysPrivate.${roomId}.${userId}.>`);
   await nc.flush();
   const id = crypto.randomUUID();
-  nc.publish(`sysCoreWorker.${roomId}.${userId}`, toBinary(NatsMsgClientToServerSchema, create(NatsMsgClientToServerSchema, { id, event, msg })));
+  nc.publish(
+    `sysCoreWorker.${roomId}.${userId}`,
+    toBinary(NatsMsgClientToServerSchema, create(NatsMsgClientToServerSchema, { id, event, msg })),
+  );
   const timer = setTimeout(() => sub.unsubscribe(), 5_000);
   try {
     for await (const m of sub) {

@@ -1,10 +1,11 @@
 // Requests with exactly the bytes and headers a test chooses, over HTTP/1.1 or
 // cleartext HTTP/2, and a reading of RPC answers that does not go through
 // Connect: what any client on the wire would see.
-import { fromBinary } from "@bufbuild/protobuf";
-import { BinaryReader } from "@bufbuild/protobuf/wire";
+
 import { Agent, request as http1Request } from "node:http";
 import { type ClientHttp2Session, connect as connectHttp2 } from "node:http2";
+import { fromBinary } from "@bufbuild/protobuf";
+import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { type ErrorDetail, ErrorDetailSchema } from "@pnm/protocol/pnm/v1/common_pb";
 
 export interface RawRequest {
@@ -56,15 +57,25 @@ export function rawHttpClient(baseUrl: string): RawHttpClient {
         method: "POST",
         path: request.path,
         agent,
-        headers: request.chunked ? request.headers : { ...request.headers, "content-length": String(request.body.length) },
+        headers: request.chunked
+          ? request.headers
+          : { ...request.headers, "content-length": String(request.body.length) },
       });
-      const timer = setTimeout(() => req.destroy(new NoAnswerError(`no answer from ${request.path} within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => req.destroy(new NoAnswerError(`no answer from ${request.path} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       req.on("response", (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
         res.on("end", () => {
           clearTimeout(timer);
-          resolve({ status: res.statusCode ?? 0, headers: flatten(res.headers), trailers: flatten(res.trailers), body: Buffer.concat(chunks) });
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: flatten(res.headers),
+            trailers: flatten(res.trailers),
+            body: Buffer.concat(chunks),
+          });
         });
         res.on("error", (err) => {
           clearTimeout(timer);
@@ -83,7 +94,10 @@ export function rawHttpClient(baseUrl: string): RawHttpClient {
   function send2(request: RawRequest, timeoutMs: number): Promise<RawAnswer> {
     return new Promise((resolve, reject) => {
       const stream = http2Session().request({ ":method": "POST", ":path": request.path, ...request.headers });
-      const timer = setTimeout(() => stream.destroy(new NoAnswerError(`no answer from ${request.path} within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => stream.destroy(new NoAnswerError(`no answer from ${request.path} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       let headers: Record<string, string> | undefined;
       let trailers: Record<string, string> = {};
       const chunks: Buffer[] = [];
@@ -97,8 +111,19 @@ export function rawHttpClient(baseUrl: string): RawHttpClient {
       stream.on("close", () => {
         clearTimeout(timer);
         // The server may reset the stream (NO_ERROR) once it has answered, while the request is still being sent.
-        if (headers && stream.rstCode === 0) resolve({ status: Number(headers[":status"]), headers: withoutPseudo(headers), trailers, body: Buffer.concat(chunks) });
-        else reject(new Error(`HTTP/2 stream to ${request.path} closed without a complete answer (RST_STREAM code ${stream.rstCode})`));
+        if (headers && stream.rstCode === 0)
+          resolve({
+            status: Number(headers[":status"]),
+            headers: withoutPseudo(headers),
+            trailers,
+            body: Buffer.concat(chunks),
+          });
+        else
+          reject(
+            new Error(
+              `HTTP/2 stream to ${request.path} closed without a complete answer (RST_STREAM code ${stream.rstCode})`,
+            ),
+          );
       });
       stream.end(request.body);
     });
@@ -148,7 +173,11 @@ const errorDetailType = "pnm.v1.ErrorDetail";
 export function readRpcAnswer(answer: RawAnswer): RpcReading {
   const contentType = (answer.headers["content-type"] ?? "").toLowerCase();
   if (contentType.startsWith("application/grpc")) {
-    const status = { ...answer.headers, ...answer.trailers, ...(contentType.startsWith("application/grpc-web") ? grpcWebTrailers(answer.body) : {}) };
+    const status = {
+      ...answer.headers,
+      ...answer.trailers,
+      ...(contentType.startsWith("application/grpc-web") ? grpcWebTrailers(answer.body) : {}),
+    };
     if (answer.status !== 200 || status["grpc-status"] === undefined) return { ok: false };
     const code = Number(status["grpc-status"]);
     if (code === 0) return { ok: true };
@@ -163,7 +192,9 @@ export function readRpcAnswer(answer: RawAnswer): RpcReading {
   } catch {
     return { ok: false };
   }
-  const found = (Array.isArray(error.details) ? error.details : []).find((d) => d.type === errorDetailType && typeof d.value === "string");
+  const found = (Array.isArray(error.details) ? error.details : []).find(
+    (d) => d.type === errorDetailType && typeof d.value === "string",
+  );
   return {
     ok: false,
     code: typeof error.code === "string" ? error.code : undefined,

@@ -11,8 +11,17 @@ export function hmacHex(secret: string, body: string | Uint8Array): string {
 }
 
 /** POSTs a raw body to an upstream REST route with the given headers. */
-export async function postRaw(baseUrl: string, path: string, body: string, headers: Record<string, string>): Promise<RestAnswer> {
-  const res = await fetch(baseUrl + path, { method: "POST", body, headers: { "content-type": "application/json", ...headers } });
+export async function postRaw(
+  baseUrl: string,
+  path: string,
+  body: string,
+  headers: Record<string, string>,
+): Promise<RestAnswer> {
+  const res = await fetch(baseUrl + path, {
+    method: "POST",
+    body,
+    headers: { "content-type": "application/json", ...headers },
+  });
   const text = await res.text();
   let parsed: Record<string, unknown>;
   try {
@@ -24,7 +33,13 @@ export async function postRaw(baseUrl: string, path: string, body: string, heade
 }
 
 /** POSTs JSON signed with the secret, as upstream's SDKs do. */
-export function postSigned(baseUrl: string, path: string, payload: unknown, apiKey: string, apiSecret: string): Promise<RestAnswer> {
+export function postSigned(
+  baseUrl: string,
+  path: string,
+  payload: unknown,
+  apiKey: string,
+  apiSecret: string,
+): Promise<RestAnswer> {
   const body = JSON.stringify(payload);
   return postRaw(baseUrl, path, body, { "API-KEY": apiKey, "HASH-SIGNATURE": hmacHex(apiSecret, body) });
 }
