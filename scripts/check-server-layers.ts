@@ -20,7 +20,7 @@ export const serverLayers: readonly (readonly string[])[] = [
   ["services"],
   ["media", "rooms", "auth", "store"],
   ["nats", "nkeys"],
-  ["config-error", "duration", "errors", "logger", "validation", "version"],
+  ["config-error", "duration", "errors", "logger", "metrics", "validation", "version"],
 ];
 
 /** One import of one part by another. */

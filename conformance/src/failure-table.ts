@@ -135,6 +135,8 @@ const rows: Row[] = [
   ["USER_NOT_WAITING", Code.FailedPrecondition, "CONFLICT", 200, undefined, 200, undefined],
   // NATS only (request answers, SESSION_ENDED): no route refuses with it.
   ["RATE_LIMITED", Code.ResourceExhausted, "PERMISSION_DENIED", 200, undefined, 200, undefined],
+  // The server cannot reach NATS: refused at once, 503 on the REST routes (pnm's own).
+  ["NATS_UNAVAILABLE", Code.Unavailable, "INTERNAL_SERVER_ERROR", 503, undefined, 503, undefined],
 ];
 
 export const failureTable: ReadonlyMap<ReasonName, FailureForm> = new Map(

@@ -1,14 +1,22 @@
 import type { NatsConnection } from "@nats-io/nats-core";
+import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { createAccessTokenCodec } from "./auth/access-token.js";
 import { startApiAuth } from "./auth/api-auth.js";
 import { defaultMaxSessionMs, type PnmConfig } from "./config.js";
+import { ConfigError } from "./config-error.js";
+import { pnmError } from "./errors.js";
 import { createConnectRoutes, type NodeHandler } from "./http/connect-routes.js";
 import { withCors } from "./http/cors.js";
+import { createHealthRoutes } from "./http/health.js";
 import { type DualProtocolListener, listenDualProtocol } from "./http/listener.js";
+import { listenMetrics, type MetricsListener } from "./http/metrics-listener.js";
 import { createRestRoutes } from "./http/rest-routes.js";
 import { consoleLogger, type Logger } from "./logger.js";
 import { createMediaTokenIssuer } from "./media/media-tokens.js";
+import { createPnmMetrics, observeNatsConnection } from "./metrics.js";
+import { pnmKvStreams, probeStreams, watchConnection } from "./nats/nats-health.js";
 import type { NatsKeys } from "./nats/nats-keys.js";
+import { resolveReplicas } from "./nats/replicas.js";
 import { ensureRoomStreams } from "./nats/room-streams.js";
 import { createConnectionAdmission } from "./plane/admission.js";
 import { startAuthCallout } from "./plane/auth-callout.js";
@@ -59,7 +67,14 @@ export interface PnmAppDecorators {
 export interface PnmApp {
   readonly url: string;
   readonly port: number;
-  close(): Promise<void>;
+  /** `http://host:port/metrics` when `config.metricsPort` is set (PNM_METRICS_PORT). */
+  readonly metricsUrl?: string;
+  /**
+   * Stops serving: stops accepting connections and taking auth-callout
+   * requests (other instances in the queue group take them), gives the
+   * requests in flight up to `graceMs` (default 0) to finish, then ends the rest.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 /**
@@ -67,11 +82,17 @@ export interface PnmApp {
  * HTTP on `config.host`/`config.httpPort`.
  */
 export async function startPnmApp(options: PnmAppOptions): Promise<PnmApp> {
-  const { config, nc } = options;
+  const { nc } = options;
+  const natsReplicas = resolveReplicas(nc, options.config.natsReplicas);
+  const config: PnmConfig = { ...options.config, natsReplicas };
   const logger = options.logger ?? consoleLogger;
-  const store = await createRoomStore({ nc });
+  // One registry per app: several servers in one process count apart.
+  const metrics = createPnmMetrics({ processMetrics: config.metricsPort !== undefined });
+  observeNatsConnection(metrics, nc, "server");
+  observeNatsConnection(metrics, options.systemNc, "system");
+  const store = await createRoomStore({ nc, replicas: natsReplicas, metrics });
   const limits = participantLimits(config);
-  const js = await ensureRoomStreams(nc, limits.workerQueue);
+  const js = await ensureRoomStreams(nc, limits.workerQueue, natsReplicas);
   const auth = await startApiAuth({ config, nc, logger });
   const tokens = createAccessTokenCodec(auth.keys);
   const signature = auth.signature;
@@ -106,6 +127,7 @@ export async function startPnmApp(options: PnmAppOptions): Promise<PnmApp> {
     participants: use(participants, decorate.admissionParticipants),
     kicker,
     timings,
+    metrics,
   });
   const callout = startAuthCallout({
     nc,
@@ -113,6 +135,7 @@ export async function startPnmApp(options: PnmAppOptions): Promise<PnmApp> {
     admission,
     logger,
     permissions: use(participantPermissions, decorate.permissions),
+    metrics,
   });
   const presence = startPresenceTracker({ systemConnection: options.systemNc, store, timings, logger });
   const media =
@@ -131,8 +154,29 @@ export async function startPnmApp(options: PnmAppOptions): Promise<PnmApp> {
   });
   const publishMonitor = startPublishMonitor({ systemNc: options.systemNc, sessions, limits: limits.publish, logger });
   await Promise.all([nc.flush(), options.systemNc.flush()]);
-  const routeOptions = { rooms, participants, signature, maxBodyBytes: config.maxBodyBytes, logger };
-  const routes = new Map([...createConnectRoutes(routeOptions), ...createRestRoutes(routeOptions)]);
+  const routeOptions = { rooms, participants, signature, maxBodyBytes: config.maxBodyBytes, logger, metrics };
+  // Both connections, followed from their status events: requests are refused at once while either is down.
+  const links = [watchConnection(nc), watchConnection(options.systemNc)];
+  const natsConnected = () => links.every((link) => link.connected());
+  const unavailable = () =>
+    natsConnected()
+      ? undefined
+      : pnmError(FailureReason.NATS_UNAVAILABLE, "the server cannot reach NATS at the moment; try again shortly");
+  let shuttingDown = false;
+  const health = createHealthRoutes({
+    nats: () => (natsConnected() ? undefined : "disconnected from NATS"),
+    jetstream: () =>
+      natsConnected() ? probeStreams(nc, pnmKvStreams, 1_000) : "unreachable while NATS is disconnected",
+    authCallout: () =>
+      shuttingDown || callout.subscription.isClosed() || callout.subscription.isDraining()
+        ? "not subscribed"
+        : undefined,
+  });
+  const routes = new Map([
+    ...createConnectRoutes({ ...routeOptions, unavailable }),
+    ...createRestRoutes({ ...routeOptions, unavailable }),
+    ...health,
+  ]);
   for (const path of ["/pnm.v1.ParticipantService/VerifyToken", "/api/verifyToken"]) {
     routes.set(path, withCors({ allowedOrigins: config.corsOrigins }, routes.get(path)!));
   }
@@ -141,16 +185,12 @@ export async function startPnmApp(options: PnmAppOptions): Promise<PnmApp> {
     const path = (req.url ?? "").split("?", 1)[0]!;
     const route = routes.get(path);
     if (route) return route(req, res);
-    if (path === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
-      res.writeHead(200, { "content-type": "text/plain" });
-      return void res.end("ok");
-    }
     res.writeHead(404, { "content-type": "text/plain" });
     res.end("not found");
   };
   const stopServices = async () => {
     auth.close();
-    callout.subscription.unsubscribe();
+    if (!callout.subscription.isClosed()) callout.subscription.unsubscribe();
     presence.close();
     await publishMonitor.close();
     await requests.close();
@@ -163,12 +203,43 @@ export async function startPnmApp(options: PnmAppOptions): Promise<PnmApp> {
     await stopServices();
     throw error;
   }
+  let metricsListener: MetricsListener | undefined;
+  if (config.metricsPort !== undefined) {
+    const metricsHost = config.metricsHost ?? "127.0.0.1";
+    try {
+      metricsListener = await listenMetrics({
+        host: metricsHost,
+        port: config.metricsPort,
+        registry: metrics.registry,
+      });
+    } catch (error) {
+      await listener.close();
+      await stopServices();
+      throw new ConfigError(
+        `PNM_METRICS_PORT: cannot listen on port ${config.metricsPort} of ${metricsHost} (${(error as Error).message}): set it to a free port, or unset it`,
+        { cause: error },
+      );
+    }
+  }
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   return {
     url: `http://${host}:${listener.port}`,
     port: listener.port,
-    async close() {
-      await listener.close();
+    metricsUrl: metricsListener?.url,
+    async close(graceMs = 0) {
+      shuttingDown = true;
+      const drained = listener.drain(graceMs);
+      logger.info("shutdown: stopped accepting connections");
+      // Unsubscribed at once, so nats-server hands new auth-callout requests to the other instances.
+      callout.subscription.unsubscribe();
+      logger.info("shutdown: stopped taking auth-callout requests");
+      const unfinished = await drained;
+      logger.info(
+        unfinished === 0
+          ? "shutdown: every request in flight has finished"
+          : `shutdown: ${unfinished} request(s) still in flight after the grace of ${graceMs} ms are cut off`,
+      );
+      await Promise.all([listener.close(), metricsListener?.close()]);
       await stopServices();
     },
   };

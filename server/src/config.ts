@@ -4,6 +4,7 @@ import { defaultSignatureWindowMs, type SignatureMode, signatureModes } from "./
 import { ConfigError } from "./config-error.js";
 import { parseDuration } from "./duration.js";
 import { defaultConnectionLimits } from "./http/connection-limits.js";
+import { type LogLevel, logLevels } from "./logger.js";
 import { defaultNatsAccountLimits, natsAccountLimitRanges } from "./nats/nats-config.js";
 import { defaultWorkerQueueLimits } from "./nats/room-streams.js";
 import { defaultPublishLimits } from "./plane/publish-monitor.js";
@@ -28,18 +29,32 @@ export interface PnmConfig {
   apiSignature?: SignatureMode;
   /** How far a PNM-SIGNATURE timestamp may be from the server's clock; default 5 minutes (`PNM_SIGNATURE_WINDOW`). */
   signatureWindowMs?: number;
-  /** NATS to use (`PNM_NATS_URL`); unset: the server spawns its own nats-server. */
+  /** NATS to use (`PNM_NATS_URL`): one URL or several, comma-separated, all servers of one cluster; unset: the server spawns its own nats-server. */
   natsUrl?: string;
+  /** Replicas of every KV bucket and stream pnm creates, 1 to 5 (`PNM_NATS_REPLICAS`); unset: 3 on a cluster of at least 3 servers, else 1. */
+  natsReplicas?: number;
   /** Handed to participants by VerifyToken (`PNM_NATS_WS_URLS`); empty: the embedded server's. */
   natsWsUrls: string[];
   /** The nats-server to embed when `natsUrl` is unset (`PNM_NATS_SERVER_BIN`); unset: the first on PATH. */
   natsServerBin?: string;
+  /** The embedded nats-server's client port (`PNM_NATS_PORT`); unset: one it picks. Kept across its restarts either way. */
+  natsPort?: number;
+  /** The embedded nats-server's WebSocket port (`PNM_NATS_WS_PORT`); unset: one it picks. Kept across its restarts either way. */
+  natsWsPort?: number;
+  /** How long a SIGTERM or SIGINT leaves requests in flight to finish (`PNM_SHUTDOWN_GRACE`); unset: 10s. */
+  shutdownGraceMs?: number;
   /** The NATS keys, created when missing (`PNM_NATS_KEYS_FILE`; default nats-keys.json in `dataDir`). */
   natsKeysFile: string;
   /** Access-token lifetime, 1m to 24h (`PNM_TOKEN_VALIDITY`). */
   tokenValidityMs: number;
   /** Dev credentials, keys and the embedded nats-server's data (`PNM_DATA_DIR`). */
   dataDir: string;
+  /** The lowest level logged (`PNM_LOG_LEVEL`); unset: info. */
+  logLevel?: LogLevel;
+  /** The Prometheus listener's port (`PNM_METRICS_PORT`; 0 takes a free one); unset: no metrics listener. */
+  metricsPort?: number;
+  /** The Prometheus listener's interface (`PNM_METRICS_HOST`); unset: 127.0.0.1. */
+  metricsHost?: string;
   /** Largest request body accepted on any route, in bytes (`PNM_MAX_BODY_BYTES`). */
   maxBodyBytes: number;
   /** How long a disconnected participant keeps its seat for a reconnect (`PNM_OFFLINE_AFTER`). */
@@ -102,6 +117,8 @@ export type Environment = Readonly<Record<string, string | undefined>>;
 const hour = 3_600_000;
 /** How long a participant's session may be renewed when `PNM_MAX_SESSION` is unset. */
 export const defaultMaxSessionMs = 24 * hour;
+/** How long a SIGTERM leaves requests in flight when `PNM_SHUTDOWN_GRACE` is unset. */
+export const defaultShutdownGraceMs = 10_000;
 const durationExample = "such as 90s, 10m or 1h";
 
 /**
@@ -135,7 +152,11 @@ export function parseConfig(env: Environment = process.env): ParsedConfig {
     ...apiCredentials(env),
     apiSignature: choice(env, "PNM_API_SIGNATURE", signatureModes, "v1-and-v2"),
     signatureWindowMs: duration(env, "PNM_SIGNATURE_WINDOW", defaultSignatureWindowMs, { min: 1000, max: 15 * 60_000 }),
-    natsUrl: text("PNM_NATS_URL"),
+    natsUrl: natsUrlList(text("PNM_NATS_URL")),
+    natsReplicas:
+      env.PNM_NATS_REPLICAS === undefined
+        ? undefined
+        : integer(env, "PNM_NATS_REPLICAS", 1, { min: 1, max: 5, form: "a replica count from 1 to 5" }),
     natsWsUrls: urls(
       env,
       "PNM_NATS_WS_URLS",
@@ -143,9 +164,18 @@ export function parseConfig(env: Environment = process.env): ParsedConfig {
       (url) => url.protocol === "ws:" || url.protocol === "wss:",
     ),
     natsServerBin: text("PNM_NATS_SERVER_BIN"),
+    natsPort: optionalPort(env, "PNM_NATS_PORT"),
+    natsWsPort: optionalPort(env, "PNM_NATS_WS_PORT"),
+    shutdownGraceMs: duration(env, "PNM_SHUTDOWN_GRACE", defaultShutdownGraceMs, { min: 0, max: hour }),
     natsKeysFile: resolve(text("PNM_NATS_KEYS_FILE") ?? join(dataDir, "nats-keys.json")),
     tokenValidityMs: duration(env, "PNM_TOKEN_VALIDITY", 10 * 60_000, { min: 60_000, max: 24 * hour }),
     dataDir,
+    logLevel: choice(env, "PNM_LOG_LEVEL", logLevels, "info"),
+    metricsPort:
+      env.PNM_METRICS_PORT === undefined || env.PNM_METRICS_PORT === ""
+        ? undefined
+        : integer(env, "PNM_METRICS_PORT", 0, { min: 0, max: 65535, form: "a port number from 0 to 65535" }),
+    metricsHost: text("PNM_METRICS_HOST") ?? "127.0.0.1",
     maxBodyBytes: integer(env, "PNM_MAX_BODY_BYTES", 64 * 1024, {
       min: 1024,
       form: "a number of bytes, at least 1024",
@@ -236,8 +266,23 @@ function participantLimits(env: Environment): Partial<PnmConfig> {
   };
 }
 
+/** A port from 1 to 65535, or undefined when the variable is unset. */
+function optionalPort(env: Environment, name: string): number | undefined {
+  if (env[name] === undefined) return undefined;
+  return integer(env, name, 0, { min: 1, max: 65535, form: "a port number from 1 to 65535" });
+}
+
 function refused(name: string, expected: string, got: string): ConfigError {
   return new ConfigError(`${name}: expected ${expected}, got ${JSON.stringify(got)}`);
+}
+
+/** `PNM_NATS_URL` with the spaces and empty items of its comma-separated list removed. */
+function natsUrlList(value: string | undefined): string | undefined {
+  const items = (value ?? "")
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean);
+  return items.length > 0 ? items.join(",") : undefined;
 }
 
 // Numbers and durations have no meaningful empty value: `PNM_X=` is a mistake,

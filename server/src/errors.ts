@@ -43,6 +43,7 @@ const byReason: Record<FailureReason, [Code, StatusCode]> = {
   [FailureReason.ADMIN_REQUIRED]: [Code.PermissionDenied, StatusCode.PERMISSION_DENIED],
   [FailureReason.USER_NOT_WAITING]: [Code.FailedPrecondition, StatusCode.CONFLICT],
   [FailureReason.RATE_LIMITED]: [Code.ResourceExhausted, StatusCode.PERMISSION_DENIED],
+  [FailureReason.NATS_UNAVAILABLE]: [Code.Unavailable, StatusCode.INTERNAL_SERVER_ERROR],
 };
 
 /** The one error type pnm raises: a ConnectError whose ErrorDetail names the reason. */

@@ -9,6 +9,16 @@
 export { type Environment, type ParsedConfig, type PnmConfig, parseConfig } from "./config.js";
 export { ConfigError } from "./config-error.js";
 export { ensureDevCredentials } from "./dev-credentials.js";
-export { consoleLogger, type Logger, silentLogger } from "./logger.js";
+export {
+  consoleLogger,
+  createPnmLogger,
+  type LogFields,
+  type Logger,
+  type LogLevel,
+  logEvent,
+  type PnmLogger,
+  type PnmLoggerOptions,
+  silentLogger,
+} from "./logger.js";
 export { NatsServerNotFoundError, NatsServerStartError } from "./nats/embedded-nats.js";
 export { type PnmServer, type PnmServerOptions, PnmStartError, startPnmServer } from "./server.js";

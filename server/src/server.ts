@@ -1,12 +1,13 @@
 import { join } from "node:path";
 import { AuthorizationError, type NatsConnection } from "@nats-io/nats-core";
 import { startPnmApp } from "./app.js";
-import { type ParsedConfig, type PnmConfig, parseConfig } from "./config.js";
+import { defaultShutdownGraceMs, type ParsedConfig, type PnmConfig, parseConfig } from "./config.js";
 import { ensureDevCredentials } from "./dev-credentials.js";
-import { consoleLogger, type Logger } from "./logger.js";
-import { type EmbeddedNatsServer, resolveNatsServerBinary, spawnNatsServer } from "./nats/embedded-nats.js";
+import { createPnmLogger, type Logger, logEvent } from "./logger.js";
+import { resolveNatsServerBinary } from "./nats/embedded-nats.js";
 import { loadOrCreateNatsKeys, type NatsKeys, NatsKeysError } from "./nats/nats-keys.js";
 import { connectAsServer, type ServerConnectionOptions } from "./nats/server-connection.js";
+import { type SupervisedNatsServer, superviseNatsServer } from "./nats/supervised-nats.js";
 import { participantLimits } from "./plane/participant-limits.js";
 
 /** How `startPnmServer` starts pnm; every option has the `pnm-server` command's default. */
@@ -17,7 +18,7 @@ export interface PnmServerOptions {
    * generated (`ensureDevCredentials`).
    */
   config?: ParsedConfig;
-  /** Default: `consoleLogger`. */
+  /** Default: `createPnmLogger({ level: config.logLevel })`, JSON lines on stdout (readable ones on a terminal). */
   logger?: Logger;
 }
 
@@ -27,8 +28,15 @@ export interface PnmServer {
   readonly url: string;
   /** The port it listens on: the configured one, or the one the system picked for port 0. */
   readonly port: number;
+  /** `http://host:port/metrics` when `PNM_METRICS_PORT` is set. */
+  readonly metricsUrl?: string;
   /** Stops serving, drains the NATS connections and stops the embedded nats-server, if there is one. */
   close(): Promise<void>;
+  /**
+   * What SIGTERM and SIGINT do to `pnm-server`: close(), but the requests in
+   * flight get up to `PNM_SHUTDOWN_GRACE` to finish, and each step is logged.
+   */
+  shutdown(why?: string): Promise<void>;
 }
 
 /**
@@ -51,18 +59,25 @@ export class PnmStartError extends Error {
  * NatsServerStartError, whose messages say what to do.
  */
 export async function startPnmServer(options: PnmServerOptions = {}): Promise<PnmServer> {
-  const logger = options.logger ?? consoleLogger;
-  let config = await ensureDevCredentials(options.config ?? parseConfig());
+  const parsed = options.config ?? parseConfig();
+  const logger = options.logger ?? createPnmLogger({ level: parsed.logLevel });
+  let config = await ensureDevCredentials(parsed);
   const keys = await loadKeys(config.natsKeysFile);
-  let embedded: EmbeddedNatsServer | undefined;
+  let embedded: SupervisedNatsServer | undefined;
   if (!config.natsUrl) {
-    embedded = await spawnNatsServer({
+    embedded = await superviseNatsServer({
+      logger,
+      port: config.natsPort,
+      websocketPort: config.natsWsPort,
       binary: resolveNatsServerBinary(config.natsServerBin),
       keys,
       dataDir: join(config.dataDir, "nats"),
       accountLimits: participantLimits(config).nats,
+      onLog: (level, message) => logEvent(logger, level, { component: "nats-server" }, message),
     });
-    logger.info(`embedded nats-server at ${embedded.url} (WebSocket ${embedded.wsUrl}), data in ${embedded.dataDir}`);
+    logger.info(
+      `embedded nats-server (pid ${embedded.pid}) at ${embedded.url} (WebSocket ${embedded.wsUrl}), data in ${embedded.dataDir}`,
+    );
     if (config.natsWsUrls.length === 0) config = { ...config, natsWsUrls: [embedded.wsUrl] };
   }
   const natsUrl = config.natsUrl ?? embedded!.url;
@@ -87,20 +102,43 @@ export async function startPnmServer(options: PnmServerOptions = {}): Promise<Pn
     if (config.devCredentialsFile) logger.info(`dev API credentials (generated) are in ${config.devCredentialsFile}`);
     logger.info(`NATS keys are in ${config.natsKeysFile}`);
     logger.info(`pnm listening on ${app.url} (HTTP/1.1 and h2c: REST, Connect, gRPC-web, gRPC)`);
+    if (app.metricsUrl) logger.info(`Prometheus metrics on ${app.metricsUrl}`);
     let closing: Promise<void> | undefined;
+    const close = (graceMs: number, log: (message: string) => void) =>
+      (closing ??= (async () => {
+        await app.close(graceMs);
+        log("shutdown: closing the NATS connections");
+        await Promise.all(connections.map(closeConnection));
+        if (embedded) {
+          log("shutdown: stopping the embedded nats-server");
+          await embedded.stop();
+        }
+        log("shutdown: done");
+      })());
     return {
       url: app.url,
       port: app.port,
-      close: () =>
-        (closing ??= (async () => {
-          await app.close();
-          await stopNats();
-        })()),
+      metricsUrl: app.metricsUrl,
+      close: () => close(0, () => undefined),
+      shutdown: (why) => {
+        const graceMs = config.shutdownGraceMs ?? defaultShutdownGraceMs;
+        if (!closing) logger.info(`shutdown${why ? ` (${why})` : ""}: requests in flight have ${graceMs} ms to finish`);
+        return close(graceMs, (message) => logger.info(message));
+      },
     };
   } catch (error) {
     await stopNats();
     throw error;
   }
+}
+
+/** Drains a connection; one that cannot drain in 2 s (NATS is down) is closed. */
+async function closeConnection(connection: NatsConnection): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, 2_000)));
+  await Promise.race([connection.drain().catch(() => undefined), timeout]);
+  clearTimeout(timer);
+  if (!connection.isClosed()) await connection.close().catch(() => undefined);
 }
 
 async function loadKeys(file: string): Promise<NatsKeys> {

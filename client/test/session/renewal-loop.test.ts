@@ -57,6 +57,8 @@ describe("renewal loop", () => {
       NatsMsgClientToServerEvent.REQ_RENEW_PNM_TOKEN,
       tokenFrom(start),
       NatsMsgServerToClientEvent.RESP_RENEW_PNM_TOKEN,
+      // The server channel's default wait, well within the token's remaining 200 s.
+      10_000,
     );
     expect(state.token).toBe(tokenFrom(start + 400));
     expect(onRenewed).toHaveBeenCalledExactlyOnceWith(tokenFrom(start + 400));
@@ -116,6 +118,37 @@ describe("renewal loop", () => {
     await renewal.renewNow();
     expect(onSessionExpiresAt).toHaveBeenCalledOnce();
     expect(state.token).toBe(tokenFrom(start + 800));
+  });
+
+  it("tries a renewal without an answer again while the token is valid (the connection was being replaced)", async () => {
+    const closed = () => {
+      throw new Error("the NATS connection is closed");
+    };
+    const { state, request, onFailure } = loop([closed, closed, () => renewedToken(start + 401)]);
+    await vi.advanceTimersByTimeAsync(400_000);
+    expect(request).toHaveBeenCalledOnce();
+    await vi.advanceTimersByTimeAsync(250 + 500);
+    expect(request).toHaveBeenCalledTimes(3);
+    expect(request.mock.calls[2]![1]).toBe(tokenFrom(start));
+    expect(state.token).toBe(tokenFrom(start + 401));
+    expect(onFailure).not.toHaveBeenCalled();
+  });
+
+  it("reports TokenExpiredError when no renewal got an answer before the token expired, and tries no more", async () => {
+    const { state, request, onFailure } = loop([]);
+    request.mockImplementation(async () => {
+      throw new Error("no RESP_RENEW_PNM_TOKEN from the server");
+    });
+    await vi.advanceTimersByTimeAsync(lifetime * 1000 - 1);
+    expect(onFailure).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(onFailure).toHaveBeenCalledOnce();
+    expect(onFailure.mock.calls[0]![0]).toBeInstanceOf(TokenExpiredError);
+    expect(onFailure.mock.calls[0]![0]).toMatchObject({ reason: FailureReason.TOKEN_EXPIRED });
+    const tries = request.mock.calls.length;
+    await vi.advanceTimersByTimeAsync(lifetime * 1000);
+    expect(request).toHaveBeenCalledTimes(tries);
+    expect(state.token).toBe(tokenFrom(start));
   });
 
   it("starts no renewal after stop, not even from one that was under way", async () => {

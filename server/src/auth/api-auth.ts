@@ -26,6 +26,8 @@ export interface ApiAuthSettings {
   apiSignature?: SignatureMode;
   /** How far a PNM-SIGNATURE timestamp may be from the server's clock (PNM_SIGNATURE_WINDOW). */
   signatureWindowMs?: number;
+  /** Replicas of the nonce bucket (PNM_NATS_REPLICAS, as resolved at start); default 1. */
+  natsReplicas?: number;
 }
 
 /** What `startApiAuth` needs. */
@@ -61,7 +63,7 @@ export async function startApiAuth(options: ApiAuthOptions): Promise<ApiAuth> {
   const file = config.apiKeysFile;
   const keys = createApiKeyring(file ? readApiKeysFile(file) : [{ key: config.apiKey, secret: config.apiSecret }]);
   const windowMs = config.signatureWindowMs ?? defaultSignatureWindowMs;
-  const nonces = await createNonceStore({ nc: options.nc, ttlMs: 2 * windowMs });
+  const nonces = await createNonceStore({ nc: options.nc, ttlMs: 2 * windowMs, replicas: config.natsReplicas });
   const signature = createApiSignatureVerifier({ keys, nonces, mode: config.apiSignature, windowMs });
   const watch = file ? watchApiKeysFile({ file, keyring: keys, logger: options.logger }) : undefined;
   return { keys, signature, close: () => watch?.close() };

@@ -1,23 +1,69 @@
 #!/usr/bin/env node
-// Usage: pnm-server-keys [--out DIR] [--force]   (in a checkout: npm run keys -- [--out DIR] [--force])
-// Generates this deployment's NATS keys (upstream ships public sample seeds) and a
-// matching nats-server configuration for local development.
+// Usage: pnm-server-keys [options]   (in a checkout: npm run keys -- [options]); --help lists them.
+// Generates this deployment's NATS keys (upstream ships public sample seeds), a
+// matching nats-server configuration for each node, and the pnm settings that go with them.
 import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { renderNatsServerConfig } from "../nats/nats-config.js";
 import { createNatsKeys, NatsKeysError, saveNatsKeys } from "../nats/nats-keys.js";
 
-// Upstream's ports: client 4222, WebSocket 8222 (nats_ws_urls), monitoring 8223.
-const devPorts = { port: 4222, websocketPort: 8222, httpPort: 8223 };
+const usage = `Usage: pnm-server-keys [options]   (in a pnm checkout: npm run keys -- [options])
+
+Writes new NATS keys (nats-keys.json, secret seeds, mode 0600), a nats-server
+configuration for each node (public keys only), and pnm.env, the pnm settings
+for those servers. Node i (1..N) listens on each base port + (i - 1).
+
+Options:
+  --out DIR            folder to write into (default .pnm)
+  --force              replace existing keys (servers and pnm instances using the old ones stop working)
+  --host HOST          interface every listener binds and the URLs name (default 127.0.0.1)
+  --port N             client port (default 4222)
+  --ws-port N          WebSocket port for participants (default 9222)
+  --http-port N        monitoring port: /healthz, /varz (default 8222)
+  --cluster N          nodes of a local cluster, 1 to 5 (default 1: one nats-server.conf); N > 1 writes
+                       nats-server-1.conf .. nats-server-N.conf with routes to each other
+  --cluster-port N     route port of node 1 (default 6222; only with --cluster)
+  -h, --help           print this and exit`;
+
+function portOption(name: string, value: string | undefined, fallback: number, nodes: number): number {
+  if (value === undefined) return fallback;
+  const port = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!(port >= 1 && port + nodes - 1 <= 65535))
+    throw new UsageError(`--${name}: expected a port number, got "${value}"`);
+  return port;
+}
+
+class UsageError extends Error {}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { out: { type: "string", default: ".pnm" }, force: { type: "boolean", default: false } },
+    options: {
+      out: { type: "string", default: ".pnm" },
+      force: { type: "boolean", default: false },
+      host: { type: "string", default: "127.0.0.1" },
+      port: { type: "string" },
+      "ws-port": { type: "string" },
+      "http-port": { type: "string" },
+      cluster: { type: "string" },
+      "cluster-port": { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
   });
+  if (values.help) {
+    console.log(usage);
+    return;
+  }
+  const nodes = values.cluster === undefined ? 1 : /^[1-5]$/.test(values.cluster) ? Number(values.cluster) : 0;
+  if (nodes === 0) throw new UsageError(`--cluster: expected a node count from 1 to 5, got "${values.cluster}"`);
+  const port = portOption("port", values.port, 4222, nodes);
+  const wsPort = portOption("ws-port", values["ws-port"], 9222, nodes);
+  const httpPort = portOption("http-port", values["http-port"], 8222, nodes);
+  const clusterPort = portOption("cluster-port", values["cluster-port"], 6222, nodes);
+  const host = values.host;
+  const urlHost = host.includes(":") ? `[${host}]` : host;
   const outDir = resolve(values.out);
   const keysPath = join(outDir, "nats-keys.json");
-  const configPath = join(outDir, "nats-server.conf");
   const keys = createNatsKeys();
   try {
     await saveNatsKeys(keysPath, keys, { overwrite: values.force });
@@ -31,20 +77,55 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const config = renderNatsServerConfig({
-    keys,
-    serverName: "pnm-dev",
-    ...devPorts,
-    storeDir: join(outDir, "jetstream"),
-  });
-  await writeFile(configPath, config, { mode: 0o644 });
+  const indexes = Array.from({ length: nodes }, (_, i) => i);
+  const routes = indexes.map((i) => `nats-route://${urlHost}:${clusterPort + i}`);
+  const configPaths: string[] = [];
+  for (const i of indexes) {
+    const single = nodes === 1;
+    const configPath = join(outDir, single ? "nats-server.conf" : `nats-server-${i + 1}.conf`);
+    const config = renderNatsServerConfig({
+      keys,
+      serverName: single ? "pnm-dev" : `pnm-${i + 1}`,
+      host,
+      port: port + i,
+      websocketPort: wsPort + i,
+      httpPort: httpPort + i,
+      storeDir: join(outDir, single ? "jetstream" : `jetstream-${i + 1}`),
+      ...(single ? {} : { cluster: { name: "pnm", port: clusterPort + i, routes } }),
+    });
+    await writeFile(configPath, config, { mode: 0o644 });
+    configPaths.push(configPath);
+  }
+  const env = [
+    `PNM_NATS_URL=${indexes.map((i) => `nats://${urlHost}:${port + i}`).join(",")}`,
+    `PNM_NATS_KEYS_FILE=${keysPath}`,
+    `PNM_NATS_WS_URLS=${indexes.map((i) => `ws://${urlHost}:${wsPort + i}`).join(",")}`,
+    ...(nodes >= 3 ? ["PNM_NATS_REPLICAS=3"] : []),
+  ];
+  const envPath = join(outDir, "pnm.env");
+  await writeFile(envPath, `${env.join("\n")}\n`, { mode: 0o644 });
+
   console.log(`wrote ${keysPath} (secret seeds, mode 0600)`);
-  console.log(`wrote ${configPath} (public keys only)`);
+  for (const configPath of configPaths) console.log(`wrote ${configPath} (public keys only)`);
+  console.log(`wrote ${envPath} (the pnm settings below)`);
   console.log(`callout issuer ${keys.issuer.publicKey}, xkey ${keys.xkey.publicKey}`);
-  console.log(`run: nats-server -c ${configPath}`);
+  console.log("");
+  console.log(
+    `Run nats-server >= 2.10 with ${nodes === 1 ? "this configuration" : "each configuration, one process per node"}`,
+  );
+  console.log('(set NATS_SERVER to its path; in a pnm checkout NATS_SERVER="$(bash scripts/ensure-nats.sh)"):');
+  for (const configPath of configPaths) console.log(`  "\${NATS_SERVER:-nats-server}" -c ${configPath}`);
+  console.log("");
+  console.log("Start every pnm instance with these settings, and the same API keys on each (PNM_API_KEYS_FILE");
+  console.log("or PNM_API_KEY/PNM_API_SECRET); PNM_NATS_WS_URLS is what browsers dial (wss:// behind TLS):");
+  for (const line of env) console.log(`  ${line}`);
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
+  if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    console.error(`pnm-server-keys: ${(error as Error).message}; see --help`);
+  } else {
+    console.error(error instanceof Error ? error.message : error);
+  }
   process.exitCode = 1;
 });

@@ -1,6 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import { Code, ConnectError, createConnectRouter, type Interceptor } from "@connectrpc/connect";
+import {
+  Code,
+  ConnectError,
+  createConnectRouter,
+  createContextKey,
+  createContextValues,
+  type Interceptor,
+} from "@connectrpc/connect";
 import { createAsyncIterable, type UniversalHandler, type UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { errorToJsonBytes, parseTimeout as parseConnectTimeout } from "@connectrpc/connect/protocol-connect";
 import { parseTimeout as parseGrpcTimeout } from "@connectrpc/connect/protocol-grpc";
@@ -11,6 +18,7 @@ import { RoomService as RoomServiceDesc } from "@pnm/protocol/pnm/v1/room_servic
 import type { ApiSignatureVerifier, BodySignatureCheck, SignedFraming } from "../auth/api-signature.js";
 import { pnmError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import type { PnmMetrics } from "../metrics.js";
 import { type ParticipantService, tokenFromAuthorization } from "../services/participant-service.js";
 import type { RoomService } from "../services/room-service.js";
 import {
@@ -21,6 +29,7 @@ import {
   requestDecodeCheck,
   rpcBodyKind,
 } from "./request-body-guard.js";
+import { noteAborted, noteFailure, observeRequests, type RequestRecord, requestRecord } from "./request-log.js";
 
 const opaqueCodes = new Set([Code.Internal, Code.Unknown]);
 
@@ -41,9 +50,20 @@ export interface ConnectRoutesOptions {
   signature: ApiSignatureVerifier;
   /** Largest request body accepted, in bytes; a larger one is refused (BODY_TOO_LARGE) before it is read whole. */
   maxBodyBytes: number;
-  /** Hears about internal errors, whose text callers never see. */
+  /** Hears about internal errors, whose text callers never see, and gets a line per request. */
   logger: Logger;
+  /** Counts requests by RPC and outcome. */
+  metrics?: PnmMetrics;
+  /**
+   * The refusal (NATS_UNAVAILABLE) while NATS, which the services need, is
+   * out of reach; undefined when it is there. A request is then refused at
+   * once, and one whose service failed meanwhile reports it, not `internal`.
+   */
+  unavailable?: () => ConnectError | undefined;
 }
+
+/** The request's record (request-log.ts), for the interceptor, which sees Connect's request only. */
+const recordKey = createContextKey<RequestRecord | undefined>(undefined);
 
 /**
  * Connect, gRPC-web and gRPC for both services. Every body passes the body
@@ -58,13 +78,26 @@ export function createConnectRoutes(options: ConnectRoutesOptions): Map<string, 
   // Errors that are not pnm's own (a NATS outage, a bug) reach the caller as
   // a bare `internal`, so no library text or stack leaks out.
   const hideInternalErrors: Interceptor = (next) => async (req) => {
+    const record = req.contextValues.get(recordKey);
     try {
       return await next(req);
     } catch (err) {
-      if (err instanceof ConnectError && (err.findDetails(ErrorDetailSchema).length > 0 || !opaqueCodes.has(err.code)))
+      if (
+        err instanceof ConnectError &&
+        (err.findDetails(ErrorDetailSchema).length > 0 || !opaqueCodes.has(err.code))
+      ) {
+        if (record) record.failure = err;
         throw err;
+      }
+      const down = options.unavailable?.();
+      if (down) {
+        if (record) record.failure = down;
+        throw down;
+      }
       options.logger.error(`${req.method.name} failed`, err);
-      throw pnmError(FailureReason.INTERNAL, "internal error");
+      const hidden = pnmError(FailureReason.INTERNAL, "internal error");
+      if (record) record.failure = hidden;
+      throw hidden;
     }
   };
   const router = createConnectRouter({
@@ -90,14 +123,22 @@ export function createConnectRoutes(options: ConnectRoutesOptions): Map<string, 
   const routes = new Map<string, NodeHandler>();
   for (const handler of router.handlers) {
     const signed = handler.service.typeName === RoomServiceDesc.typeName;
-    routes.set(handler.requestPath, (req, res) => serve(handler, signed, req, res));
+    routes.set(
+      handler.requestPath,
+      observeRequests(options, handler.requestPath, handler.method.name, (req, res) =>
+        serve(handler, signed, req, res),
+      ),
+    );
   }
   return routes;
 
   function serve(handler: UniversalHandler, signed: boolean, req: NodeRequest, res: NodeResponse): void {
     const header = (name: string) => headerValue(req, name);
     // Anyone can hang up mid-request: that is no failure of pnm's, and must not fill the error log.
-    const gone = () => options.logger.debug?.(`${handler.requestPath}: the client went away before it was answered`);
+    const gone = () => {
+      noteAborted(req);
+      options.logger.debug?.(`${handler.requestPath}: the client went away before it was answered`);
+    };
     const failed = (err: unknown) => {
       if (clientGone(req) || ConnectError.from(err).code === Code.Aborted) gone();
       else options.logger.error("response could not be written", err);
@@ -112,8 +153,17 @@ export function createConnectRoutes(options: ConnectRoutesOptions): Map<string, 
     };
     const kind = rpcBodyKind(header("content-type"));
     // Connect answers a content type it does not serve with a bare 415 (a non-POST with 405, left to it).
-    if (req.method === "POST" && !kind) return void answer(unsupportedContentType(header("content-type")));
-    const uReq = universalRequestFromNodeRequest(req as IncomingMessage, res as ServerResponse, undefined, undefined);
+    if (req.method === "POST" && !kind) {
+      noteFailure(req, unsupportedContentTypeError(header("content-type")));
+      return void answer(unsupportedContentType(header("content-type")));
+    }
+    const contextValues = createContextValues().set(recordKey, requestRecord(req));
+    const uReq = universalRequestFromNodeRequest(
+      req as IncomingMessage,
+      res as ServerResponse,
+      undefined,
+      contextValues,
+    );
     let signature: BodySignatureCheck | Error | undefined;
     if (signed) {
       try {
@@ -133,17 +183,20 @@ export function createConnectRoutes(options: ConnectRoutesOptions): Map<string, 
     // refuses the first two instead, after any refusal of the signature
     // (upstream's order), and enforces the length itself.
     const timeout = kind && readTimeout(header, kind);
-    const refusal = encodingRefusal(header) ?? timeout?.refusal;
+    const refusal = encodingRefusal(header) ?? timeout?.refusal ?? options.unavailable?.();
     for (const name of ["content-encoding", "grpc-encoding", "content-length"]) uReq.header.delete(name);
     if (timeout && (refusal || timeout.unbounded)) uReq.header.delete(timeout.name);
     const announced = header("content-length");
-    uReq.body = guardBody(uReq.body as AsyncIterable<Uint8Array>, {
-      limit: options.maxBodyBytes,
-      announcedLength: announced === undefined ? undefined : Number(announced),
-      signature,
-      refusal,
-      decodeCheck: kind && requestDecodeCheck(handler.method.input, kind),
-    });
+    uReq.body = notingRefusals(
+      req,
+      guardBody(uReq.body as AsyncIterable<Uint8Array>, {
+        limit: options.maxBodyBytes,
+        announcedLength: announced === undefined ? undefined : Number(announced),
+        signature,
+        refusal,
+        decodeCheck: kind && requestDecodeCheck(handler.method.input, kind),
+      }),
+    );
     handler(uReq).then(answer, failed);
   }
 }
@@ -184,10 +237,7 @@ function readTimeout(
  * `pnm-failure-reason` header, which any client can read.
  */
 function unsupportedContentType(contentType: string | undefined): UniversalServerResponse {
-  const err = pnmError(
-    FailureReason.BODY_MALFORMED,
-    `unsupported content type ${JSON.stringify((contentType ?? "").slice(0, 100))}: Connect takes application/json or application/proto, gRPC-web application/grpc-web(+proto|+json), gRPC application/grpc(+proto|+json)`,
-  );
+  const err = unsupportedContentTypeError(contentType);
   const body = errorToJsonBytes(err, {});
   return {
     status: 415,
@@ -198,6 +248,23 @@ function unsupportedContentType(contentType: string | undefined): UniversalServe
     }),
     body: createAsyncIterable([body]),
   };
+}
+
+function unsupportedContentTypeError(contentType: string | undefined): ConnectError {
+  return pnmError(
+    FailureReason.BODY_MALFORMED,
+    `unsupported content type ${JSON.stringify((contentType ?? "").slice(0, 100))}: Connect takes application/json or application/proto, gRPC-web application/grpc-web(+proto|+json), gRPC application/grpc(+proto|+json)`,
+  );
+}
+
+/** `body`, noting the guard's refusal (which Connect answers without reaching the interceptors) in the request's record. */
+async function* notingRefusals(req: NodeRequest, body: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  try {
+    yield* body;
+  } catch (err) {
+    if (!clientGone(req)) noteFailure(req, err);
+    throw err;
+  }
 }
 
 /** gRPC and gRPC-web bodies are message envelopes, whose payload alone is signed; a Connect unary body is the message. */

@@ -24,6 +24,13 @@ const goawayGraceMs = 1_000;
 
 export interface DualProtocolListener {
   readonly port: number;
+  /**
+   * Stops accepting connections at once, closes idle ones and asks the rest
+   * to close after their answer (HTTP/1.1 `connection: close`, HTTP/2
+   * GOAWAY), then waits up to `graceMs` for the requests in flight to be
+   * answered. Resolves with the number still unanswered; close() ends them.
+   */
+  drain(graceMs: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -59,13 +66,26 @@ export async function listenDualProtocol(options: DualProtocolListenerOptions): 
         Math.min(1_000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 10)),
       ),
     },
-    options.handler,
+    (req, res) => handler(req, res),
   );
   // Node tracks connections for headersTimeout and requestTimeout only from a
   // server's "listening" event on; this server is handed its sockets and never
   // listens, so without this those limits would never apply.
   http1.emit("listening");
-  const http2 = createHttp2Server({}, options.handler);
+  const http2 = createHttp2Server({}, (req, res) => handler(req, res));
+  // Requests in flight, from their headers until their answer is done: what drain() waits for.
+  let inFlight = 0;
+  let draining = false;
+  const settled = new Set<() => void>();
+  const sessions = new Set<ServerHttp2Session>();
+  const handler: NodeHandler = (req, res) => {
+    inFlight++;
+    if (draining && "shouldKeepAlive" in res) res.shouldKeepAlive = false;
+    res.once("close", () => {
+      if (--inFlight === 0) for (const each of settled) each();
+    });
+    options.handler(req, res);
+  };
 
   const refusals = createRefusalLog(options.logger ?? silentLogger);
   const perClient = new ClientConnectionCounter(limits.maxConnectionsPerClient);
@@ -115,7 +135,12 @@ export async function listenDualProtocol(options: DualProtocolListenerOptions): 
     http2.once("session", takeSession); // emitted synchronously for the connection
     http2.emit("connection", stream);
     http2.off("session", takeSession);
-    if (session) closeWhenIdle(session, socket);
+    const opened = session as ServerHttp2Session | undefined;
+    if (!opened) return;
+    if (draining) opened.close();
+    sessions.add(opened);
+    opened.once("close", () => sessions.delete(opened));
+    closeWhenIdle(opened, socket);
   }
 
   /**
@@ -163,6 +188,23 @@ export async function listenDualProtocol(options: DualProtocolListenerOptions): 
   const address = net.address();
   return {
     port: typeof address === "object" && address ? address.port : options.port,
+    drain: async (graceMs) => {
+      draining = true;
+      net.close();
+      http1.closeIdleConnections();
+      for (const session of sessions) session.close();
+      if (inFlight === 0) return 0;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          settled.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, graceMs);
+        settled.add(done);
+      });
+      return inFlight;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         net.close(() => resolve());

@@ -22,10 +22,12 @@ import { VerifyTokenRequestSchema, VerifyTokenResponseSchema } from "@pnm/protoc
 import type { ApiSignatureVerifier, BodySignatureCheck } from "../auth/api-signature.js";
 import { type FailureInfo, failureInfo, pnmError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import type { PnmMetrics } from "../metrics.js";
 import { type ParticipantService, tokenFromAuthorization } from "../services/participant-service.js";
 import type { RoomService } from "../services/room-service.js";
 import { headerValue, type NodeHandler, type NodeRequest, type NodeResponse } from "./connect-routes.js";
 import { clientGone, contentCoding, encodingRefusal, guardBody } from "./request-body-guard.js";
+import { noteAborted, noteFailure, observeRequests } from "./request-log.js";
 import { fromUpstreamJson, statusCodeName, toUpstreamJson } from "./upstream-json.js";
 
 /** The services behind upstream's REST routes and how their requests are checked. */
@@ -38,8 +40,12 @@ export interface RestRoutesOptions {
   signature: ApiSignatureVerifier;
   /** Largest request body accepted, in bytes; a larger one gets HTTP 413. */
   maxBodyBytes: number;
-  /** Hears about internal errors, whose text callers never see. */
+  /** Hears about internal errors, whose text callers never see, and gets a line per request. */
   logger: Logger;
+  /** Counts requests by RPC and outcome. */
+  metrics?: PnmMetrics;
+  /** As ConnectRoutesOptions.unavailable; the refusal is answered with HTTP 503. */
+  unavailable?: () => ConnectError | undefined;
 }
 
 /** Messages upstream's web client translates, for the refusals of /api/verifyToken. */
@@ -71,12 +77,12 @@ export function createRestRoutes(options: RestRoutesOptions): Map<string, NodeHa
         try {
           if (req.method !== "POST") return sendMethodNotAllowed(res);
           const signature = options.signature.begin((name) => headerValue(req, name), { method: req.method, path });
-          const body = await readGuarded(req, options.maxBodyBytes, signature);
+          const body = await readGuarded(req, options.maxBodyBytes, signature, options.unavailable?.());
           const request = decode(() => fromUpstreamJson(requestSchema, JSON.parse(body.toString("utf8"))));
           sendJson(res, 200, toUpstreamJson(responseSchema, await call(request)));
         } catch (err) {
-          if (err instanceof RequestAborted) return aborted(path);
-          const info = describeFailure(err);
+          if (err instanceof RequestAborted) return aborted(req, path);
+          const info = describeFailure(req, err);
           const status = codingRefused(req, info) ? 415 : httpStatus(info);
           if (isProtobuf(req)) {
             send(
@@ -106,13 +112,13 @@ export function createRestRoutes(options: RestRoutesOptions): Map<string, NodeHa
       try {
         if (req.method !== "POST") return sendMethodNotAllowed(res);
         const token = tokenFromAuthorization(headerValue(req, "authorization"));
-        const body = await readGuarded(req, options.maxBodyBytes);
+        const body = await readGuarded(req, options.maxBodyBytes, undefined, options.unavailable?.());
         const request = decode(() => fromBinary(VerifyTokenRequestSchema, body));
         const answer = await participants.verifyToken(request, token);
         send(res, req, 200, "application/protobuf", toBinary(VerifyTokenResponseSchema, answer));
       } catch (err) {
-        if (err instanceof RequestAborted) return aborted("/api/verifyToken");
-        const info = describeFailure(err);
+        if (err instanceof RequestAborted) return aborted(req, "/api/verifyToken");
+        const info = describeFailure(req, err);
         const msg =
           upstreamVerifyMessages[info.reason] ??
           (info.code === Code.Unauthenticated ? "notifications.invalid-token" : info.message);
@@ -125,9 +131,11 @@ export function createRestRoutes(options: RestRoutesOptions): Map<string, NodeHa
           ? 415
           : info.reason === FailureReason.BODY_TOO_LARGE
             ? 413
-            : unauthorized
-              ? 401
-              : 200;
+            : info.reason === FailureReason.NATS_UNAVAILABLE
+              ? 503
+              : unauthorized
+                ? 401
+                : 200;
         // status_code stays unset: upstream clients may decode this body as VerifyTokenRes, whose field 3 is a string list.
         send(
           res,
@@ -140,17 +148,22 @@ export function createRestRoutes(options: RestRoutesOptions): Map<string, NodeHa
       }
     })();
 
-  function aborted(path: string): void {
+  function aborted(req: NodeRequest, path: string): void {
+    noteAborted(req);
     options.logger.debug?.(`${path}: the client went away before its request ended`);
   }
 
-  function describeFailure(err: unknown): FailureInfo {
+  function describeFailure(req: NodeRequest, err: unknown): FailureInfo {
+    noteFailure(req, err);
     const info = failureInfo(err);
-    if (info.reason === FailureReason.INTERNAL) options.logger.error("request failed", err);
+    if (info.reason !== FailureReason.INTERNAL) return info;
+    const down = options.unavailable?.();
+    if (down) return failureInfo(down);
+    options.logger.error("request failed", err);
     return info;
   }
 
-  return new Map<string, NodeHandler>([
+  const routes = new Map<string, NodeHandler>([
     [
       "/auth/room/create",
       signedJson("/auth/room/create", CreateRoomRequestSchema, CreateRoomResponseSchema, (r) => rooms.createRoom(r)),
@@ -194,7 +207,21 @@ export function createRestRoutes(options: RestRoutesOptions): Map<string, NodeHa
     ],
     ["/api/verifyToken", verifyToken],
   ]);
+  for (const [path, route] of routes) routes.set(path, observeRequests(options, path, restMethods[path]!, route));
+  return routes;
 }
+
+/** The RPC each REST route serves, for its log lines and metrics. */
+const restMethods: Record<string, string> = {
+  "/auth/room/create": "CreateRoom",
+  "/auth/room/getJoinToken": "GetJoinToken",
+  "/auth/room/isRoomActive": "IsRoomActive",
+  "/auth/room/endRoom": "EndRoom",
+  "/auth/room/removeParticipant": "RemoveParticipant",
+  "/auth/room/approveParticipant": "ApproveParticipant",
+  "/auth/room/denyParticipant": "DenyParticipant",
+  "/api/verifyToken": "VerifyToken",
+};
 
 /** The body stopped arriving: the client went away or ran out of time. There is no one to answer, and nothing failed here. */
 class RequestAborted extends Error {}
@@ -203,13 +230,18 @@ class RequestAborted extends Error {}
  * The whole body, through the same guard as the RPC routes (the signature's
  * refusals first, then a compressed body's, the limit, the signature).
  */
-async function readGuarded(req: NodeRequest, limit: number, signature?: BodySignatureCheck): Promise<Buffer> {
+async function readGuarded(
+  req: NodeRequest,
+  limit: number,
+  signature?: BodySignatureCheck,
+  unavailable?: Error,
+): Promise<Buffer> {
   const announced = headerValue(req, "content-length");
   const options = {
     limit,
     announcedLength: announced === undefined ? undefined : Number(announced),
     signature,
-    refusal: encodingRefusal((name) => headerValue(req, name)),
+    refusal: encodingRefusal((name) => headerValue(req, name)) ?? unavailable,
   };
   let body = Buffer.alloc(0);
   try {
@@ -240,6 +272,7 @@ function decode<T>(parse: () => T): T {
 function httpStatus(info: FailureInfo): number {
   if (info.code === Code.Unauthenticated) return 401;
   if (info.reason === FailureReason.BODY_TOO_LARGE) return 413;
+  if (info.reason === FailureReason.NATS_UNAVAILABLE) return 503;
   return 200;
 }
 

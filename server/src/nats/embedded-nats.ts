@@ -35,6 +35,8 @@ export interface SpawnNatsServerOptions {
    */
   editConfig?: (config: string) => string;
   startTimeoutMs?: number;
+  /** Hears each line of the server's log, with its level (`[INF]` is info, `[WRN]` warn, …) and without pid, time and level tag. */
+  onLog?: (level: NatsServerLogLevel, message: string) => void;
 }
 
 export interface EmbeddedNatsServer {
@@ -50,6 +52,8 @@ export interface EmbeddedNatsServer {
   pid: number;
   /** SIGTERM, wait for exit (SIGKILL after 10 s), then remove the data directory if it was a temporary one. */
   stop(): Promise<void>;
+  /** Resolves when the process has exited, stopped or not (a supervisor's cue: supervised-nats.ts). */
+  readonly exited: Promise<void>;
 }
 
 /** nats-server exited or did not answer in time during start; the message carries its last log lines. */
@@ -128,6 +132,24 @@ async function readPortsFile(dir: string, pid: number): Promise<ListenerPorts | 
   }
 }
 
+/** The levels of nats-server's log lines, named as pnm's logger names them. */
+export type NatsServerLogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal";
+
+const natsServerLevels: Record<string, NatsServerLogLevel> = {
+  TRC: "trace",
+  DBG: "debug",
+  INF: "info",
+  WRN: "warn",
+  ERR: "error",
+  FTL: "fatal",
+};
+
+/** A nats-server log line (`[pid] 2024/01/02 15:04:05.000000 [INF] text`) as its level and text; an unknown form is info, whole. */
+export function natsServerLogLine(line: string): [NatsServerLogLevel, string] {
+  const match = /^(?:\[\d+\]\s+)?(?:\S+\s+\S+\s+)?\[(TRC|DBG|INF|WRN|ERR|FTL)\]\s?(.*)$/.exec(line);
+  return match ? [natsServerLevels[match[1]!]!, match[2]!] : ["info", line];
+}
+
 /** Resolves once a connection to url gets the INFO of the server named serverName. */
 function probeInfo(url: string, serverName: string): Promise<boolean> {
   const { hostname, port } = new URL(url);
@@ -196,9 +218,14 @@ export async function spawnNatsServer(options: SpawnNatsServerOptions): Promise<
   track(child);
   // Always drained: a full stderr pipe would block the server's logger.
   const logTail: string[] = [];
+  let partial = "";
   child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
     logTail.push(...chunk.split("\n").filter(Boolean));
     logTail.splice(0, Math.max(0, logTail.length - 20));
+    if (!options.onLog) return;
+    const lines = (partial + chunk).split("\n");
+    partial = lines.pop()!.slice(-64 * 1024);
+    for (const line of lines) if (line) options.onLog(...natsServerLogLine(line));
   });
   let exited = false;
   let spawnError: Error | undefined;
@@ -241,7 +268,17 @@ export async function spawnNatsServer(options: SpawnNatsServerOptions): Promise<
       const url = ports?.nats[0];
       const wsUrl = ports?.websocket?.[0];
       if (url && wsUrl && (await probeInfo(url, serverName))) {
-        return { url, wsUrl, httpUrl: ports.monitoring?.[0], serverName, config, dataDir, pid: child.pid, stop };
+        return {
+          url,
+          wsUrl,
+          httpUrl: ports.monitoring?.[0],
+          serverName,
+          config,
+          dataDir,
+          pid: child.pid,
+          stop,
+          exited: exit,
+        };
       }
       await delay(25);
     }

@@ -1,3 +1,6 @@
+import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
+import { failureInfo } from "../errors.js";
+import type { PnmMetrics } from "../metrics.js";
 import type { Admission } from "../rooms/membership.js";
 import { emptySeats, enterWaitingRoom, reserveSeat, type SeatTimings } from "../rooms/seats.js";
 import type { ParticipantService } from "../services/participant-service.js";
@@ -11,6 +14,8 @@ export interface ConnectionAdmissionOptions {
   kicker: Kicker;
   timings: SeatTimings;
   now?: () => number;
+  /** Counts admissions and refusals by reason (`pnm_admissions_total`). */
+  metrics?: PnmMetrics;
 }
 
 export interface ConnectionIdentity {
@@ -38,36 +43,46 @@ export interface ConnectionAdmission {
 export function createConnectionAdmission(options: ConnectionAdmissionOptions): ConnectionAdmission {
   const { store, participants, kicker, timings } = options;
   const now = options.now ?? Date.now;
+  const admit = async (token: string | undefined, connection: ConnectionIdentity): Promise<ConnectionAdmitted> => {
+    const admission = await participants.admit(token);
+    const { room, user, claims } = admission;
+    const waiting = user.waitingForApproval;
+    let replaced: Seat[] = [];
+    await store.modify(store.seats, room.roomId, (current) => {
+      const request = {
+        userId: claims.sub,
+        issuedAt: user.issuedAt,
+        cid: connection.cid,
+        serverId: connection.serverId,
+        now: now(),
+      };
+      if (waiting) {
+        const entered = enterWaitingRoom(current?.value ?? emptySeats(), request);
+        replaced = entered.replaced;
+        return entered.record;
+      }
+      const reservation = reserveSeat(
+        current?.value ?? emptySeats(),
+        { ...request, limit: room.maxParticipants },
+        timings,
+      );
+      replaced = reservation.replaced ? [reservation.replaced] : [];
+      return reservation.record;
+    });
+    // The older connection of the same user goes; its disconnect event no longer matches the seat.
+    for (const seat of replaced) void kicker.kick(seat);
+    return { ...admission, waiting };
+  };
   return {
     async admit(token, connection) {
-      const admission = await participants.admit(token);
-      const { room, user, claims } = admission;
-      const waiting = user.waitingForApproval;
-      let replaced: Seat[] = [];
-      await store.modify(store.seats, room.roomId, (current) => {
-        const request = {
-          userId: claims.sub,
-          issuedAt: user.issuedAt,
-          cid: connection.cid,
-          serverId: connection.serverId,
-          now: now(),
-        };
-        if (waiting) {
-          const entered = enterWaitingRoom(current?.value ?? emptySeats(), request);
-          replaced = entered.replaced;
-          return entered.record;
-        }
-        const reservation = reserveSeat(
-          current?.value ?? emptySeats(),
-          { ...request, limit: room.maxParticipants },
-          timings,
-        );
-        replaced = reservation.replaced ? [reservation.replaced] : [];
-        return reservation.record;
-      });
-      // The older connection of the same user goes; its disconnect event no longer matches the seat.
-      for (const seat of replaced) void kicker.kick(seat);
-      return { ...admission, waiting };
+      try {
+        const admitted = await admit(token, connection);
+        options.metrics?.admissions.inc({ outcome: admitted.waiting ? "waiting_room" : "room", reason: "" });
+        return admitted;
+      } catch (err) {
+        options.metrics?.admissions.inc({ outcome: "refused", reason: FailureReason[failureInfo(err).reason] });
+        throw err;
+      }
     },
   };
 }

@@ -3,6 +3,7 @@ import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { failureInfo, pnmError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import type { PnmMetrics } from "../metrics.js";
 import { pnmAccount } from "../nats/nats-config.js";
 import type { NatsKeys } from "../nats/nats-keys.js";
 import { createCurveBox } from "../nkeys/curve-box.js";
@@ -18,6 +19,8 @@ export interface AuthCalloutOptions {
   logger: Logger;
   /** Default: participantPermissions. */
   permissions?: typeof participantPermissions;
+  /** Counts decisions by reason, with their latency. */
+  metrics?: PnmMetrics;
 }
 
 export interface AuthCalloutService {
@@ -43,16 +46,27 @@ function isComplete(request: Partial<AuthorizationRequest>): request is Authoriz
  * expires with its access token.
  */
 export function startAuthCallout(options: AuthCalloutOptions): AuthCalloutService {
-  const { nc, keys, admission, logger } = options;
+  const { nc, keys, admission, logger, metrics } = options;
   const xkey = createCurveBox(keys.xkey.seed);
   const issuer = createNativeSigner(keys.issuer.seed);
 
   async function answer(msg: Msg): Promise<void> {
+    const started = process.hrtime.bigint();
+    const decided = (decision: "allowed" | "refused", reason: string) => {
+      metrics?.calloutDecisions.inc({ decision, reason });
+      metrics?.calloutDuration.observe({ decision }, Number(process.hrtime.bigint() - started) / 1e9);
+    };
     const serverXkey = msg.headers?.get("Nats-Server-Xkey");
     // Never log the request: it carries the participant's token.
-    if (!serverXkey) return void logger.error("auth callout: refused an unsealed request");
+    if (!serverXkey) {
+      decided("refused", "REQUEST_UNSEALED");
+      return void logger.error("auth callout: refused an unsealed request");
+    }
     const opened = xkey.open(msg.data, serverXkey);
-    if (!opened) return void logger.error("auth callout: a request did not open with the xkey");
+    if (!opened) {
+      decided("refused", "REQUEST_SEAL_INVALID");
+      return void logger.error("auth callout: a request did not open with the xkey");
+    }
     let request: AuthorizationRequest;
     try {
       const claims = verifyNatsJwt<AuthorizationRequest>(decoder.decode(opened), {
@@ -64,6 +78,7 @@ export function startAuthCallout(options: AuthCalloutOptions): AuthCalloutServic
         throw new Error("request is not bound to the server that sealed it");
       }
     } catch (err) {
+      decided("refused", "REQUEST_INVALID");
       return void logger.error("auth callout: refused an invalid request", err);
     }
 
@@ -91,10 +106,12 @@ export function startAuthCallout(options: AuthCalloutOptions): AuthCalloutServic
         { aud: pnmAccount, exp: claims.exp },
       );
       data = { jwt };
+      decided("allowed", "");
     } catch (err) {
       const info = failureInfo(err);
       if (info.reason === FailureReason.INTERNAL) logger.error("auth callout: admission failed", err);
       data = { error: `${FailureReason[info.reason]}: ${info.message}` };
+      decided("refused", FailureReason[info.reason]);
     }
     const response = await encodeAuthorizationResponse(request.user_nkey, request.server_id.id, issuer, data, {});
     msg.respond(xkey.seal(encoder.encode(response), serverXkey));

@@ -1,6 +1,7 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
+import { creatingWithReplicas, ensureStreamReplicas } from "../nats/replicas.js";
 import { isRevisionConflict } from "./json-kv.js";
 
 /** Remembers the nonces of signed requests, so that each is used once. */
@@ -18,6 +19,8 @@ export interface NonceStoreOptions {
   nc: NatsConnection;
   /** How long a nonce is remembered; at least twice the signature window (see createApiSignatureVerifier). */
   ttlMs: number;
+  /** Replicas of the bucket (`PNM_NATS_REPLICAS`); an existing bucket with fewer is raised to it. Default 1. */
+  replicas?: number;
 }
 
 /**
@@ -28,8 +31,11 @@ export interface NonceStoreOptions {
  * `ttlMs` (made by an instance with a shorter window) is given the longer
  * age: remembering longer is always safe.
  */
-export async function createNonceStore({ nc, ttlMs }: NonceStoreOptions): Promise<NonceStore> {
-  const kv = await new Kvm(nc).create("pnm-nonces", { history: 1, ttl: ttlMs });
+export async function createNonceStore({ nc, ttlMs, replicas = 1 }: NonceStoreOptions): Promise<NonceStore> {
+  const kv = await creatingWithReplicas("bucket pnm-nonces", replicas, () =>
+    new Kvm(nc).create("pnm-nonces", { history: 1, ttl: ttlMs, replicas }),
+  );
+  await ensureStreamReplicas(await jetstreamManager(nc), "KV_pnm-nonces", replicas);
   const status = await kv.status();
   if (status.ttl !== 0 && status.ttl < ttlMs) {
     const jsm = await jetstreamManager(nc);

@@ -1,5 +1,8 @@
+import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
+import type { PnmMetrics } from "../metrics.js";
+import { creatingWithReplicas, ensureStreamReplicas } from "../nats/replicas.js";
 import { createJsonKv, isRevisionConflict, type JsonKv, type Versioned } from "./json-kv.js";
 import type { BlockRecord, RoomRecord, SeatsRecord, UserRecord } from "./records.js";
 
@@ -33,17 +36,34 @@ export const userKey = (roomId: string, userId: string) => `${roomId}.${userId}`
 export interface RoomStoreOptions {
   /** A connection to a NATS with JetStream enabled. */
   nc: NatsConnection;
+  /** Replicas of each bucket (`PNM_NATS_REPLICAS`); existing buckets with fewer are raised to it. Default 1. */
+  replicas?: number;
+  /** Counts compare-and-set retries (`pnm_store_cas_retries_total`). */
+  metrics?: PnmMetrics;
 }
 
 /** Opens the store's buckets (`pnm-rooms`, `-users`, `-blocklist`, `-seats`), creating those that are missing. */
-export async function createRoomStore({ nc }: RoomStoreOptions): Promise<RoomStore> {
+export async function createRoomStore({ nc, replicas = 1, metrics }: RoomStoreOptions): Promise<RoomStore> {
   const kvm = new Kvm(nc);
-  const open = async <T>(name: string) => createJsonKv<T>(await kvm.create(`pnm-${name}`, { history: 1 }));
+  const jsm = await jetstreamManager(nc);
+  const open = async <T>(name: string) => {
+    const kv = await creatingWithReplicas(`bucket pnm-${name}`, replicas, () =>
+      kvm.create(`pnm-${name}`, { history: 1, replicas }),
+    );
+    await ensureStreamReplicas(jsm, `KV_pnm-${name}`, replicas);
+    return createJsonKv<T>(kv);
+  };
   const [rooms, users, blocklist, seats] = await Promise.all([
     open<RoomRecord>("rooms"),
     open<UserRecord>("users"),
     open<BlockRecord>("blocklist"),
     open<SeatsRecord>("seats"),
+  ]);
+  const bucketNames = new Map<JsonKv<unknown>, string>([
+    [rooms, "rooms"],
+    [users, "users"],
+    [blocklist, "blocklist"],
+    [seats, "seats"],
   ]);
   const queues = new Map<JsonKv<unknown>, Map<string, Waiter[]>>();
   const lastKnown = new Map<JsonKv<unknown>, Map<string, Versioned<unknown>>>();
@@ -95,6 +115,7 @@ export async function createRoomStore({ nc }: RoomStoreOptions): Promise<RoomSto
       } catch (error) {
         known.delete(key);
         if (!isRevisionConflict(error) || attempt >= 50) return rejectAll(batch, error);
+        metrics?.casRetries.inc({ bucket: bucketNames.get(kv) ?? "other" });
       }
     }
   }
