@@ -5,7 +5,10 @@ import { createNodeHttpClient, Http2SessionManager } from "@connectrpc/connect-n
 export interface NodeHttp2Client {
   /** Pass as the `httpClient` transport option (with `protocol: "grpc"`, or any other). */
   httpClient: UniversalClientFn;
-  /** Aborts the HTTP/2 session, failing any call still in flight; the client cannot be used afterwards. */
+  /**
+   * Aborts the current HTTP/2 session, failing any call still in flight, and releases its socket so the process can
+   * exit; a call made afterwards opens a new session, which needs its own `close()`.
+   */
   close(): void;
 }
 

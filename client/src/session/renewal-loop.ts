@@ -101,7 +101,6 @@ export function startRenewalLoop(options: RenewalLoopOptions): RenewalLoop {
       if (stopped) return;
       if (err instanceof SessionError) return options.onFailure(err);
       const leftMs = expiresAtMs - Date.now();
-      console.error("DBGRETRY", String(err), leftMs);
       if (leftMs <= 0) return expired(err);
       clearTimeout(timer);
       timer = setTimeout(() => void renewScheduled(Math.min(retryDelayMs * 2, 2_000)), Math.min(retryDelayMs, leftMs));
