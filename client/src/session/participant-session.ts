@@ -24,6 +24,7 @@ import { createServerChannel, type ServerChannel } from "./server-channel.js";
 import { openSessionConnection, type SessionConnection } from "./session-connection.js";
 import {
   JoinRefusedError,
+  RoomEndedError,
   SessionError,
   SessionExpiredError,
   sessionEndedError,
@@ -134,7 +135,8 @@ export async function joinSession(options: ParticipantSessionOptions): Promise<P
   };
 
   // 1. Token verification.
-  const verified = await verifyToken(createParticipantClient({ ...options, token: () => state.token }));
+  const api = createParticipantClient({ ...options, token: () => state.token });
+  const verified = await verifyToken(api);
   const roomId = verified.roomId!;
   const userId = verified.userId!;
   const subjects = verified.natsSubjects!;
@@ -163,7 +165,26 @@ export async function joinSession(options: ParticipantSessionOptions): Promise<P
       connectParticipant({ servers: verified.natsWsUrls, token: () => state.token, webSocket: options.webSocket }),
     channels: [server, peers],
     onGiveUp: (err) =>
-      endWith(new SessionError(FailureReason.UNSPECIFIED, "lost the connection to NATS", { cause: err })),
+      endWith(
+        err instanceof SessionError
+          ? err
+          : new SessionError(FailureReason.UNSPECIFIED, "lost the connection to NATS", { cause: err }),
+      ),
+    // A reconnect refused while the token still verifies (an overloaded callout, say) is retried; otherwise the
+    // session ends with the server's reason, as a SESSION_ENDED that never arrived would have said.
+    onRefused: (refusal) =>
+      verifyToken(api).then(
+        () => undefined,
+        (err: JoinRefusedError) => {
+          if (transientReasons.has(err.reason)) return undefined;
+          if (err.reason === FailureReason.TOKEN_EXPIRED)
+            return new TokenExpiredError(err.reason, err.message, { cause: refusal });
+          // The session was in an active room: a room no longer active for its token has ended.
+          if (err.reason === FailureReason.ROOM_NOT_ACTIVE || err.reason === FailureReason.ROOM_NOT_FOUND)
+            return new RoomEndedError(FailureReason.ROOM_ENDED, err.message, { cause: refusal });
+          return sessionEndedError(err.reason, err.message);
+        },
+      ),
   }).catch((err: unknown) => {
     throw new JoinRefusedError(FailureReason.UNSPECIFIED, "NATS refused the connection", { cause: err });
   });
@@ -256,6 +277,9 @@ export async function joinSession(options: ParticipantSessionOptions): Promise<P
     throw err;
   }
 }
+
+/** VerifyToken answers that say nothing about the token: the server or its NATS could not be reached. */
+const transientReasons = new Set([FailureReason.UNSPECIFIED, FailureReason.INTERNAL, FailureReason.NATS_UNAVAILABLE]);
 
 async function verifyToken(api: ParticipantClient): Promise<VerifyTokenResponse> {
   return api.verifyToken({ isProduction: true }).catch((err: unknown) => {

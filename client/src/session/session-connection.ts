@@ -1,3 +1,4 @@
+import { NatsAuthorizationError } from "../nats/nats-errors.js";
 import type { NatsConnection } from "../nats/ws-connection.js";
 
 /** Something the session keeps on whichever connection it has: subscriptions, and what it sends. */
@@ -20,6 +21,12 @@ export interface SessionConnectionOptions {
   maxDelayMs?: number;
   /** Reconnect attempts in a row before giving up; default 8. */
   maxAttempts?: number;
+  /**
+   * Called when NATS refuses a reconnect (the auth callout said no): resolves to the error to end with, or to
+   * undefined to keep trying. A refusal carries no reason, so the caller asks the server why instead of backing off
+   * for as long as the attempts last.
+   */
+  onRefused?: (error: NatsAuthorizationError) => Promise<Error | undefined>;
 }
 
 /** The session's NATS connection, whichever it is at the moment. */
@@ -91,6 +98,11 @@ export async function openSessionConnection(options: SessionConnectionOptions): 
           return;
         } catch (err) {
           lastError = err as Error;
+          const final = err instanceof NatsAuthorizationError ? await options.onRefused?.(err) : undefined;
+          if (final) {
+            if (!closing) options.onGiveUp(final);
+            throw final;
+          }
         }
       }
       if (closing) return;

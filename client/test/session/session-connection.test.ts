@@ -1,5 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
+import { NatsAuthorizationError } from "../../src/nats/nats-errors.js";
+import { connectParticipant } from "../../src/nats/participant-connection.js";
 import type { NatsConnection } from "../../src/nats/ws-connection.js";
+import { nodeWebSocket } from "../../src/node/web-socket.js";
 import { openSessionConnection, type SessionChannel } from "../../src/session/session-connection.js";
 import { useNatsServer } from "../support/nats-server.js";
 
@@ -78,5 +81,31 @@ describe("session connection", () => {
     await nats.kick(first);
     await vi.waitFor(() => expect(onGiveUp).toHaveBeenCalledOnce());
     expect(onGiveUp.mock.calls[0]![0]).toMatchObject({ message: "refused 4" });
+  });
+
+  it("asks why when NATS refuses a reconnect: ends at once with the answer, or keeps trying when there is none", async () => {
+    for (const answer of [new Error("the room ended"), undefined]) {
+      const first = await nats.connect();
+      let attempts = 0;
+      // The test server has no token users, so a token is refused as pnm's auth callout refuses one.
+      const connect = async () =>
+        attempts++ === 0
+          ? first
+          : connectParticipant({ servers: [nats.wsUrl], token: () => "refused", webSocket: nodeWebSocket });
+      const onRefused = vi.fn(async (_refusal: NatsAuthorizationError) => answer);
+      const onGiveUp = vi.fn();
+      await openSessionConnection({ connect, channels: [], onGiveUp, onRefused, initialDelayMs: 1, maxAttempts: 4 });
+      await nats.kick(first);
+      await vi.waitFor(() => expect(onGiveUp).toHaveBeenCalledOnce());
+      expect(onRefused.mock.calls[0]![0]).toBeInstanceOf(NatsAuthorizationError);
+      if (answer) {
+        // Given up on the first refusal, with the reason the caller found.
+        expect(onRefused).toHaveBeenCalledOnce();
+        expect(onGiveUp).toHaveBeenCalledWith(answer);
+      } else {
+        expect(onRefused).toHaveBeenCalledTimes(4);
+        expect(onGiveUp.mock.calls[0]![0]).toBeInstanceOf(NatsAuthorizationError);
+      }
+    }
   });
 });
