@@ -37,7 +37,8 @@ async function freeBase(count: number): Promise<number> {
       server.listen(port, "127.0.0.1", () => server.close(() => done(true)));
     });
   for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000);
+    // Below Linux's ephemeral range (32768 and up), so no other test's outgoing connection takes a port meanwhile.
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
     let ok = true;
     for (let i = 0; i < count && ok; i++) ok = await free(base + i);
     if (ok) return base;
@@ -81,13 +82,14 @@ beforeAll(async () => {
     const conf = join(dir, `nats-server-${node}.conf`);
     nodes.push(spawn(localNatsServerBinary(), ["-c", conf, "-l", join(dir, `nats-${node}.log`)], { stdio: "ignore" }));
   }
-  await waitFor(() => metaReady(httpBase), 20_000);
+  // Three nodes elect a meta leader in a few seconds; the margin is for a machine busy with the other test files.
+  await waitFor(() => metaReady(httpBase), 60_000);
   const keys = await loadNatsKeys(env.PNM_NATS_KEYS_FILE!);
   admin = await connectAsServer({ url: env.PNM_NATS_URL!, user: keys.serverUser, name: "cluster-test-admin" });
   // A bucket from a single-replica deployment, to be raised to 3.
   const single = await new Kvm(admin).create("pnm-rooms", { history: 1, replicas: 1 });
   expect((await single.status()).replicas).toBe(1);
-}, 40_000);
+}, 90_000);
 
 afterAll(async () => {
   await Promise.all(servers.map((server) => server.close().catch(() => {})));
