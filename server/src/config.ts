@@ -7,6 +7,7 @@ import { defaultConnectionLimits } from "./http/connection-limits.js";
 import { type LogLevel, logLevels } from "./logger.js";
 import { defaultNatsAccountLimits, natsAccountLimitRanges } from "./nats/nats-config.js";
 import { defaultWorkerQueueLimits } from "./nats/room-streams.js";
+import type { ParticipantLimitSettings } from "./plane/participant-limits.js";
 import { defaultPublishLimits } from "./plane/publish-monitor.js";
 import { defaultRequestLimit } from "./plane/request-limits.js";
 
@@ -14,7 +15,7 @@ import { defaultRequestLimit } from "./plane/request-limits.js";
  * The server's settings. `parseConfig` reads them from the `PNM_*`
  * environment variables (README.md, "Configuration"), named here with each.
  */
-export interface PnmConfig {
+export interface PnmConfig extends ParticipantLimitSettings {
   /** Interface to listen on (`PNM_HOST`). */
   host: string;
   /** One port for HTTP/1.1 and cleartext HTTP/2; 0 lets the system pick one (`PNM_HTTP_PORT`). */
@@ -84,24 +85,6 @@ export interface PnmConfig {
   maxConnections?: number;
   /** Open connections from one client address, 0 for no cap (`PNM_MAX_CONNECTIONS_PER_CLIENT`); unset: ConnectionLimits' default. */
   maxConnectionsPerClient?: number;
-  /** Subscriptions per NATS connection in PNM, enforced by the embedded nats-server (`PNM_NATS_MAX_SUBSCRIPTIONS`); unset: 64. */
-  natsMaxSubscriptions?: number;
-  /** Largest message a NATS connection in PNM may publish, enforced by the embedded nats-server (`PNM_NATS_MAX_PAYLOAD`); unset: 1 MiB. */
-  natsMaxPayload?: number;
-  /** Worker requests per second one participant may send (`PNM_REQUEST_RATE`); unset: 10. */
-  requestRate?: number;
-  /** Worker requests one participant may send at once (`PNM_REQUEST_BURST`); unset: 30. */
-  requestBurst?: number;
-  /** Messages per second one participant may publish, every subject together (`PNM_PUBLISH_RATE`); unset: 200. */
-  publishRate?: number;
-  /** Bytes per second one participant may publish (`PNM_PUBLISH_BYTE_RATE`); unset: 2 MiB. */
-  publishByteRate?: number;
-  /** How often the publish counters are read, 0 for never (`PNM_PUBLISH_CHECK_INTERVAL`); unset: 1s. */
-  publishCheckIntervalMs?: number;
-  /** Requests one participant may have waiting in the JetStream work queue (`PNM_WORKER_QUEUE_PER_USER`); unset: 100. */
-  workerQueuePerUser?: number;
-  /** Bytes the JetStream work queue holds in all (`PNM_WORKER_QUEUE_BYTES`); unset: 64 MiB. */
-  workerQueueBytes?: number;
 }
 
 /**

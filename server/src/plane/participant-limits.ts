@@ -18,14 +18,23 @@ export interface ParticipantLimits {
 
 /** The settings of PnmConfig (config.ts) that set the limits; each unset one takes pnm's default. */
 export interface ParticipantLimitSettings {
+  /** Subscriptions per NATS connection in PNM, enforced by the embedded nats-server (`PNM_NATS_MAX_SUBSCRIPTIONS`); unset: 64. */
   natsMaxSubscriptions?: number;
+  /** Largest message a NATS connection in PNM may publish, enforced by the embedded nats-server (`PNM_NATS_MAX_PAYLOAD`); unset: 1 MiB. */
   natsMaxPayload?: number;
+  /** Worker requests per second one participant may send (`PNM_REQUEST_RATE`); unset: 10. */
   requestRate?: number;
+  /** Worker requests one participant may send at once (`PNM_REQUEST_BURST`); unset: 30. */
   requestBurst?: number;
+  /** Messages per second one participant may publish, every subject together (`PNM_PUBLISH_RATE`); unset: 200. */
   publishRate?: number;
+  /** Bytes per second one participant may publish (`PNM_PUBLISH_BYTE_RATE`); unset: 2 MiB. */
   publishByteRate?: number;
+  /** How often the publish counters are read, 0 for never (`PNM_PUBLISH_CHECK_INTERVAL`); unset: 1s. */
   publishCheckIntervalMs?: number;
+  /** Requests one participant may have waiting in the JetStream work queue (`PNM_WORKER_QUEUE_PER_USER`); unset: 100. */
   workerQueuePerUser?: number;
+  /** Bytes the JetStream work queue holds in all (`PNM_WORKER_QUEUE_BYTES`); unset: 64 MiB. */
   workerQueueBytes?: number;
 }
 
