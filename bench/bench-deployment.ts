@@ -8,7 +8,7 @@ import { type PnmConfig, parseConfig } from "../server/src/config.js";
 import { silentLogger } from "../server/src/logger.js";
 import { type EmbeddedNatsServer, spawnNatsServer } from "../server/src/nats/embedded-nats.js";
 import { createNatsKeys, type NatsKeys } from "../server/src/nats/nats-keys.js";
-import { connectAsServer } from "../server/src/nats/server-connection.js";
+import { connectAsServer, systemInboxPrefix } from "../server/src/nats/server-connection.js";
 import { localNatsServerBinary } from "../server/src/testing/index.js";
 import { withAnonymousUser } from "./anonymous-nats-user.js";
 import type { Participant } from "./connect-clients.js";
@@ -28,13 +28,21 @@ export interface BenchDeployment {
   close(): Promise<void>;
 }
 
+export interface BenchDeploymentOptions {
+  /** Serve pnm's `/metrics` on a free port (`server.metricsUrl`), for benches that count what pnm does. */
+  metrics?: boolean;
+}
+
 /**
  * A fresh nats-server (with the benchmark's anonymous user, so plain connects
  * skip the callout) and a pnm server in this process, as in
  * server/src/testing, with the room and its tokens made up front:
  * issuing tokens is not what the benchmarks measure.
  */
-export async function startBenchDeployment(users: number): Promise<BenchDeployment> {
+export async function startBenchDeployment(
+  users: number,
+  options: BenchDeploymentOptions = {},
+): Promise<BenchDeployment> {
   const keys = createNatsKeys();
   const nats = await spawnNatsServer({
     binary: localNatsServerBinary(),
@@ -42,7 +50,12 @@ export async function startBenchDeployment(users: number): Promise<BenchDeployme
     editConfig: withAnonymousUser("bench-anonymous"),
   });
   const nc = await connectAsServer({ url: nats.url, user: keys.serverUser, name: "pnm-bench" });
-  const systemNc = await connectAsServer({ url: nats.url, user: keys.systemUser, name: "pnm-bench-system" });
+  const systemNc = await connectAsServer({
+    url: nats.url,
+    user: keys.systemUser,
+    name: "pnm-bench-system",
+    inboxPrefix: systemInboxPrefix,
+  });
   const apiKey = "bench";
   const apiSecret = randomBytes(32).toString("base64url");
   // parseConfig gives every other setting its production default (offline after 5 s, and so on).
@@ -57,6 +70,7 @@ export async function startBenchDeployment(users: number): Promise<BenchDeployme
     httpPort: 0,
     natsUrl: nats.url,
     natsWsUrls: [nats.wsUrl],
+    ...(options.metrics ? { metricsPort: 0 } : {}),
   };
   const server = await startPnmApp({ config, nc, systemNc, keys, logger: silentLogger });
 

@@ -1,6 +1,7 @@
 /**
  * Room messages sealed and opened per second: @pnm/client/e2ee's
- * encryptMessage + decryptMessage (WebCrypto) against node:crypto's
+ * encryptMessage + decryptMessage (under Node they run node:crypto's cipher
+ * on the WebCrypto key, a browser WebCrypto's) against node:crypto's
  * AES-256-GCM writing and reading the same `IV ‖ ciphertext ‖ tag` form, in
  * one run, for 64 B, 1 KiB and 64 KiB messages. Each message is encrypted and
  * its wire form decrypted again. The key is derived once per session, as a

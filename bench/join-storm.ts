@@ -11,15 +11,22 @@
  * p50/p99 join time, errors by kind and the seats the server gave against
  * the limit, then the result lines. Tokens are issued up front: issuing them
  * is not what this measures.
- * Usage: npm run bench:join [-- --participants 1000] [--concurrency 50] [--limit 100] [--limited-joiners 300] [--clients-in-process]
+ * With --cluster the same storms run against a scaled-out deployment: a
+ * 3-node NATS cluster (JetStream, replicas 3) and two pnm-server processes,
+ * as `npm run cluster` starts them; participants alternate between the two
+ * instances, and each instance hands out the nodes' WebSocket URLs starting
+ * from a different node.
+ * Usage: npm run bench:join [-- --participants 1000] [--concurrency 50] [--limit 100] [--limited-joiners 300] [--clients-in-process] [--cluster]
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import type { NatsConnection } from "@nats-io/nats-core";
 import { createRoomServiceClient } from "@pnm/client";
 import { liveHolders } from "../server/src/rooms/seats.js";
 import { createRoomStore } from "../server/src/store/room-store.js";
 import { startBenchDeployment } from "./bench-deployment.js";
+import { startClusterDeployment } from "./cluster-deployment.js";
 import {
   type JoinStormJob,
   type JoinStormReport,
@@ -38,8 +45,29 @@ const { values } = parseArgs({
     limit: { type: "string", default: "100" },
     "limited-joiners": { type: "string", default: "300" },
     "clients-in-process": { type: "boolean", default: false },
+    cluster: { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
   },
 });
+if (values.help) {
+  console.log(`Usage: npm run bench:join -- [options]
+
+A join storm on loopback: each participant runs the whole join (VerifyToken, the NATS
+WebSocket connect through the auth callout, the initial data); one room, ten rooms, then
+one room with a limit, where exactly the limit is to be admitted.
+
+Options:
+  --participants N       joiners of the one-room and ten-room storms (default 1000)
+  --concurrency N        joins in flight at once (default 50)
+  --limit N              the limited room's participant limit (default 100)
+  --limited-joiners N    joiners of the limited room (default 300)
+  --clients-in-process   run the participants in this process, not in a child process
+  --cluster              against a 3-node NATS cluster (replicas 3) and two pnm-server
+                         processes, participants alternating between them, instead of one
+                         pnm server with its own nats-server
+  -h, --help             print this and exit`);
+  process.exit(0);
+}
 const machine = machineLine(); // before this bench adds its own load
 const participants = Number(values.participants);
 const concurrency = Number(values.concurrency);
@@ -51,10 +79,50 @@ if (!(participants >= 10 && concurrency >= 1 && limit >= 1 && limitedJoiners >= 
 /** The target for the whole storm: 200 joins per second, 5 s for the default 1,000. */
 const targetSeconds = participants / 200;
 
-const deployment = await startBenchDeployment(0);
-const { config, server, nats, nc } = deployment;
-const rooms = createRoomServiceClient({ baseUrl: server.url, apiKey: config.apiKey, apiSecret: config.apiSecret });
-const store = await createRoomStore({ nc });
+/** What the storms run against: where participants call, and how to account for the servers' CPU. */
+interface StormTarget {
+  baseUrls: string[];
+  apiKey: string;
+  apiSecret: string;
+  /** A connection with the pnm server's identity, for reading the seats. */
+  nc: NatsConnection;
+  /** CPU ms so far of the nats-server processes and of pnm (this process when pnm runs in it). */
+  cpu(): { nats?: number; pnm?: number };
+  close(): Promise<void>;
+}
+
+async function startTarget(cluster: boolean): Promise<StormTarget> {
+  const sum = (pids: number[]) =>
+    pids.reduce<number | undefined>((total, pid) => {
+      const ms = processCpuMs(pid);
+      return total === undefined || ms === undefined ? undefined : total + ms;
+    }, 0);
+  if (cluster) {
+    const deployment = await startClusterDeployment(2);
+    return {
+      ...deployment,
+      cpu: () => ({ nats: sum(deployment.pids().nats), pnm: sum(deployment.pids().pnm) }),
+    };
+  }
+  const deployment = await startBenchDeployment(0);
+  const { config, server, nats, nc } = deployment;
+  return {
+    baseUrls: [server.url],
+    apiKey: config.apiKey,
+    apiSecret: config.apiSecret,
+    nc,
+    cpu: () => ({ nats: processCpuMs(nats.pid), pnm: ownCpuMs() }),
+    close: () => deployment.close(),
+  };
+}
+
+const target = await startTarget(values.cluster);
+const rooms = createRoomServiceClient({
+  baseUrl: target.baseUrls[0]!,
+  apiKey: target.apiKey,
+  apiSecret: target.apiSecret,
+});
+const store = await createRoomStore({ nc: target.nc });
 
 /** Where the participants run: a child process by default, so their event loop and GC stay off the pnm server's. */
 function startClients(inProcess: boolean): { send(request: JoinStormRequest): Promise<unknown>; close(): void } {
@@ -129,22 +197,22 @@ interface StormResult {
 
 async function storm(name: string, prefix: string, roomCount: number, users: number, max?: number) {
   const tokens = await prepare(prefix, roomCount, users, max);
-  const job: JoinStormJob = { baseUrls: [server.url], tokens, concurrency, limited: max !== undefined };
-  const before = { nats: processCpuMs(nats.pid), own: ownCpuMs(), machine: machineCpuMs() };
+  const job: JoinStormJob = { baseUrls: target.baseUrls, tokens, concurrency, limited: max !== undefined };
+  const before = { ...target.cpu(), machine: machineCpuMs() };
   const report = (await clients.send({ job })) as JoinStormReport;
-  const after = { nats: processCpuMs(nats.pid), own: ownCpuMs(), machine: machineCpuMs() };
+  const after = { ...target.cpu(), machine: machineCpuMs() };
   const seats = await seatsTaken(prefix, roomCount);
   await clients.send({ leave: true });
   const delta = (key: keyof typeof before) =>
     before[key] === undefined || after[key] === undefined ? undefined : after[key]! - before[key]!;
-  const [natsCpu, ownCpu, machineCpu] = [delta("nats"), delta("own"), delta("machine")];
+  const [natsCpu, pnmCpu, machineCpu] = [delta("nats"), delta("pnm"), delta("machine")];
   const clientsCpu = values["clients-in-process"] ? 0 : report.cpuMs;
   const othersCpu =
-    natsCpu === undefined || machineCpu === undefined
+    natsCpu === undefined || pnmCpu === undefined || machineCpu === undefined
       ? undefined
-      : Math.max(0, machineCpu - natsCpu - ownCpu! - clientsCpu);
+      : Math.max(0, machineCpu - natsCpu - pnmCpu - clientsCpu);
   const joined = Math.max(1, report.latenciesMs.length);
-  const cpu = [natsCpu, ownCpu, clientsCpu, othersCpu].map((ms) => (ms === undefined ? undefined : ms / joined));
+  const cpu = [natsCpu, pnmCpu, clientsCpu, othersCpu].map((ms) => (ms === undefined ? undefined : ms / joined));
   return { name, joiners: users, report, seats, cpu } satisfies StormResult;
 }
 
@@ -157,7 +225,7 @@ const results = [
   await storm(`one room, limit ${limit}`, "limited", 1, limitedJoiners, limit),
 ];
 clients.close();
-await deployment.close();
+await target.close();
 
 const sum = (counts: Record<string, number>) => Object.values(counts).reduce((s, n) => s + n, 0);
 const kinds = (counts: Record<string, number>) =>
@@ -200,6 +268,11 @@ for (const { name, joiners, report, seats, cpu } of results) {
   ]);
 }
 console.log(machine);
+console.log(
+  values.cluster
+    ? `against a 3-node NATS cluster (replicas 3) and ${target.baseUrls.length} pnm-server processes, participants alternating between them`
+    : "against one pnm server (in this process) with its own nats-server",
+);
 console.log(
   `${participants} participants, ${concurrency} joins at a time; each join: VerifyToken (Connect), NATS WebSocket connect through the auth callout, initial data`,
 );

@@ -8,12 +8,15 @@
  *   timestamp and nonce per request, each nonce claimed in the NATS KV;
  * - a bare node:http handler that reads the request and answers the bytes
  *   signed IsRoomActive answers ("bare node:http"): Node's own HTTP cost;
- * - IsRoomActive unsigned with the room read from memory instead of the
- *   NATS KV ("room in memory"): Connect's and pnm's routes' own cost;
+ * - IsRoomActive unsigned with the room handed over from memory, no store
+ *   behind it ("room in memory"): Connect's and pnm's routes' own cost
+ *   (IsRoomActive itself reads the store's watched records, a round trip
+ *   only for a room not seen yet);
  * - GetJoinToken over Connect JSON, signed, `--join-connections` at once,
  *   every request for a new user, as a room filling up.
  * Prints requests per second, p50 and p99, the CPU per request of this
- * process (pnm's server) and of nats-server, the KV operations per request,
+ * process (pnm's server) and of nats-server, the KV operations per request
+ * (the store's own count, pnm_store_operations_total, and nonce claims),
  * then the ratio lines: requests per second against each other (the
  * targets), and the same comparisons by pnm's CPU per request, which a
  * shared machine disturbs less.
@@ -40,14 +43,14 @@ import { defaultMaxSessionMs } from "../server/src/config.js";
 import { createConnectRoutes, type NodeRequest, type NodeResponse } from "../server/src/http/connect-routes.js";
 import { listenDualProtocol } from "../server/src/http/listener.js";
 import { silentLogger } from "../server/src/logger.js";
+import { createPnmMetrics } from "../server/src/metrics.js";
 import { spawnNatsServer } from "../server/src/nats/embedded-nats.js";
 import { createNatsKeys } from "../server/src/nats/nats-keys.js";
 import { connectAsServer } from "../server/src/nats/server-connection.js";
 import { createParticipantService } from "../server/src/services/participant-service.js";
 import { createRoomService, type RoomService, type SessionControl } from "../server/src/services/room-service.js";
-import type { JsonKv } from "../server/src/store/json-kv.js";
 import { createNonceStore, type NonceStore } from "../server/src/store/nonce-store.js";
-import { createRoomStore, type RoomStore } from "../server/src/store/room-store.js";
+import { createRoomStore } from "../server/src/store/room-store.js";
 import { localNatsServerBinary } from "../server/src/testing/index.js";
 import { type LoadOptions, type LoadResult, startLoadGenerator } from "./load.js";
 import { ownCpuMs, processCpuMs } from "./process-cpu.js";
@@ -78,47 +81,16 @@ const nc = await connectAsServer({ url: nats.url, user: keys.serverUser });
 const apiKey = "bench";
 const apiSecret = randomBytes(32).toString("base64url");
 
-// Every KV operation the services make, counted by bucket and kind ("users.create").
-const kvOps = new Map<string, number>();
-const countKv = (op: string) => kvOps.set(op, (kvOps.get(op) ?? 0) + 1);
-function counted<T>(bucket: string, kv: JsonKv<T>): JsonKv<T> {
-  const count = (op: string) => countKv(`${bucket}.${op}`);
-  return {
-    get: (key) => {
-      count("get");
-      return kv.get(key);
-    },
-    create: (key, value) => {
-      count("create");
-      return kv.create(key, value);
-    },
-    update: (key, value, revision) => {
-      count("update");
-      return kv.update(key, value, revision);
-    },
-    put: (key, value) => {
-      count("put");
-      return kv.put(key, value);
-    },
-    delete: (key) => {
-      count("delete");
-      return kv.delete(key);
-    },
-    keys: (filter) => {
-      count("keys");
-      return kv.keys(filter);
-    },
-  };
+// Every KV round trip the store makes, as its metrics count them (pnm_store_operations_total), by
+// bucket and kind ("users.create"), and the nonce claims of PNM-SIGNATURE, counted here.
+const metrics = createPnmMetrics();
+const store = await createRoomStore({ nc, metrics });
+const nonceClaims = { count: 0 };
+async function kvOps(): Promise<Map<string, number>> {
+  const { values } = await metrics.storeOperations.get();
+  const ops = new Map(values.map(({ labels, value }) => [`${labels.bucket}.${labels.operation}`, value] as const));
+  return ops.set("nonces.create", nonceClaims.count);
 }
-const plainStore = await createRoomStore({ nc });
-// modify() is handed the counting bucket, so its gets and writes count too.
-const store: RoomStore = {
-  ...plainStore,
-  rooms: counted("rooms", plainStore.rooms),
-  users: counted("users", plainStore.users),
-  blocklist: counted("blocklist", plainStore.blocklist),
-  seats: counted("seats", plainStore.seats),
-};
 const tokens = createAccessTokenCodec({ apiKey, apiSecret });
 // No participant is connected: ending or promoting a session has nothing to reach.
 const sessions: SessionControl = { end: async () => {}, promote: async () => {} };
@@ -162,7 +134,7 @@ async function serve(signature: ApiSignatureVerifier, roomService: RoomService =
 const plainNonces = await createNonceStore({ nc, ttlMs: 2 * defaultSignatureWindowMs });
 const nonces: NonceStore = {
   claim: (nonce) => {
-    countKv("nonces.create");
+    nonceClaims.count++;
     return plainNonces.claim(nonce);
   },
 };
@@ -175,9 +147,13 @@ await createRoomServiceClient({ baseUrl: signedServer.url, apiKey, apiSecret }).
   metadata: { roomTitle: "bench", roomFeatures: {} },
 });
 // For telling Connect's cost from the KV's: the same service and routes, the room read from memory instead of NATS.
-const room = await plainStore.rooms.get(roomId);
+const room = await store.rooms.get(roomId);
 const memoryRooms = createRoomService({
-  store: { ...store, rooms: { ...store.rooms, get: async () => room } },
+  store: {
+    ...store,
+    rooms: { ...store.rooms, get: async () => room },
+    watched: { ...store.watched, rooms: { ...store.watched.rooms, get: async () => room } },
+  },
   ...roomOptions,
 });
 const memoryServer = await serve(acceptEverything, memoryRooms);
@@ -271,7 +247,7 @@ async function settled(): Promise<void> {
 
 async function measure(phase: Phase, label?: string): Promise<Measured> {
   await settled();
-  const kvBefore = new Map(kvOps);
+  const kvBefore = await kvOps();
   const servedBefore = requests.served;
   const before = { own: ownCpuMs(), nats: processCpuMs(nats.pid) };
   if (label) await inspector?.post("Profiler.start");
@@ -285,7 +261,7 @@ async function measure(phase: Phase, label?: string): Promise<Measured> {
   if (profile) writeFileSync(join(profileDir!, `${label}.cpuprofile`), JSON.stringify(profile));
   const n = Math.max(1, requests.served - servedBefore);
   const ops = new Map(
-    [...kvOps]
+    [...(await kvOps())]
       .map(([op, count]) => [op, (count - (kvBefore.get(op) ?? 0)) / n] as const)
       .filter(([, perRequest]) => perRequest > 0),
   );
@@ -333,8 +309,8 @@ const check = await time(5_000, async () => {
   await signature.finish();
 });
 // The record each GetJoinToken writes: one user's, as stored.
-const sampleUser = (await plainStore.users.keys(`${roomId}.>`))[0];
-const userRecordBytes = sampleUser ? JSON.stringify((await plainStore.users.get(sampleUser))?.value).length : 0;
+const sampleUser = (await store.users.keys(`${roomId}.>`))[0];
+const userRecordBytes = sampleUser ? JSON.stringify((await store.users.get(sampleUser))?.value).length : 0;
 
 const mean = (rs: Measured[], f: (r: Measured) => number | undefined) => {
   const xs = rs.map(f).filter((x): x is number => x !== undefined);
@@ -365,6 +341,9 @@ const [unsigned, signed, signedV2, bareRate, memoryRate, joinRate] = phases.map(
 const [unsignedCpu, signedCpu, , bareCpu, memoryCpu, joinCpu] = phases.map(
   (phase) => mean(results.get(phase.name)!, (r) => r.pnmCpuUs)!,
 );
+const kvOpsPerRequest = (phase: Phase) =>
+  mean(results.get(phase.name)!, (r) => [...r.kvOps.values()].reduce((sum, n) => sum + n, 0))!;
+const [, signedKvOps, , , , joinKvOps] = phases.map(kvOpsPerRequest);
 
 console.log(machine);
 console.log(`Connect JSON on loopback, ${rounds} rounds x ${seconds} s per phase, autocannon in a child process`);
@@ -377,6 +356,8 @@ console.log(
   `signed IsRoomActive: ${signedCpu.toFixed(0)} µs pnm CPU per request, unsigned ${unsignedCpu.toFixed(0)} µs; ` +
     `the HASH-SIGNATURE check alone takes ${check.cpuUs.toFixed(1)} µs${check.failures ? ` (${check.failures} checks failed)` : ""}`,
 );
+console.log(ratioLine("KV operations per GetJoinToken", joinKvOps));
+console.log(ratioLine("KV operations per signed IsRoomActive", signedKvOps));
 console.log(ratioLine("signed IsRoomActive vs unsigned", signed / unsigned, { atLeast: 0.95 }));
 console.log(ratioLine("signed IsRoomActive vs bare node:http", signed / bareRate, { atLeast: 0.35 }));
 console.log(

@@ -36,6 +36,12 @@ export {
   TokenExpiredError,
   TokenRenewalError,
 } from "./session/session-errors.js";
-export type { PeerMessageSender, ReceivedChat, ReceivedData } from "./session/session-events.js";
+export type {
+  PeerMessageEnvelope,
+  PeerMessageSender,
+  ReceivedChat,
+  ReceivedData,
+} from "./session/session-events.js";
+export type { SessionStep } from "./session/session-steps.js";
 export type { SigningOptions } from "./signing-http-client.js";
 export type { Protocol, TransportOptions } from "./transport.js";

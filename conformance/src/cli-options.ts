@@ -126,7 +126,8 @@ export function parseCommandLine(args: string[]): CliCommand {
   if (values.vectors) throw new UsageError('--vectors belongs to the "vectors" command');
 
   const profile = values.profile ?? "pnm";
-  if (!isProfile(profile)) throw new UsageError(`--profile must be upstream or pnm, not "${profile}"`);
+  if (!isProfile(profile))
+    throw new UsageError(`--profile must be upstream, pnm or upstream-web-client, not "${profile}"`);
   const concurrency = Number(values.concurrency ?? 8);
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new UsageError("--concurrency must be a positive integer");

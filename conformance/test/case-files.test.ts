@@ -26,6 +26,14 @@ describe("the shipped cases", () => {
     expect(new Set(pnm.map((c) => c.name)).size).toBe(pnm.length);
   });
 
+  it("keep the upstream-web-client cases to runs of that profile, and only those", () => {
+    const own = expandCases(cases, "upstream-web-client", loadFeatures(dir("features/upstream-web-client.yaml")));
+    const pnm = expandCases(cases, "pnm", loadFeatures(dir("features/pnm.yaml")));
+    expect(own.length).toBeGreaterThanOrEqual(8);
+    expect(own.every((c) => c.definition.profile === "upstream-web-client")).toBe(true);
+    expect(pnm.some((c) => c.definition.profile === "upstream-web-client")).toBe(false);
+  });
+
   it("cover every operation on every transport", () => {
     const pnm = expandCases(cases, "pnm", loadFeatures(dir("features/pnm.yaml")));
     for (const call of [
@@ -64,10 +72,17 @@ describe("the NATS plane cases", () => {
   });
 
   it("run over one transport, except VerifyToken refusals, whose subject is the API answer", () => {
-    const pnm = expandCases(cases, "pnm", loadFeatures(dir("features/pnm.yaml")), [], all);
+    // Cases of rooms open to upstream's web client run in their own profile's runs only.
+    const runs = Object.fromEntries(
+      (["pnm", "upstream-web-client"] as const).map((p) => [
+        p,
+        expandCases(cases, p, loadFeatures(dir(`features/${p}.yaml`)), [], all),
+      ]),
+    );
     for (const c of natsCases.filter((c) => !c.name.startsWith("verify/"))) {
+      const run = runs[c.profile === "upstream-web-client" ? "upstream-web-client" : "pnm"]!;
       expect(
-        pnm.filter((e) => e.definition === c).map((e) => e.transport),
+        run.filter((e) => e.definition === c).map((e) => e.transport),
         c.name,
       ).toHaveLength(1);
     }
@@ -164,7 +179,7 @@ describe("case files are checked when read", () => {
     [
       "an unknown profile",
       caseWith(endRoom()).replace("profile: pnm", "profile: strict"),
-      /profile: must be in list \[upstream, pnm\]/,
+      /profile: must be in list \[upstream, pnm, upstream-web-client\]/,
     ],
     [
       "a purpose of two lines",
@@ -491,6 +506,7 @@ describe("the case schema (conformance/proto/pnm/conformance/v1/case.proto)", ()
       "join_session",
       "send_chat",
       "leave",
+      "consume",
     ]);
   });
 });

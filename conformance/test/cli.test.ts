@@ -191,7 +191,7 @@ describe("pnm-conformance", () => {
     [["--spawn", "true", "--api-key", "k"], /--spawn generates the server's credentials/],
     [
       ["--url", "http://x", "--api-key", "k", "--api-secret", "s", "--profile", "strict"],
-      /--profile must be upstream or pnm/,
+      /--profile must be upstream, pnm or upstream-web-client/,
     ],
     [["vectors", "--url", "http://x"], /--url does not apply to "vectors"/],
     [

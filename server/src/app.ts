@@ -1,3 +1,4 @@
+import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { createAccessTokenCodec } from "./auth/access-token.js";
@@ -7,6 +8,7 @@ import { ConfigError } from "./config-error.js";
 import { pnmError } from "./errors.js";
 import { createConnectRoutes, type NodeHandler } from "./http/connect-routes.js";
 import { withCors } from "./http/cors.js";
+import { createDevRoutes, type DevRoutes } from "./http/dev-routes.js";
 import { createHealthRoutes } from "./http/health.js";
 import { type DualProtocolListener, listenDualProtocol } from "./http/listener.js";
 import { listenMetrics, type MetricsListener } from "./http/metrics-listener.js";
@@ -28,7 +30,10 @@ import { participantPermissions } from "./plane/permissions.js";
 import { startPresenceTracker } from "./plane/presence.js";
 import { startPublishMonitor } from "./plane/publish-monitor.js";
 import { createRequestLimiter } from "./plane/request-limits.js";
+import { createRoomRoster } from "./plane/room-roster.js";
 import { createSessionControl } from "./plane/session-control.js";
+import { createUpstreamApprovalNotice } from "./plane/upstream-approval.js";
+import { createUpstreamConsumers } from "./plane/upstream-web-client.js";
 import { createParticipantService, type ParticipantService } from "./services/participant-service.js";
 import { createRoomService } from "./services/room-service.js";
 import { createTokenRenewal, type TokenRenewal } from "./services/token-renewal.js";
@@ -69,6 +74,8 @@ export interface PnmApp {
   readonly port: number;
   /** `http://host:port/metrics` when `config.metricsPort` is set (PNM_METRICS_PORT). */
   readonly metricsUrl?: string;
+  /** `http://host:port/demo/` in dev mode when the demo is built (`config.devMode`, `config.demoDir`). */
+  readonly demoUrl?: string;
   /**
    * Stops serving: stops accepting connections and taking auth-callout
    * requests (other instances in the queue group take them), gives the
@@ -101,7 +108,21 @@ export async function startPnmApp(options: PnmAppOptions): Promise<PnmApp> {
   const use = <T>(own: T, decorator: ((own: T) => T) | undefined): T => (decorator ? decorator(own) : own);
   const kicker = use(createKicker(options.systemNc, logger), decorate.kicker);
   const messenger = createParticipantMessenger(js);
-  const sessions = createSessionControl(messenger, kicker, logger);
+  // Only a server that opens rooms to upstream's web client creates (and deletes) consumers for participants.
+  const upstreamConsumers = config.upstreamWebClient
+    ? createUpstreamConsumers({
+        jsm: await jetstreamManager(nc),
+        logger,
+        inactiveAfterMs: config.offlineAfterMs + 60_000,
+      })
+    : undefined;
+  const sessions = createSessionControl(
+    messenger,
+    kicker,
+    logger,
+    upstreamConsumers?.close,
+    config.upstreamWebClient ? createUpstreamApprovalNotice({ store, messenger }) : undefined,
+  );
   const maxSessionMs = config.maxSessionMs ?? defaultMaxSessionMs;
   const rooms = createRoomService({
     store,
@@ -110,6 +131,7 @@ export async function startPnmApp(options: PnmAppOptions): Promise<PnmApp> {
     maxSessionMs,
     timings,
     sessions,
+    upstreamWebClient: config.upstreamWebClient,
   });
   const participants = createParticipantService({ store, tokens, natsWsUrls: () => config.natsWsUrls, timings });
   const renewal = use(
@@ -136,8 +158,15 @@ export async function startPnmApp(options: PnmAppOptions): Promise<PnmApp> {
     logger,
     permissions: use(participantPermissions, decorate.permissions),
     metrics,
+    upstreamConsumers,
   });
-  const presence = startPresenceTracker({ systemConnection: options.systemNc, store, timings, logger });
+  const presence = startPresenceTracker({
+    systemConnection: options.systemNc,
+    store,
+    timings,
+    logger,
+    onOffline: upstreamConsumers?.close,
+  });
   const media =
     config.livekit && createMediaTokenIssuer({ livekit: config.livekit, tokenValidityMs: config.tokenValidityMs });
   const limiter = createRequestLimiter({ limit: limits.request, messenger });
@@ -151,6 +180,8 @@ export async function startPnmApp(options: PnmAppOptions): Promise<PnmApp> {
     media,
     waitingRoom: rooms,
     limiter,
+    roster: createRoomRoster({ store }),
+    upstreamWebClient: config.upstreamWebClient,
   });
   const publishMonitor = startPublishMonitor({ systemNc: options.systemNc, sessions, limits: limits.publish, logger });
   await Promise.all([nc.flush(), options.systemNc.flush()]);
@@ -195,11 +226,26 @@ export async function startPnmApp(options: PnmAppOptions): Promise<PnmApp> {
     await publishMonitor.close();
     await requests.close();
   };
+  // Dev mode, when unset, follows the credentials: generated dev credentials mean a developer's machine.
+  let dev: DevRoutes | undefined;
   let listener: DualProtocolListener;
   try {
+    if (config.devMode ?? config.devCredentialsFile !== undefined) {
+      dev = await createDevRoutes({
+        keys: auth.keys,
+        nc,
+        natsWsUrls: config.natsWsUrls,
+        demoDir: config.demoDir,
+        maxBodyBytes: config.maxBodyBytes,
+        host: config.host,
+        wire: { maxStreams: config.demoWireStreams, maxBufferedBytes: config.demoWireBacklogBytes },
+        logger,
+      });
+      for (const [path, route] of dev.routes) routes.set(path, route);
+    }
     listener = await listenDualProtocol({ host: config.host, port: config.httpPort, handler, limits: config, logger });
   } catch (error) {
-    // The port is taken or not ours to use: nothing may keep answering on NATS for a server that never started.
+    // The port is taken or not ours to use, or the demo unreadable: nothing may keep answering on NATS for a server that never started.
     await stopServices();
     throw error;
   }
@@ -226,8 +272,11 @@ export async function startPnmApp(options: PnmAppOptions): Promise<PnmApp> {
     url: `http://${host}:${listener.port}`,
     port: listener.port,
     metricsUrl: metricsListener?.url,
+    demoUrl: dev && config.demoDir ? `http://${host}:${listener.port}/demo/` : undefined,
     async close(graceMs = 0) {
       shuttingDown = true;
+      // Open wire streams would hold the drain for the whole grace.
+      dev?.close();
       const drained = listener.drain(graceMs);
       logger.info("shutdown: stopped accepting connections");
       // Unsubscribed at once, so nats-server hands new auth-callout requests to the other instances.

@@ -4,6 +4,7 @@ import { defaultSignatureWindowMs, type SignatureMode, signatureModes } from "./
 import { ConfigError } from "./config-error.js";
 import { parseDuration } from "./duration.js";
 import { defaultConnectionLimits } from "./http/connection-limits.js";
+import { defaultWireWatchLimits } from "./http/dev-wire.js";
 import { type LogLevel, logLevels } from "./logger.js";
 import { defaultNatsAccountLimits, natsAccountLimitRanges } from "./nats/nats-config.js";
 import { defaultWorkerQueueLimits } from "./nats/room-streams.js";
@@ -69,10 +70,26 @@ export interface PnmConfig extends ParticipantLimitSettings {
   maxSessionMs?: number;
   /** Browser origins allowed to call participant routes (`PNM_CORS_ORIGINS`). */
   corsOrigins: string[];
+  /**
+   * Rooms open to upstream's unmodified web client (`PNM_UPSTREAM_WEB_CLIENT=on`): its default for
+   * `room_features.upstream_web_client`, and the switch without which no room may ask for it; unset: off.
+   */
+  upstreamWebClient?: boolean;
   /** LiveKit for media (`PNM_LIVEKIT_URL`, `PNM_LIVEKIT_API_KEY`, `PNM_LIVEKIT_API_SECRET`); unset: media requests are refused. */
   livekit?: { url: string; apiKey: string; apiSecret: string };
   /** The file the API credentials came from, when `ensureDevCredentials` generated them (or reused those it generated before). */
   devCredentialsFile?: string;
+  /**
+   * Dev mode (`PNM_DEV_MODE`, `on` or `off`): the demo and its dev-only routes, which sign API requests for
+   * any caller. Unset: on exactly when the API credentials are generated dev credentials (`devCredentialsFile`).
+   */
+  devMode?: boolean;
+  /** The built demo app served at `/demo/` in dev mode (`PNM_DEMO_DIR`); unset: no pages, the dev routes only. */
+  demoDir?: string;
+  /** Wire-panel streams open at once in dev mode (`PNM_DEMO_WIRE_STREAMS`); unset: 16. */
+  demoWireStreams?: number;
+  /** Bytes a wire-panel stream may hold unread before it is closed (`PNM_DEMO_WIRE_BACKLOG`); unset: 1 MiB. */
+  demoWireBacklogBytes?: number;
   /** From a request's first byte to the end of its headers (`PNM_HEADERS_TIMEOUT`); unset: ConnectionLimits' default. */
   headersTimeoutMs?: number;
   /** From a request's first byte until its whole body has arrived (`PNM_REQUEST_TIMEOUT`); unset: ConnectionLimits' default. */
@@ -134,6 +151,7 @@ export function parseConfig(env: Environment = process.env): ParsedConfig {
     httpPort: integer(env, "PNM_HTTP_PORT", 8080, { min: 0, max: 65535, form: "a port number from 0 to 65535" }),
     ...apiCredentials(env),
     apiSignature: choice(env, "PNM_API_SIGNATURE", signatureModes, "v1-and-v2"),
+    upstreamWebClient: choice(env, "PNM_UPSTREAM_WEB_CLIENT", ["on", "off"], "off") === "on",
     signatureWindowMs: duration(env, "PNM_SIGNATURE_WINDOW", defaultSignatureWindowMs, { min: 1000, max: 15 * 60_000 }),
     natsUrl: natsUrlList(text("PNM_NATS_URL")),
     natsReplicas:
@@ -173,6 +191,16 @@ export function parseConfig(env: Environment = process.env): ParsedConfig {
       (url, item) => url.origin === item,
     ),
     livekit: liveKit(env),
+    devMode: env.PNM_DEV_MODE === undefined ? undefined : choice(env, "PNM_DEV_MODE", ["on", "off"], "off") === "on",
+    demoDir: env.PNM_DEMO_DIR ? resolve(env.PNM_DEMO_DIR) : undefined,
+    demoWireStreams: integer(env, "PNM_DEMO_WIRE_STREAMS", defaultWireWatchLimits.maxStreams, {
+      min: 1,
+      form: "a whole number, at least 1",
+    }),
+    demoWireBacklogBytes: integer(env, "PNM_DEMO_WIRE_BACKLOG", defaultWireWatchLimits.maxBufferedBytes, {
+      min: 64 * 1024,
+      form: "a number of bytes, at least 65536",
+    }),
     headersTimeoutMs,
     requestTimeoutMs,
     idleTimeoutMs: duration(env, "PNM_IDLE_TIMEOUT", defaultConnectionLimits.idleTimeoutMs, { min: 1, max: 24 * hour }),

@@ -1,5 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { JetStreamApiError } from "@nats-io/jetstream";
+import { NoRespondersError, RequestError, TimeoutError } from "@nats-io/nats-core";
 import { ErrorDetailSchema, FailureReason, StatusCode } from "@pnm/protocol/pnm/v1/common_pb";
 
 const byReason: Record<FailureReason, [Code, StatusCode]> = {
@@ -76,9 +78,25 @@ export interface FailureInfo {
 }
 
 /**
+ * NATS could not serve a request for now: nobody answered (JetStream between
+ * leaders after a node of a cluster went down), the request timed out, or
+ * JetStream said it is temporarily unavailable (503). Read through causes,
+ * as the JetStream client wraps them.
+ */
+function isNatsUnavailable(err: unknown): boolean {
+  for (let depth = 0; depth < 4 && err instanceof Error; depth++, err = err.cause) {
+    if (err instanceof NoRespondersError || err instanceof TimeoutError) return true;
+    if (err instanceof RequestError && err.isNoResponders()) return true;
+    if (err instanceof JetStreamApiError && err.status === 503) return true;
+  }
+  return false;
+}
+
+/**
  * Reads what a caller needs from any thrown value. Anything that is not a pnm
  * error is reported as internal without its text, so no stack or library
- * message leaks to callers.
+ * message leaks to callers; NATS unable to serve for now is NATS_UNAVAILABLE,
+ * which callers may retry.
  */
 export function failureInfo(err: unknown): FailureInfo {
   if (err instanceof ConnectError) {
@@ -102,6 +120,11 @@ export function failureInfo(err: unknown): FailureInfo {
         statusCode: StatusCode.INVALID_PARAMETERS,
       };
     }
+  }
+  if (isNatsUnavailable(err)) {
+    const [code, statusCode] = byReason[FailureReason.NATS_UNAVAILABLE];
+    const message = "NATS cannot serve this request at the moment; try again shortly";
+    return { code, message, reason: FailureReason.NATS_UNAVAILABLE, statusCode };
   }
   return {
     code: Code.Internal,

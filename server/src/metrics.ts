@@ -17,6 +17,8 @@ export interface PnmMetrics {
   readonly admissions: Counter<"outcome" | "reason">;
   /** Compare-and-set writes the store retried because another writer got there first, by bucket. */
   readonly casRetries: Counter<"bucket">;
+  /** Round trips the store made to NATS KV, by bucket and operation (`get`, `update`, `watch`, …). */
+  readonly storeOperations: Counter<"bucket" | "operation">;
   /** 1 while the named NATS connection is up, 0 while it is down or closed. */
   readonly natsConnected: Gauge<"connection">;
   readonly natsReconnects: Counter<"connection">;
@@ -67,6 +69,12 @@ export function createPnmMetrics(options: { processMetrics?: boolean } = {}): Pn
       name: "pnm_store_cas_retries_total",
       help: "Compare-and-set writes retried after another writer changed the key first, by bucket",
       labelNames: ["bucket"],
+      registers,
+    }),
+    storeOperations: new Counter({
+      name: "pnm_store_operations_total",
+      help: "Round trips the store made to NATS KV, by bucket and operation",
+      labelNames: ["bucket", "operation"],
       registers,
     }),
     natsConnected: new Gauge({

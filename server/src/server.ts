@@ -6,7 +6,7 @@ import { ensureDevCredentials } from "./dev-credentials.js";
 import { createPnmLogger, type Logger, logEvent } from "./logger.js";
 import { resolveNatsServerBinary } from "./nats/embedded-nats.js";
 import { loadOrCreateNatsKeys, type NatsKeys, NatsKeysError } from "./nats/nats-keys.js";
-import { connectAsServer, type ServerConnectionOptions } from "./nats/server-connection.js";
+import { connectAsServer, type ServerConnectionOptions, systemInboxPrefix } from "./nats/server-connection.js";
 import { type SupervisedNatsServer, superviseNatsServer } from "./nats/supervised-nats.js";
 import { participantLimits } from "./plane/participant-limits.js";
 
@@ -95,7 +95,11 @@ export async function startPnmServer(options: PnmServerOptions = {}): Promise<Pn
   };
   try {
     const nc = await connect({ user: keys.serverUser });
-    const systemNc = await connect({ user: keys.systemUser, name: "pnm-server-system" });
+    const systemNc = await connect({
+      user: keys.systemUser,
+      name: "pnm-server-system",
+      inboxPrefix: systemInboxPrefix,
+    });
     const app = await startPnmApp({ config, nc, systemNc, keys, logger }).catch((cause: unknown) => {
       throw listenError(config, cause) ?? cause;
     });
@@ -103,6 +107,8 @@ export async function startPnmServer(options: PnmServerOptions = {}): Promise<Pn
     logger.info(`NATS keys are in ${config.natsKeysFile}`);
     logger.info(`pnm listening on ${app.url} (HTTP/1.1 and h2c: REST, Connect, gRPC-web, gRPC)`);
     if (app.metricsUrl) logger.info(`Prometheus metrics on ${app.metricsUrl}`);
+    if (app.demoUrl)
+      logger.info(`dev mode: the demo is at ${app.demoUrl} (its dev-only routes sign API requests for anyone)`);
     let closing: Promise<void> | undefined;
     const close = (graceMs: number, log: (message: string) => void) =>
       (closing ??= (async () => {

@@ -35,6 +35,9 @@ describe("parseConfig", () => {
       corsOrigins: [],
       apiSignature: "v1-and-v2",
       signatureWindowMs: 300_000,
+      upstreamWebClient: false,
+      demoWireStreams: 16,
+      demoWireBacklogBytes: 1_048_576,
     });
     for (const unset of [
       "apiKey",
@@ -44,6 +47,8 @@ describe("parseConfig", () => {
       "natsServerBin",
       "livekit",
       "devCredentialsFile",
+      "devMode",
+      "demoDir",
     ]) {
       expect(config).not.toHaveProperty(unset, expect.anything());
     }
@@ -71,6 +76,11 @@ describe("parseConfig", () => {
       PNM_MAX_BODY_BYTES: "2048",
       PNM_API_SIGNATURE: "v2-only",
       PNM_SIGNATURE_WINDOW: "2m",
+      PNM_UPSTREAM_WEB_CLIENT: "on",
+      PNM_DEV_MODE: "on",
+      PNM_DEMO_DIR: "demo-out",
+      PNM_DEMO_WIRE_STREAMS: "4",
+      PNM_DEMO_WIRE_BACKLOG: "131072",
       PNM_DATA_DIR: dataDir,
     });
     expect(config).toEqual(
@@ -92,6 +102,11 @@ describe("parseConfig", () => {
         maxBodyBytes: 2048,
         apiSignature: "v2-only",
         signatureWindowMs: 120_000,
+        upstreamWebClient: true,
+        devMode: true,
+        demoDir: resolve("demo-out"),
+        demoWireStreams: 4,
+        demoWireBacklogBytes: 131_072,
         dataDir,
       }),
     );
@@ -139,6 +154,11 @@ describe("parseConfig", () => {
     ["PNM_CORS_ORIGINS", "https://app.example.com/"],
     ["PNM_CORS_ORIGINS", "*"],
     ["PNM_API_SIGNATURE", "v3"],
+    ["PNM_UPSTREAM_WEB_CLIENT", "yes"],
+    ["PNM_DEV_MODE", "yes"],
+    ["PNM_DEMO_WIRE_STREAMS", "0"],
+    ["PNM_DEMO_WIRE_STREAMS", "many"],
+    ["PNM_DEMO_WIRE_BACKLOG", "1000"],
     ["PNM_SIGNATURE_WINDOW", "1h"],
   ])("refuses %s=%j with a ConfigError naming it", (name, value) => {
     const error = errorOf(() => parseConfig({ [name]: value }));

@@ -1,6 +1,8 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
+import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { CreateRoomRequestSchema } from "@pnm/protocol/pnm/v1/create_room_pb";
 import { describe, expect, it } from "vitest";
+import { failureInfo } from "../src/errors.js";
 import { fromUpstreamJson } from "../src/http/upstream-json.js";
 import { generateE2eeKey } from "../src/rooms/e2ee-key.js";
 import { resolveRoomSettings } from "../src/rooms/room-defaults.js";
@@ -89,6 +91,43 @@ describe("room settings", () => {
     expect(
       resolveRoomSettings(create(CreateRoomRequestSchema, { ...req, emptyTimeout: 600 }), 0).emptyTimeoutSeconds,
     ).toBe(600);
+  });
+});
+
+describe("rooms open to upstream's web client", () => {
+  it("follow the server's PNM_UPSTREAM_WEB_CLIENT when unset, and keep an explicit false on a server where it is on", () => {
+    const features = (json: JsonObject, upstreamWebClient?: boolean) =>
+      resolveRoomSettings(request(json), 0, { upstreamWebClient }).metadata.roomFeatures!.upstreamWebClient;
+    expect(features({})).toBe(false);
+    expect(features({}, false)).toBe(false);
+    expect(features({}, true)).toBe(true);
+    expect(features({ upstream_web_client: false }, true)).toBe(false);
+    expect(features({ upstream_web_client: true }, true)).toBe(true);
+  });
+
+  it("are refused as INVALID_ARGUMENT on a server where PNM_UPSTREAM_WEB_CLIENT is off", () => {
+    let caught: unknown;
+    try {
+      resolveRoomSettings(request({ upstream_web_client: true }), 0, { upstreamWebClient: false });
+    } catch (error) {
+      caught = error;
+    }
+    expect(failureInfo(caught).reason).toBe(FailureReason.INVALID_ARGUMENT);
+  });
+
+  it('are refused as INVALID_ARGUMENT with "_" in their id, asked for or by default; a strict room keeps it', () => {
+    const underscored = (json: JsonObject) => request(json, { room_id: "r_1" });
+    for (const json of [{ upstream_web_client: true }, {}] as JsonObject[]) {
+      let caught: unknown;
+      try {
+        resolveRoomSettings(underscored(json), 0, { upstreamWebClient: true });
+      } catch (error) {
+        caught = error;
+      }
+      expect(failureInfo(caught).reason).toBe(FailureReason.INVALID_ARGUMENT);
+    }
+    const strict = resolveRoomSettings(underscored({ upstream_web_client: false }), 0, { upstreamWebClient: true });
+    expect(strict.metadata.roomFeatures!.upstreamWebClient).toBe(false);
   });
 });
 

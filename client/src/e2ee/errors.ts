@@ -12,9 +12,12 @@ export class KeyDerivationError extends Error {
  * apart, so neither can this error; the WebCrypto error, if any, is the cause.
  */
 export class DecryptionError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
+  /** The bytes that did not open, when a session dropped a received message (as NATS carried it). */
+  readonly payload?: Uint8Array;
+  constructor(message: string, options?: ErrorOptions & { payload?: Uint8Array }) {
     super(message, options);
     this.name = "DecryptionError";
+    if (options?.payload) this.payload = options.payload;
   }
 }
 

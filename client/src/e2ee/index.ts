@@ -1,7 +1,8 @@
 /**
- * pnm's end-to-end encryption primitives (WebCrypto only): room key
- * derivation and AES-256-GCM messages in `IV ‖ ciphertext ‖ tag` form,
- * byte-compatible with upstream's web client.
+ * pnm's end-to-end encryption primitives (WebCrypto; under Node, messages
+ * are sealed and opened by node:crypto on the same key): room key derivation
+ * and AES-256-GCM messages in `IV ‖ ciphertext ‖ tag` form, byte-compatible
+ * with upstream's web client.
  *
  * @packageDocumentation
  */

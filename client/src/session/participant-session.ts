@@ -32,6 +32,7 @@ import {
 } from "./session-errors.js";
 import { createSessionEmitter, type SessionEvents } from "./session-events.js";
 import { createSessionState, type SessionState } from "./session-state.js";
+import type { SessionStep } from "./session-steps.js";
 
 export type { SessionEvents } from "./session-events.js";
 
@@ -54,6 +55,11 @@ export interface ParticipantSessionOptions extends Omit<TransportOptions, "baseU
    * flow goes on; turned away, `joinSession` rejects with DeniedError.
    */
   onWaiting?: () => void;
+  /**
+   * Called as each step of the flow completes (SessionStep), for progress
+   * displays; a listener that throws does not stop the flow.
+   */
+  onStep?: (step: SessionStep) => void;
 }
 
 /**
@@ -127,6 +133,13 @@ export interface ParticipantSession {
 export async function joinSession(options: ParticipantSessionOptions): Promise<ParticipantSession> {
   const state = createSessionState(options.token);
   const events = createSessionEmitter();
+  const reached = (step: SessionStep) => {
+    try {
+      options.onStep?.(step);
+    } catch {
+      // A progress display's fault is not the session's.
+    }
+  };
   let endedBy: SessionError | undefined;
   const endWith = (error: SessionError) => {
     if (state.ended) return;
@@ -140,9 +153,10 @@ export async function joinSession(options: ParticipantSessionOptions): Promise<P
   const roomId = verified.roomId!;
   const userId = verified.userId!;
   const subjects = verified.natsSubjects!;
+  reached({ step: "verified", verified });
 
   // 2. The passphrase, before anything reaches NATS.
-  let typedPassphrase = await promptForPassphrase(verified, options);
+  let typedPassphrase = await promptForPassphrase(verified, options, reached);
 
   // 3. NATS over WebSocket, authenticated by the (renewable) token; replaced when it drops.
   // The waiting room's approval comes unasked; the connection that hears it
@@ -190,6 +204,7 @@ export async function joinSession(options: ParticipantSessionOptions): Promise<P
   });
   promotion.connected();
   state.onEnd(() => connection!.close());
+  reached({ step: "connected", servers: verified.natsWsUrls });
 
   // Renewal runs from here on, so that a long wait in the waiting room does not outlive the token.
   let sessionExpiresAt: number | undefined;
@@ -222,21 +237,25 @@ export async function joinSession(options: ParticipantSessionOptions): Promise<P
       toldWaiting = true;
       await promotion.waitForApproval(state, () => endedBy);
     });
+    reached({ step: "initial-data", initialData });
 
     // 5. Key import: the server's key or the typed passphrase, with the room's scheme.
     const { key, e2ee } = await importRoomKey(metadata, roomSid, typedPassphrase);
     // The typed passphrase lives on only inside the key object.
     typedPassphrase = undefined;
     if (key) state.onEnd(() => key.clear());
+    reached({ step: "key-imported", e2ee });
 
     // An approval heard by now (it can cross the initial data) replaces the connection: the requests below need the room's permissions.
     await promotion.done();
 
     // 6. Media token.
     const media = await requestMedia(server);
+    reached({ step: "media", media });
 
     // 7. Encrypted peer messages: the subscriptions are in place; from now on they are read.
     const sender = peers.open({ key, e2ee, sender: initialData.localUser!, connection: connection! });
+    reached({ step: "open" });
 
     return {
       roomId,
@@ -278,8 +297,18 @@ export async function joinSession(options: ParticipantSessionOptions): Promise<P
   }
 }
 
-/** VerifyToken answers that say nothing about the token: the server or its NATS could not be reached. */
-const transientReasons = new Set([FailureReason.UNSPECIFIED, FailureReason.INTERNAL, FailureReason.NATS_UNAVAILABLE]);
+/**
+ * VerifyToken answers to a reconnecting session that say nothing against its
+ * token: the server or its NATS could not be reached, or the seat online is
+ * the session's own (its last connection was on a nats-server that went down
+ * without reporting the disconnect; the next connect takes the seat over).
+ */
+const transientReasons = new Set([
+  FailureReason.UNSPECIFIED,
+  FailureReason.INTERNAL,
+  FailureReason.NATS_UNAVAILABLE,
+  FailureReason.USER_ALREADY_ONLINE,
+]);
 
 async function verifyToken(api: ParticipantClient): Promise<VerifyTokenResponse> {
   return api.verifyToken({ isProduction: true }).catch((err: unknown) => {
@@ -292,10 +321,12 @@ async function verifyToken(api: ParticipantClient): Promise<VerifyTokenResponse>
 async function promptForPassphrase(
   verified: VerifyTokenResponse,
   options: Pick<ParticipantSessionOptions, "promptForKey">,
+  reached: (step: SessionStep) => void,
 ): Promise<string | undefined> {
   if (!verified.enabledSelfInsertEncryptionKey) return undefined;
   if (!options.promptForKey)
     throw new JoinRefusedError(FailureReason.INVALID_ARGUMENT, "this room needs a passphrase: pass promptForKey");
+  reached({ step: "passphrase" });
   return options.promptForKey();
 }
 
@@ -351,7 +382,9 @@ async function requestMedia(server: ServerChannel): Promise<MediaServerConnInfo 
     "",
     NatsMsgServerToClientEvent.RES_MEDIA_SERVER_DATA,
   );
-  if (answer.msg) return fromJsonString(MediaServerConnInfoSchema, answer.msg, { ignoreUnknownFields: true });
+  // A refusal is its ErrorDetail; in rooms open to upstream's web client it carries a placeholder msg as well.
+  if (answer.msg && answer.binMsg.length === 0)
+    return fromJsonString(MediaServerConnInfoSchema, answer.msg, { ignoreUnknownFields: true });
   const reason = fromBinary(ErrorDetailSchema, answer.binMsg).reason;
   if (reason !== FailureReason.MEDIA_UNAVAILABLE) throw new JoinRefusedError(reason, "media token refused");
   return undefined;

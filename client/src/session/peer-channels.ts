@@ -122,7 +122,15 @@ export function createPeerChannels(options: PeerChannelsOptions): PeerChannels {
     bytes: Uint8Array,
     verifiedSender: string | undefined,
   ): Promise<void> {
-    const plain = key ? await key.decrypt(bytes) : bytes;
+    const plain = key
+      ? await key.decrypt(bytes).catch((e: unknown) => {
+          // The error names the bytes that did not open, for displays that show what arrived.
+          throw new DecryptionError(e instanceof Error ? e.message : "message could not be decrypted", {
+            cause: e instanceof DecryptionError ? e.cause : e,
+            payload: bytes,
+          });
+        })
+      : bytes;
     const message =
       channel === "chat" ? fromBinary(ChatMessageSchema, plain) : fromBinary(DataChannelMessageSchema, plain);
     if (verifiedSender !== undefined && message.fromUserId !== verifiedSender) {
@@ -131,8 +139,9 @@ export function createPeerChannels(options: PeerChannelsOptions): PeerChannels {
     // On the shared subject a message in this participant's name is not its own (it never publishes there): someone else's claim.
     if (message.fromUserId === userId) return;
     const sender: PeerMessageSender = { userId: message.fromUserId, verified: verifiedSender !== undefined };
-    if (message.$typeName === ChatMessageSchema.typeName) events.emit("chat", Object.assign(message, { sender }));
-    else events.emit(channel as "whiteboard" | "data", Object.assign(message, { sender }));
+    const envelope = { sender, payload: bytes };
+    if (message.$typeName === ChatMessageSchema.typeName) events.emit("chat", Object.assign(message, envelope));
+    else events.emit(channel as "whiteboard" | "data", Object.assign(message, envelope));
   }
 
   function subscribe(nc: NatsConnection, channel: PeerChannel, subject: string) {

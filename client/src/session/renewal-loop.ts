@@ -65,10 +65,10 @@ export function startRenewalLoop(options: RenewalLoopOptions): RenewalLoop {
       throw new ErrorClass(failure.reason, failure.msg);
     }
     state.token = answer.msg;
-    options.onRenewed(answer.msg);
-    // Upstream's servers send the token alone.
+    // Upstream's servers send the token alone. Read before onRenewed, so that its listeners see the session's end.
     if (answer.binMsg.length > 0)
       options.onSessionExpiresAt?.(Number(fromBinary(RenewalSuccessSchema, answer.binMsg).sessionExpiresAt));
+    options.onRenewed(answer.msg);
     schedule();
     return answer.msg;
   }

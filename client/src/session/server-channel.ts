@@ -7,6 +7,7 @@ import {
   NatsMsgServerToClientSchema,
 } from "@pnm/protocol/pnm/v1/nats_msg_pb";
 import type { NatsSubjects } from "@pnm/protocol/pnm/v1/verify_token_pb";
+import { NatsTimeoutError } from "../nats/nats-errors.js";
 import type { NatsConnection } from "../nats/ws-connection.js";
 import type { SessionChannel } from "./session-connection.js";
 
@@ -33,7 +34,9 @@ export interface ServerChannel extends SessionChannel {
   /**
    * Sends a request on the user's own worker subject and waits for the
    * server's answer of `answer` event; rejects when there is none within
-   * `timeoutMs` (default 10 000) or the request could not be sent.
+   * `timeoutMs` (default 10 000) with a `NatsTimeoutError` (a request lost
+   * with a server instance or a NATS node that went down), or with the
+   * error that kept the request from being sent.
    */
   request(
     event: NatsMsgClientToServerEvent,
@@ -86,7 +89,10 @@ export function createServerChannel(options: ServerChannelOptions): ServerChanne
           reject(error);
         };
         const timer = setTimeout(
-          () => fail(new Error(`no ${NatsMsgServerToClientEvent[answer]} from the server within ${timeoutMs} ms`)),
+          () =>
+            fail(
+              new NatsTimeoutError(`no ${NatsMsgServerToClientEvent[answer]} from the server within ${timeoutMs} ms`),
+            ),
           timeoutMs,
         );
         list.push(done);

@@ -17,11 +17,22 @@ export interface PeerMessageSender {
   readonly verified: boolean;
 }
 
-/** A chat message and who sent it. */
-export type ReceivedChat = ChatMessage & { readonly sender: PeerMessageSender };
+/** What every received peer message carries besides its content. */
+export interface PeerMessageEnvelope {
+  /** Who sent it. */
+  readonly sender: PeerMessageSender;
+  /**
+   * The message as NATS carried it: sealed with the room key when the room
+   * encrypts the channel, so this is what anyone watching the subject saw.
+   */
+  readonly payload: Uint8Array;
+}
 
-/** A whiteboard or data message and who sent it. */
-export type ReceivedData = DataChannelMessage & { readonly sender: PeerMessageSender };
+/** A chat message, who sent it, and its bytes on the wire. */
+export type ReceivedChat = ChatMessage & PeerMessageEnvelope;
+
+/** A whiteboard or data message, who sent it, and its bytes on the wire. */
+export type ReceivedData = DataChannelMessage & PeerMessageEnvelope;
 
 /** What a session reports to the listeners added with `on`. */
 export type SessionEvents = {

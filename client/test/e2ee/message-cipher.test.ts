@@ -76,4 +76,36 @@ describe("encryptMessage / decryptMessage", () => {
     expect(err.cause).toBeUndefined();
     expect(err.message).toMatch(/27 bytes/);
   });
+
+  // Under Node messages go through node:crypto on the CryptoKey's bytes; WebCrypto itself is the reference.
+  it.each([0, 1, 16, 1024, 65_536])("seals %i bytes exactly as WebCrypto does, and opens WebCrypto's", async (size) => {
+    const plaintext = crypto.getRandomValues(new Uint8Array(size));
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const web = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, plaintext));
+    const wire = new Uint8Array(12 + web.length);
+    wire.set(iv);
+    wire.set(web, 12);
+    expect(await encryptMessage(key, plaintext, iv)).toEqual(wire);
+    expect(await decryptMessage(key, wire)).toEqual(plaintext);
+  });
+
+  it("uses an AES-128-GCM key as WebCrypto does", async () => {
+    const short = await crypto.subtle.importKey("raw", new Uint8Array(16).fill(7), "AES-GCM", false, [
+      "encrypt",
+      "decrypt",
+    ]);
+    const iv = new Uint8Array(12).fill(1);
+    const web = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, short, text));
+    expect((await encryptMessage(short, text, iv)).subarray(12)).toEqual(web);
+  });
+
+  it("refuses a key without the usage, as WebCrypto does", async () => {
+    const raw = new Uint8Array(32).fill(3);
+    const encryptOnly = await crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt"]);
+    const decryptOnly = await crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["decrypt"]);
+    const wire = await encryptMessage(encryptOnly, text);
+    expect(await decryptMessage(decryptOnly, wire)).toEqual(text);
+    await expect(encryptMessage(decryptOnly, text)).rejects.toThrow();
+    await decryptionError(decryptMessage(encryptOnly, wire));
+  });
 });

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { build } from "esbuild";
-import { chromium, type Page } from "playwright-core";
+import { type Browser, chromium, type Page } from "playwright-core";
 
 const chromiumPath = "/usr/bin/chromium";
 // Without the background-networking flags Chromium keeps dialling hosts this machine cannot reach.
@@ -45,20 +45,27 @@ export async function bundleScript(entry: string, resolveDir: string, globalName
 }
 
 /**
+ * Debian's headless Chromium, with the flags that keep it from dialling out.
+ * The test command installs chromium; without it this throws instead of skipping.
+ */
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing: run apt-get install -y chromium`);
+  return chromium.launch({ executablePath: chromiumPath, args: chromiumArgs, headless: true });
+}
+
+/**
  * Opens a page running `script` in Debian's headless Chromium. The page is
  * served from a loopback http origin: about:blank is not a secure context,
- * so crypto.subtle would be missing there. The test command installs
- * chromium; without it this throws instead of skipping.
+ * so crypto.subtle would be missing there.
  */
 export async function openBrowserPage(script: string): Promise<BrowserPage> {
-  if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing: run apt-get install -y chromium`);
   const html = `<!doctype html><meta charset="utf-8"><script>${script}</script>`;
   const server = createServer((_req, res) =>
     res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(html),
   );
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs, headless: true });
+  const browser = await launchChromium();
   const page = await browser.newPage();
   await page.goto(`${origin}/`);
   return {

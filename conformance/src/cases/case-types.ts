@@ -124,6 +124,8 @@ export type ParticipantStep =
       /** The envelope's msg: a literal or a token derived from an issued one. */
       msg?: TokenSpec;
       worker: "core" | "js";
+      /** As upstream's web client: a JetStream publish, the answer read from the participant's consumer. */
+      throughConsumer: boolean;
       withinMs: number;
       expect: AnswerExpectation;
       save: Record<string, string>;
@@ -136,7 +138,9 @@ export type ParticipantStep =
       expect: { joined: true } | { refused: ReasonName };
     }
   | { kind: "send-chat"; participant: string; text: string }
-  | { kind: "leave"; participant: string };
+  | { kind: "leave"; participant: string }
+  /** Reads the participant's consumer `<room>_<user>` on the room stream, as upstream's web client does. */
+  | { kind: "consume"; participant: string; expect: "accepted" | "refused" };
 
 /** What a participant must (not) have received by the end of the wait. */
 export interface DeliveryExpectation {

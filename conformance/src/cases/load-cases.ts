@@ -461,6 +461,7 @@ function readStep(step: StepMessage, r: Reader): Step {
         event: r.at("event").event(NatsMsgClientToServerEvent, s.event),
         msg: s.msg === undefined ? undefined : readToken(s.msg),
         worker: (s.worker ?? "core") as "core" | "js",
+        throughConsumer: s.throughConsumer,
         withinMs: s.withinMs ?? (expect.none ? 1_000 : 5_000),
         expect,
         save: { ...s.save },
@@ -478,6 +479,12 @@ function readStep(step: StepMessage, r: Reader): Step {
     }
     case "sendChat":
       return { kind: "send-chat", participant: kind.value.sendChat, text: kind.value.text };
+    case "consume":
+      return {
+        kind: "consume",
+        participant: kind.value.consume,
+        expect: (kind.value.expect ?? "accepted") as "accepted" | "refused",
+      };
     case undefined:
       return r.fail("the step has no kind");
   }

@@ -18,6 +18,8 @@ export interface NatsTarget {
   subjects: Record<string, string>;
   /** What the client SDK's sessions open; it connects to `wsUrl` whatever VerifyToken names. */
   webSocket: WebSocketConstructor;
+  /** VerifyToken's `room_stream_name`: the stream upstream's web client reads its consumer from; unset when it names none. */
+  roomStream?: string;
 }
 
 // NatsSubjects field (proto name) → case variable.
@@ -81,7 +83,8 @@ export async function discoverNats(
     if (typeof root !== "string" || root === "") throw new Error(`VerifyToken's nats_subjects has no ${field}`);
     subjects[variable] = root;
   }
-  return { wsUrl, subjects, webSocket: redirectedWebSocket(natsUrl) };
+  const roomStream = typeof verified.room_stream_name === "string" ? verified.room_stream_name : undefined;
+  return { wsUrl, subjects, webSocket: redirectedWebSocket(natsUrl), roomStream };
 }
 
 /** Node's WebSocket, connecting to `url` instead of the address it is given when `url` is set. */

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { create, type JsonObject, type JsonValue, toBinary } from "@bufbuild/protobuf";
+import { jetstream } from "@nats-io/jetstream";
 import { joinSession, type SessionError } from "@pnm/client";
 import { createNodeHttp2Client } from "@pnm/client/node";
 import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
@@ -24,6 +25,7 @@ import {
   type Participant,
   publishChecked,
   type RawParticipant,
+  type RecordedMessage,
   type SessionParticipant,
   sleep,
   subscribeRecorded,
@@ -88,7 +90,43 @@ export async function runParticipantStep(step: ParticipantStep, ctx: Participant
     case "send-chat":
       await session(ctx, step.participant).session.sendChat(text(ctx, step.text));
       return [];
+    case "consume":
+      return consume(step, ctx);
   }
+}
+
+/** The `received` subject that names a participant's consumer deliveries instead of a subscription. */
+const consumerDeliveries = "$consumer";
+
+async function consume(
+  step: Extract<ParticipantStep, { kind: "consume" }>,
+  ctx: ParticipantStepContext,
+): Promise<string[]> {
+  const participant = raw(ctx, step.participant);
+  const { roomId, userId } = participant;
+  if (!roomId || !userId)
+    throw new StepError(`${step.participant}'s token names no room_id and sub, so its consumer is unknown`);
+  if (!ctx.nats.roomStream) return ["VerifyToken names no room_stream_name to read a consumer from"];
+  if (participant.consumer) throw new StepError(`${step.participant} reads its consumer already`);
+  const name = `${roomId}_${userId}`;
+  const deliveries: RecordedMessage[] = [];
+  try {
+    const consumer = await jetstream(participant.nc).consumers.get(ctx.nats.roomStream, name);
+    await consumer.consume({
+      callback: (m) => {
+        deliveries.push({ subject: m.subject, data: m.data.slice() });
+        m.ack();
+      },
+    });
+  } catch (err) {
+    return step.expect === "refused"
+      ? []
+      : [`cannot read consumer ${name} of ${ctx.nats.roomStream}: ${(err as Error).name}: ${(err as Error).message}`];
+  }
+  participant.consumer = deliveries;
+  return step.expect === "accepted"
+    ? []
+    : [`expected consumer ${name} of ${ctx.nats.roomStream} to be refused to ${step.participant}, but it was read`];
 }
 
 async function connect(
@@ -244,8 +282,11 @@ async function received(
     if (step.subject === undefined)
       throw new StepError(`received: name the subscription of ${step.participant} with subject`);
     const subject = text(ctx, step.subject);
-    const recorded = participant.subscriptions.get(subject);
-    if (!recorded) throw new StepError(`${step.participant} has no subscription to ${subject}`);
+    const recorded =
+      subject === consumerDeliveries
+        ? participant.consumer && { messages: participant.consumer }
+        : participant.subscriptions.get(subject);
+    if (!recorded) throw new StepError(`${step.participant} has no subscription to ${subject} (consume first)`);
     where = ` on ${subject}`;
     inbox = () => ({
       texts: recorded.messages.map((m) => m.data),
@@ -322,6 +363,7 @@ async function request(
   const privateSubject = `${subjects.sys_private}.${roomId}.${userId}.>`;
   const workerSubject = `${step.worker === "js" ? subjects.sys_js_worker : subjects.sys_core_worker}.${roomId}.${userId}`;
   const expect = resolveAnswer(ctx, step.expect);
+  if (step.throughConsumer) return requestThroughConsumer(step, ctx, participant, expect);
   const answers = await subscribeRecorded(participant, privateSubject);
   try {
     if (answers.refused !== undefined)
@@ -362,6 +404,56 @@ async function request(
   } finally {
     answers.subscription.unsubscribe();
   }
+}
+
+/** A request as upstream's web client sends it: a JetStream publish, whose answer arrives through the consumer. */
+async function requestThroughConsumer(
+  step: Extract<ParticipantStep, { kind: "request" }>,
+  ctx: ParticipantStepContext,
+  participant: RawParticipant,
+  expect: AnswerExpectation,
+): Promise<string[]> {
+  const deliveries = participant.consumer;
+  if (!deliveries) throw new StepError(`${step.participant} reads no consumer: consume first`);
+  const workerSubject = `${ctx.nats.subjects.sys_js_worker}.${participant.roomId}.${participant.userId}`;
+  const label = `${NatsMsgClientToServerEvent[step.event]} on ${workerSubject} with JetStream`;
+  const id = randomUUID();
+  const msg = step.msg === undefined ? "" : (resolveToken(step.msg, ctx.scope, ctx.apiSecret).value ?? "");
+  const envelope = toBinary(
+    NatsMsgClientToServerSchema,
+    create(NatsMsgClientToServerSchema, { id, event: step.event, msg }),
+  );
+  const seen = deliveries.length;
+  try {
+    await jetstream(participant.nc).publish(workerSubject, envelope, { timeout: step.withinMs });
+  } catch (err) {
+    return [`${label}: no acknowledgement from the work queue: ${(err as Error).name}: ${(err as Error).message}`];
+  }
+  const deadline = Date.now() + step.withinMs;
+  const answers = () =>
+    deliveries
+      .slice(seen)
+      .map((m) => decodeServerEnvelope(m.data))
+      .filter((m) => m !== undefined);
+  let answer: NatsMsgServerToClient | undefined;
+  while (!answer && Date.now() < deadline) {
+    answer = answers().find((m) => m.event === expect.event);
+    if (!answer) await sleep(10);
+  }
+  if (expect.none)
+    return answer
+      ? [`${label}: expected no ${eventName(expect.event)} within ${step.withinMs} ms, got ${describeAnswer(answer)}`]
+      : [];
+  if (!answer) {
+    const others = answers();
+    return [
+      `${label}: no ${eventName(expect.event)} through the consumer within ${step.withinMs} ms${others.length ? ` (got ${others.map(describeAnswer).join("; ")})` : ""}`,
+    ];
+  }
+  const problems = await checkAnswer(answer, expect, { requestId: id, liveKit: ctx.liveKit });
+  if (problems.length > 0) return problems.map((p) => `${label}: ${p}`);
+  save(step.save, answerShape(answer) as unknown as JsonObject, ctx);
+  return [];
 }
 
 async function join(

@@ -44,6 +44,8 @@ export interface RawParticipant {
   publishRefusals: { subject: string; message: string }[];
   /** Set once the connection has closed, by the server or the harness. */
   closed: boolean;
+  /** What its JetStream consumer delivered (and it acked), once a `consume` step started reading it. */
+  consumer?: RecordedMessage[];
 }
 
 /** A participant running pnm's client SDK (joinSession): verify, NATS, initial data, key, media, encrypted chat. */

@@ -55,7 +55,7 @@ export async function runCase(expanded: ExpandedCase, context: CaseContext): Pro
   const scope = createScope({
     runId: context.runId,
     caseIndex: expanded.index,
-    given: { api_key: context.apiKey, ...(needsNats ? (nats as NatsTarget).subjects : {}) },
+    given: { api_key: context.apiKey, ...(needsNats ? natsVariables(nats as NatsTarget) : {}) },
     nowSeconds: () => Math.floor(Date.now() / 1000),
   });
   const participants = new Map<string, Participant>();
@@ -137,4 +137,9 @@ function save(step: CallStep, body: JsonObject | undefined, set: (name: string, 
     if (value === undefined || value === null) throw new StepError(`cannot save ${name}: the answer has no ${path}`);
     set(name, value);
   }
+}
+
+/** The case variables the NATS plane gives: the subject roots and, when VerifyToken names it, `room_stream`. */
+function natsVariables(nats: NatsTarget): Record<string, string> {
+  return { ...nats.subjects, ...(nats.roomStream ? { room_stream: nats.roomStream } : {}) };
 }

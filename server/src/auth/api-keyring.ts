@@ -1,4 +1,4 @@
-import { createHash, createSecretKey, type KeyObject, timingSafeEqual } from "node:crypto";
+import { createSecretKey, hash, type KeyObject, timingSafeEqual } from "node:crypto";
 
 /** One API key and the secret it selects, as configured. */
 export interface ApiKeyPair {
@@ -113,6 +113,7 @@ export function createApiKeyring(pairs: readonly ApiKeyPair[]): ApiKeyring {
   };
 }
 
+// The one-shot hash: half the cost of a Hash object, on every signed request.
 function sha256(text: string): Buffer {
-  return createHash("sha256").update(text, "utf8").digest();
+  return hash("sha256", text, "buffer");
 }

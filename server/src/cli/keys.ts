@@ -2,11 +2,10 @@
 // Usage: pnm-server-keys [options]   (in a checkout: npm run keys -- [options]); --help lists them.
 // Generates this deployment's NATS keys (upstream ships public sample seeds), a
 // matching nats-server configuration for each node, and the pnm settings that go with them.
-import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { renderNatsServerConfig } from "../nats/nats-config.js";
-import { createNatsKeys, NatsKeysError, saveNatsKeys } from "../nats/nats-keys.js";
+import { type NatsDeploymentFiles, writeNatsDeploymentFiles } from "../nats/deployment-files.js";
+import { NatsKeysError } from "../nats/nats-keys.js";
 
 const usage = `Usage: pnm-server-keys [options]   (in a pnm checkout: npm run keys -- [options])
 
@@ -60,51 +59,30 @@ async function main(): Promise<void> {
   const wsPort = portOption("ws-port", values["ws-port"], 9222, nodes);
   const httpPort = portOption("http-port", values["http-port"], 8222, nodes);
   const clusterPort = portOption("cluster-port", values["cluster-port"], 6222, nodes);
-  const host = values.host;
-  const urlHost = host.includes(":") ? `[${host}]` : host;
-  const outDir = resolve(values.out);
-  const keysPath = join(outDir, "nats-keys.json");
-  const keys = createNatsKeys();
+  let files: NatsDeploymentFiles;
   try {
-    await saveNatsKeys(keysPath, keys, { overwrite: values.force });
+    files = await writeNatsDeploymentFiles({
+      outDir: values.out,
+      nodes,
+      host: values.host,
+      port,
+      wsPort,
+      httpPort,
+      clusterPort,
+      overwrite: values.force,
+    });
   } catch (error) {
     if (error instanceof NatsKeysError && (error.cause as NodeJS.ErrnoException | undefined)?.code === "EEXIST") {
       console.error(
-        `${keysPath} already exists; pass --force to replace it (clients and servers using the old keys stop working).`,
+        `${join(resolve(values.out), "nats-keys.json")} already exists; pass --force to replace it (clients and servers using the old keys stop working).`,
       );
       process.exitCode = 1;
       return;
     }
     throw error;
   }
-  const indexes = Array.from({ length: nodes }, (_, i) => i);
-  const routes = indexes.map((i) => `nats-route://${urlHost}:${clusterPort + i}`);
-  const configPaths: string[] = [];
-  for (const i of indexes) {
-    const single = nodes === 1;
-    const configPath = join(outDir, single ? "nats-server.conf" : `nats-server-${i + 1}.conf`);
-    const config = renderNatsServerConfig({
-      keys,
-      serverName: single ? "pnm-dev" : `pnm-${i + 1}`,
-      host,
-      port: port + i,
-      websocketPort: wsPort + i,
-      httpPort: httpPort + i,
-      storeDir: join(outDir, single ? "jetstream" : `jetstream-${i + 1}`),
-      ...(single ? {} : { cluster: { name: "pnm", port: clusterPort + i, routes } }),
-    });
-    await writeFile(configPath, config, { mode: 0o644 });
-    configPaths.push(configPath);
-  }
-  const env = [
-    `PNM_NATS_URL=${indexes.map((i) => `nats://${urlHost}:${port + i}`).join(",")}`,
-    `PNM_NATS_KEYS_FILE=${keysPath}`,
-    `PNM_NATS_WS_URLS=${indexes.map((i) => `ws://${urlHost}:${wsPort + i}`).join(",")}`,
-    ...(nodes >= 3 ? ["PNM_NATS_REPLICAS=3"] : []),
-  ];
-  const envPath = join(outDir, "pnm.env");
-  await writeFile(envPath, `${env.join("\n")}\n`, { mode: 0o644 });
-
+  const { keys, keysPath, configPaths, envPath } = files;
+  const env = Object.entries(files.env).map(([name, value]) => `${name}=${value}`);
   console.log(`wrote ${keysPath} (secret seeds, mode 0600)`);
   for (const configPath of configPaths) console.log(`wrote ${configPath} (public keys only)`);
   console.log(`wrote ${envPath} (the pnm settings below)`);

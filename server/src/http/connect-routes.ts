@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { create, type DescMethod, isMessage, type Message, toBinary, toJsonString } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -7,25 +8,39 @@ import {
   createContextKey,
   createContextValues,
   type Interceptor,
+  type ServiceImpl,
 } from "@connectrpc/connect";
-import { createAsyncIterable, type UniversalHandler, type UniversalServerResponse } from "@connectrpc/connect/protocol";
-import { errorToJsonBytes, parseTimeout as parseConnectTimeout } from "@connectrpc/connect/protocol-connect";
+import {
+  createAsyncIterable,
+  mergeNonProtocolHeaders,
+  type UniversalHandler,
+  type UniversalServerResponse,
+} from "@connectrpc/connect/protocol";
+import {
+  codeToHttpStatus,
+  errorToJsonBytes,
+  parseTimeout as parseConnectTimeout,
+} from "@connectrpc/connect/protocol-connect";
 import { parseTimeout as parseGrpcTimeout } from "@connectrpc/connect/protocol-grpc";
 import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import { ErrorDetailSchema, FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { ParticipantService as ParticipantServiceDesc } from "@pnm/protocol/pnm/v1/participant_service_pb";
 import { RoomService as RoomServiceDesc } from "@pnm/protocol/pnm/v1/room_service_pb";
+import type { VerifyTokenRequest } from "@pnm/protocol/pnm/v1/verify_token_pb";
 import type { ApiSignatureVerifier, BodySignatureCheck, SignedFraming } from "../auth/api-signature.js";
-import { pnmError } from "../errors.js";
+import { failureInfo, pnmError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { PnmMetrics } from "../metrics.js";
 import { type ParticipantService, tokenFromAuthorization } from "../services/participant-service.js";
 import type { RoomService } from "../services/room-service.js";
 import {
+  BodyAborted,
+  type BodyGuardOptions,
   clientGone,
   encodingRefusal,
   guardBody,
   type RpcBodyKind,
+  readGuardedBody,
   requestDecodeCheck,
   rpcBodyKind,
 } from "./request-body-guard.js";
@@ -67,8 +82,10 @@ const recordKey = createContextKey<RequestRecord | undefined>(undefined);
 
 /**
  * Connect, gRPC-web and gRPC for both services. Every body passes the body
- * guard on its way into Connect; RoomService bodies are also signed (over the
- * message: a Connect unary body, the payload of a gRPC / gRPC-web envelope). A
+ * guard; RoomService bodies are also signed (over the message: a Connect
+ * unary body, the payload of a gRPC / gRPC-web envelope). Connect unary
+ * requests, the API's hot path, are served here (serveConnectUnary); gRPC and
+ * gRPC-web by Connect's handlers, the guard on the body's way into Connect: a
  * refusal fails the body stream, so Connect answers with the pnm error in the
  * caller's protocol and the handler never runs (Connect reads a unary body
  * whole before it decodes it).
@@ -77,27 +94,27 @@ export function createConnectRoutes(options: ConnectRoutesOptions): Map<string, 
   const { rooms, participants } = options;
   // Errors that are not pnm's own (a NATS outage, a bug) reach the caller as
   // a bare `internal`, so no library text or stack leaks out.
+  const publicError = (err: unknown, method: string, record: RequestRecord | undefined): ConnectError => {
+    const shown = shownError(err, method);
+    if (record) record.failure = shown;
+    return shown;
+  };
+  const shownError = (err: unknown, method: string): ConnectError => {
+    if (err instanceof ConnectError && (err.findDetails(ErrorDetailSchema).length > 0 || !opaqueCodes.has(err.code)))
+      return err;
+    const down = options.unavailable?.();
+    if (down) return down;
+    // NATS unable to serve for now (a cluster electing a JetStream leader): a refusal to retry, not a fault.
+    const info = failureInfo(err);
+    if (info.reason === FailureReason.NATS_UNAVAILABLE) return pnmError(info.reason, info.message);
+    options.logger.error(`${method} failed`, err);
+    return pnmError(FailureReason.INTERNAL, "internal error");
+  };
   const hideInternalErrors: Interceptor = (next) => async (req) => {
-    const record = req.contextValues.get(recordKey);
     try {
       return await next(req);
     } catch (err) {
-      if (
-        err instanceof ConnectError &&
-        (err.findDetails(ErrorDetailSchema).length > 0 || !opaqueCodes.has(err.code))
-      ) {
-        if (record) record.failure = err;
-        throw err;
-      }
-      const down = options.unavailable?.();
-      if (down) {
-        if (record) record.failure = down;
-        throw down;
-      }
-      options.logger.error(`${req.method.name} failed`, err);
-      const hidden = pnmError(FailureReason.INTERNAL, "internal error");
-      if (record) record.failure = hidden;
-      throw hidden;
+      throw publicError(err, req.method.name, req.contextValues.get(recordKey));
     }
   };
   const router = createConnectRouter({
@@ -106,7 +123,8 @@ export function createConnectRoutes(options: ConnectRoutesOptions): Map<string, 
     interceptors: [hideInternalErrors],
     jsonOptions: { ignoreUnknownFields: true },
   });
-  router.service(RoomServiceDesc, {
+  // Each RPC once, for Connect's router and for the Connect unary path.
+  const roomCalls = {
     createRoom: (req) => rooms.createRoom(req),
     getJoinToken: (req) => rooms.getJoinToken(req),
     isRoomActive: (req) => rooms.isRoomActive(req),
@@ -114,25 +132,47 @@ export function createConnectRoutes(options: ConnectRoutesOptions): Map<string, 
     removeParticipant: (req) => rooms.removeParticipant(req),
     approveParticipant: (req) => rooms.approveParticipant(req),
     denyParticipant: (req) => rooms.denyParticipant(req),
-  });
+  } satisfies ServiceImpl<typeof RoomServiceDesc>;
+  const participantCalls = {
+    verifyToken: (req: VerifyTokenRequest, header: (name: string) => string | undefined) =>
+      participants.verifyToken(req, tokenFromAuthorization(header("authorization"))),
+  };
+  router.service(RoomServiceDesc, roomCalls);
   router.service(ParticipantServiceDesc, {
-    verifyToken: (req, ctx) =>
-      participants.verifyToken(req, tokenFromAuthorization(ctx.requestHeader.get("authorization"))),
+    verifyToken: (req, ctx) => participantCalls.verifyToken(req, (name) => ctx.requestHeader.get(name) ?? undefined),
   });
+  // By service type name and method local name; each is handed only its own method's input.
+  const unaryCalls = {
+    [RoomServiceDesc.typeName]: roomCalls,
+    [ParticipantServiceDesc.typeName]: participantCalls,
+  } as unknown as Record<string, Record<string, UnaryCall>>;
 
   const routes = new Map<string, NodeHandler>();
   for (const handler of router.handlers) {
     const signed = handler.service.typeName === RoomServiceDesc.typeName;
+    const input = handler.method.input;
+    const unary: UnaryRoute = {
+      method: handler.method,
+      call: unaryCalls[handler.service.typeName]![handler.method.localName]!,
+      decodeJson: requestDecodeCheck(input, { framing: "body", json: true }),
+      decodeProto: requestDecodeCheck(input, { framing: "body", json: false }),
+    };
     routes.set(
       handler.requestPath,
       observeRequests(options, handler.requestPath, handler.method.name, (req, res) =>
-        serve(handler, signed, req, res),
+        serve(handler, unary, signed, req, res),
       ),
     );
   }
   return routes;
 
-  function serve(handler: UniversalHandler, signed: boolean, req: NodeRequest, res: NodeResponse): void {
+  function serve(
+    handler: UniversalHandler,
+    unary: UnaryRoute,
+    signed: boolean,
+    req: NodeRequest,
+    res: NodeResponse,
+  ): void {
     const header = (name: string) => headerValue(req, name);
     // Anyone can hang up mid-request: that is no failure of pnm's, and must not fill the error log.
     const gone = () => {
@@ -157,13 +197,6 @@ export function createConnectRoutes(options: ConnectRoutesOptions): Map<string, 
       noteFailure(req, unsupportedContentTypeError(header("content-type")));
       return void answer(unsupportedContentType(header("content-type")));
     }
-    const contextValues = createContextValues().set(recordKey, requestRecord(req));
-    const uReq = universalRequestFromNodeRequest(
-      req as IncomingMessage,
-      res as ServerResponse,
-      undefined,
-      contextValues,
-    );
     let signature: BodySignatureCheck | Error | undefined;
     if (signed) {
       try {
@@ -184,21 +217,102 @@ export function createConnectRoutes(options: ConnectRoutesOptions): Map<string, 
     // (upstream's order), and enforces the length itself.
     const timeout = kind && readTimeout(header, kind);
     const refusal = encodingRefusal(header) ?? timeout?.refusal ?? options.unavailable?.();
+    const announced = header("content-length");
+    const guard = {
+      limit: options.maxBodyBytes,
+      announcedLength: announced === undefined ? undefined : Number(announced),
+      signature,
+      refusal,
+    };
+    if (req.method === "POST" && kind?.framing === "body") {
+      return void serveConnectUnary(unary, kind.json, guard, req, res, answer, gone).catch(failed);
+    }
+    const contextValues = createContextValues().set(recordKey, requestRecord(req));
+    const uReq = universalRequestFromNodeRequest(
+      req as IncomingMessage,
+      res as ServerResponse,
+      undefined,
+      contextValues,
+    );
     for (const name of ["content-encoding", "grpc-encoding", "content-length"]) uReq.header.delete(name);
     if (timeout && (refusal || timeout.unbounded)) uReq.header.delete(timeout.name);
-    const announced = header("content-length");
     uReq.body = notingRefusals(
       req,
       guardBody(uReq.body as AsyncIterable<Uint8Array>, {
-        limit: options.maxBodyBytes,
-        announcedLength: announced === undefined ? undefined : Number(announced),
-        signature,
-        refusal,
+        ...guard,
         decodeCheck: kind && requestDecodeCheck(handler.method.input, kind),
       }),
     );
     handler(uReq).then(answer, failed);
   }
+
+  /**
+   * A Connect unary request (POST, the body is the message) served without
+   * Connect's per-request machinery (a universal request, abort controllers,
+   * a handler context, header objects, async iterators and a second decode of
+   * the body) and answered as Connect answers it: the message with its
+   * content type and length, or the error as Connect's JSON error body. The
+   * body passes the same guard; the handler's errors go through the same
+   * filter as the interceptor's.
+   */
+  async function serveConnectUnary(
+    unary: UnaryRoute,
+    json: boolean,
+    guard: BodyGuardOptions,
+    req: NodeRequest,
+    res: NodeResponse,
+    answer: (uRes: UniversalServerResponse) => Promise<void>,
+    gone: () => void,
+  ): Promise<void> {
+    let input: Message;
+    try {
+      const body = await readGuardedBody(req, guard);
+      input = (json ? unary.decodeJson : unary.decodeProto)(body);
+    } catch (err) {
+      // A refusal of the guard's is a pnm error, answered as it is; a body cut off has no one to answer.
+      if (err instanceof BodyAborted || clientGone(req)) return gone();
+      noteFailure(req, err);
+      return answer(connectErrorResponse(ConnectError.from(err)));
+    }
+    let body: Uint8Array;
+    try {
+      const output = await unary.call(input, (name) => headerValue(req, name));
+      const message = isMessage(output, unary.method.output) ? output : create(unary.method.output, output);
+      body = json ? utf8.encode(toJsonString(unary.method.output, message)) : toBinary(unary.method.output, message);
+    } catch (err) {
+      return answer(connectErrorResponse(publicError(err, unary.method.name, requestRecord(req))));
+    }
+    if (clientGone(req)) return gone();
+    res.writeHead(200, {
+      "content-type": json ? connectUnaryJson : connectUnaryProto,
+      "content-length": body.byteLength,
+    });
+    res.end(body);
+  }
+}
+
+/** One RPC's implementation: its input message, the request's headers (by lower-case name) to read. */
+type UnaryCall = (request: Message, header: (name: string) => string | undefined) => Promise<Message>;
+
+/** A route's RPC for the Connect unary path, with its body decoders made once. */
+interface UnaryRoute {
+  method: DescMethod;
+  call: UnaryCall;
+  decodeJson: (body: Uint8Array) => Message;
+  decodeProto: (body: Uint8Array) => Message;
+}
+
+const utf8 = new TextEncoder();
+const connectUnaryJson = "application/json";
+const connectUnaryProto = "application/proto";
+
+/** A failed Connect unary call as Connect answers it: the HTTP status of its code, the error as JSON, its metadata as headers. */
+function connectErrorResponse(error: ConnectError): UniversalServerResponse {
+  const body = errorToJsonBytes(error, {});
+  const header = new Headers({ "content-type": connectUnaryJson });
+  if (!error.isWireError) mergeNonProtocolHeaders(header, error.metadata);
+  header.set("content-length", String(body.byteLength));
+  return { status: codeToHttpStatus(error.code), header, body: createAsyncIterable([body]) };
 }
 
 /** The longest delay a Node.js timer holds (about 24.8 days); a longer one fires at once. */

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
-import { type DescMessage, fromBinary, fromJsonString } from "@bufbuild/protobuf";
+import { type DescMessage, fromBinary, fromJsonString, type Message } from "@bufbuild/protobuf";
 import type { ConnectError } from "@connectrpc/connect";
 import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import type { BodySignatureCheck } from "../auth/api-signature.js";
@@ -32,22 +32,85 @@ export async function* guardBody(
   body: AsyncIterable<Uint8Array>,
   options: BodyGuardOptions,
 ): AsyncIterable<Uint8Array> {
+  const checks = bodyChecks(options);
+  for await (const chunk of body) checks.take(chunk);
+  yield await checks.end();
+}
+
+/** The body stopped arriving before its end: the client went away or ran out of time. */
+export class BodyAborted extends Error {
+  override name = "BodyAborted";
+}
+
+/**
+ * The whole body of `req` through the same checks as guardBody, read from
+ * the stream's events rather than its async iterator, which costs a promise
+ * and an object per chunk. Rejects with the guard's pnm error, or with
+ * BodyAborted when the body stops before its end; a refused body is left
+ * unread (paused), for the answer to drain or drop.
+ */
+export function readGuardedBody(req: IncomingMessage | Http2ServerRequest, options: BodyGuardOptions): Promise<Buffer> {
+  let checks: ReturnType<typeof bodyChecks>;
+  try {
+    checks = bodyChecks(options);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return new Promise((resolve, reject) => {
+    const stop = () => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+      req.off("close", onClose);
+    };
+    const fail = (err: unknown) => {
+      stop();
+      req.pause();
+      reject(err);
+    };
+    const onData = (chunk: Buffer) => {
+      try {
+        checks.take(chunk);
+      } catch (err) {
+        fail(err);
+      }
+    };
+    const onEnd = () => {
+      stop();
+      checks.end().then(resolve, reject);
+    };
+    const onError = (err: Error) => fail(new BodyAborted("the request body was cut off", { cause: err }));
+    const onClose = () => fail(new BodyAborted("the request ended before its body"));
+    req.on("data", onData);
+    req.once("end", onEnd);
+    req.once("error", onError);
+    req.once("close", onClose);
+  });
+}
+
+/** The guard's checks, chunk by chunk; throws at once the refusals the headers earned. */
+function bodyChecks(options: BodyGuardOptions): { take(chunk: Uint8Array): void; end(): Promise<Buffer> } {
   if (options.signature instanceof Error) throw options.signature;
   if (options.refusal) throw options.refusal;
+  const signature = options.signature;
   const tooLarge = () => pnmError(FailureReason.BODY_TOO_LARGE, `request body exceeds ${options.limit} bytes`);
   if ((options.announcedLength ?? 0) > options.limit) throw tooLarge();
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > options.limit) throw tooLarge();
-    options.signature?.update(chunk);
-    chunks.push(chunk);
-  }
-  await options.signature?.finish();
-  const whole = Buffer.concat(chunks, size);
-  options.decodeCheck?.(whole);
-  yield whole;
+  return {
+    take(chunk) {
+      size += chunk.length;
+      if (size > options.limit) throw tooLarge();
+      signature?.update(chunk);
+      chunks.push(chunk);
+    },
+    async end() {
+      await signature?.finish();
+      const whole = chunks.length === 1 ? Buffer.from(chunks[0]!) : Buffer.concat(chunks, size);
+      options.decodeCheck?.(whole);
+      return whole;
+    },
+  };
 }
 
 /**
@@ -110,20 +173,22 @@ export function contentCoding(header: (name: string) => string | undefined): str
 }
 
 const jsonReadOptions = { ignoreUnknownFields: true };
+// Stateless between calls (no `stream` option), so one serves every request.
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * Checks that a unary request body of `kind` carries exactly one message of
  * type `input`, uncompressed, so that every way it can fail is a pnm error
  * (Connect reports an undecodable binary message as `internal`, and a missing
- * or second envelope as `unimplemented`, both without an ErrorDetail).
+ * or second envelope as `unimplemented`, both without an ErrorDetail), and
+ * returns that message.
  */
-export function requestDecodeCheck(input: DescMessage, kind: RpcBodyKind): (body: Uint8Array) => void {
+export function requestDecodeCheck(input: DescMessage, kind: RpcBodyKind): (body: Uint8Array) => Message {
   const malformed = (text: string) =>
     pnmError(FailureReason.BODY_MALFORMED, `request body could not be decoded: ${text}`);
-  const decode = (bytes: Uint8Array) => {
+  const decode = (bytes: Uint8Array): Message => {
     try {
-      if (kind.json) fromJsonString(input, new TextDecoder("utf-8", { fatal: true }).decode(bytes), jsonReadOptions);
-      else fromBinary(input, bytes);
+      return kind.json ? fromJsonString(input, strictUtf8.decode(bytes), jsonReadOptions) : fromBinary(input, bytes);
     } catch (err) {
       throw malformed((err as Error).message);
     }
@@ -137,6 +202,6 @@ export function requestDecodeCheck(input: DescMessage, kind: RpcBodyKind): (body
     if (body.length - 5 > length) throw malformed("a unary request carries exactly one message envelope");
     if (flags & 0x80) throw malformed("a request cannot carry trailers");
     if (flags & 0x01) throw malformed("the message is compressed (envelope flag 1); send it uncompressed");
-    decode(body.subarray(5));
+    return decode(body.subarray(5));
   };
 }

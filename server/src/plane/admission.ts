@@ -36,6 +36,14 @@ export interface ConnectionAdmission {
    * concurrent connects on any number of instances never exceed the limit.
    * A user the waiting room holds takes no seat; its connection is recorded,
    * to be promoted or closed when a moderator decides.
+   *
+   * The room, user and block are read from the store's watched records, with
+   * no round trip: the seats record, read and written with compare-and-set,
+   * holds the room's close and every removal and block, so a record the watch
+   * has not brought yet cannot admit anyone these refuse. Whatever else the
+   * watched records decide (a refusal other than a full room, or the waiting
+   * room, whose entry would give up a seat an approval just reserved) is
+   * decided again on fresh reads.
    */
   admit(token: string | undefined, connection: ConnectionIdentity): Promise<ConnectionAdmitted>;
 }
@@ -43,10 +51,15 @@ export interface ConnectionAdmission {
 export function createConnectionAdmission(options: ConnectionAdmissionOptions): ConnectionAdmission {
   const { store, participants, kicker, timings } = options;
   const now = options.now ?? Date.now;
-  const admit = async (token: string | undefined, connection: ConnectionIdentity): Promise<ConnectionAdmitted> => {
-    const admission = await participants.admit(token);
+  const admitOnce = async (
+    token: string | undefined,
+    connection: ConnectionIdentity,
+    watched: boolean,
+  ): Promise<ConnectionAdmitted> => {
+    const admission = await participants.admit(token, { watched });
     const { room, user, claims } = admission;
     const waiting = user.waitingForApproval;
+    if (watched && waiting) throw new ReadAgain();
     let replaced: Seat[] = [];
     await store.modify(store.seats, room.roomId, (current) => {
       const request = {
@@ -73,6 +86,16 @@ export function createConnectionAdmission(options: ConnectionAdmissionOptions): 
     for (const seat of replaced) void kicker.kick(seat);
     return { ...admission, waiting };
   };
+  const admit = async (token: string | undefined, connection: ConnectionIdentity): Promise<ConnectionAdmitted> => {
+    try {
+      return await admitOnce(token, connection, true);
+    } catch (err) {
+      const reason = failureInfo(err).reason;
+      if (!(err instanceof ReadAgain) && (reason === FailureReason.ROOM_FULL || reason === FailureReason.INTERNAL))
+        throw err;
+      return admitOnce(token, connection, false);
+    }
+  };
   return {
     async admit(token, connection) {
       try {
@@ -85,4 +108,9 @@ export function createConnectionAdmission(options: ConnectionAdmissionOptions): 
       }
     },
   };
+}
+
+/** A decision on the watched records that must be made on fresh reads (see ConnectionAdmission.admit). */
+class ReadAgain extends Error {
+  override readonly name = "ReadAgain";
 }

@@ -10,6 +10,11 @@ import { createCurveBox } from "../nkeys/curve-box.js";
 import { createNativeSigner, verifyNatsJwt } from "../nkeys/native-signer.js";
 import type { ConnectionAdmission } from "./admission.js";
 import { participantPermissions, participantUserName, waitingRoomPermissions } from "./permissions.js";
+import {
+  isUpstreamWebClientRoom,
+  type UpstreamConsumers,
+  upstreamWebClientPermissions,
+} from "./upstream-web-client.js";
 
 export interface AuthCalloutOptions {
   /** The pnm server's own connection (an auth_users member of the callout account). */
@@ -21,6 +26,12 @@ export interface AuthCalloutOptions {
   permissions?: typeof participantPermissions;
   /** Counts decisions by reason, with their latency. */
   metrics?: PnmMetrics;
+  /**
+   * Set when PNM_UPSTREAM_WEB_CLIENT is on: participants of rooms open to
+   * upstream's web client get its permissions and their consumer, created
+   * before the connection is admitted. Unset: every room is strict.
+   */
+  upstreamConsumers?: UpstreamConsumers;
 }
 
 export interface AuthCalloutService {
@@ -88,15 +99,19 @@ export function startAuthCallout(options: AuthCalloutOptions): AuthCalloutServic
         // nats-server does not enforce allowed_connection_types for callout users, so the callout must.
         throw pnmError(FailureReason.CONNECTION_TYPE_NOT_ALLOWED, "participants connect over WebSocket only");
       }
-      const { claims, waiting } = await admission.admit(request.connect_opts.auth_token, {
+      const { claims, room, waiting } = await admission.admit(request.connect_opts.auth_token, {
         cid: request.client_info.id!,
         serverId: request.server_id.id,
       });
       // A NATS user's permissions are fixed for its connection: approval closes a waiting one, and the reconnect gets the room's.
-      const permissions = (waiting ? waitingRoomPermissions : (options.permissions ?? participantPermissions))(
+      const strict = (waiting ? waitingRoomPermissions : (options.permissions ?? participantPermissions))(
         claims.room_id,
         claims.sub,
       );
+      const { upstreamConsumers } = options;
+      const upstream = upstreamConsumers !== undefined && isUpstreamWebClientRoom(room, true);
+      if (upstream) await upstreamConsumers.open(claims.room_id, claims.sub);
+      const permissions = upstream ? upstreamWebClientPermissions(strict, claims.room_id, claims.sub) : strict;
       const jwt = await encodeUser(
         participantUserName(claims.room_id, claims.sub),
         request.user_nkey,

@@ -25,6 +25,8 @@ import type { RoomService } from "../services/room-service.js";
 import type { TokenRenewal } from "../services/token-renewal.js";
 import type { ParticipantMessenger, ServerMessage } from "./participant-messenger.js";
 import type { RequestLimiter } from "./request-limits.js";
+import { type RoomRoster, userListJson } from "./room-roster.js";
+import { isUpstreamWebClientRoom } from "./upstream-web-client.js";
 
 export interface ParticipantRequestsOptions {
   nc: NatsConnection;
@@ -39,6 +41,10 @@ export interface ParticipantRequestsOptions {
   waitingRoom?: Pick<RoomService, "approveParticipant" | "denyParticipant">;
   /** Each participant's request rate (request-limits.ts); unset: no limit. */
   limiter?: RequestLimiter;
+  /** Answers the user-list requests; unset: they are dropped unanswered. */
+  roster?: RoomRoster;
+  /** PNM_UPSTREAM_WEB_CLIENT: rooms may be open to upstream's web client, whose answers differ a little. */
+  upstreamWebClient?: boolean;
 }
 
 export interface ParticipantRequestContext {
@@ -89,18 +95,21 @@ export async function startParticipantRequests(options: ParticipantRequestsOptio
     },
     [NatsMsgClientToServerEvent.REQ_INITIAL_DATA]: async ({ roomId, userId, admitted }) => {
       const { room, user } = await admitted();
-      if (user.waitingForApproval) {
-        // Told, not ignored: the client learns that it waits, and for what to wait (WAITING_ROOM_APPROVED or SESSION_ENDED).
-        const waiting = pnmError(FailureReason.USER_WAITING_FOR_APPROVAL, "user is waiting for approval");
+      const waiting = user.waitingForApproval;
+      const upstream = isUpstreamWebClientRoom(room, options.upstreamWebClient ?? false);
+      // Told, not ignored: the client learns that it waits, and for what to wait (WAITING_ROOM_APPROVED or SESSION_ENDED).
+      const refusal = waiting
+        ? errorDetail(pnmError(FailureReason.USER_WAITING_FOR_APPROVAL, "user is waiting for approval"))
+        : undefined;
+      if (refusal && !upstream)
         return messenger.toUser(roomId, userId, {
           event: NatsMsgServerToClientEvent.RES_INITIAL_DATA,
-          binMsg: errorDetail(waiting),
+          binMsg: refusal,
         });
-      }
-      // The E2EE key goes into this copy only: the participant is admitted and approved.
+      // The E2EE key goes into an approved participant's copy only.
       const metadata = parseRoomMetadata(room.metadataJson);
       const e2ee = metadata.roomFeatures?.endToEndEncryptionFeatures;
-      if (e2ee && room.e2eeKey) e2ee.encryptionKey = room.e2eeKey;
+      if (!waiting && e2ee && room.e2eeKey) e2ee.encryptionKey = room.e2eeKey;
       const initial = create(NatsInitialDataSchema, {
         room: {
           roomId: room.roomId,
@@ -122,6 +131,9 @@ export async function startParticipantRequests(options: ParticipantRequestsOptio
       await messenger.toUser(roomId, userId, {
         event: NatsMsgServerToClientEvent.RES_INITIAL_DATA,
         msg: toJsonString(NatsInitialDataSchema, initial, { useProtoFieldName: true }),
+        // Upstream's web client decodes msg whatever happens: a waiting one gets the initial data without the key, whose
+        // local user's wait_for_approval shows its waiting screen, and the refusal besides.
+        ...(refusal && { binMsg: refusal }),
       });
     },
     [NatsMsgClientToServerEvent.PING]: async ({ roomId, userId }) => {
@@ -129,8 +141,10 @@ export async function startParticipantRequests(options: ParticipantRequestsOptio
     },
     [NatsMsgClientToServerEvent.REQ_MEDIA_SERVER_DATA]: async ({ roomId, userId, admitted }) => {
       let answer: ServerMessage;
+      let upstream = false;
       try {
         const member = await admitted();
+        upstream = isUpstreamWebClientRoom(member.room, options.upstreamWebClient ?? false);
         assertApproved(member.user);
         if (!options.media) throw pnmError(FailureReason.MEDIA_UNAVAILABLE, "no media server is configured");
         const info = await options.media.issue(member);
@@ -140,10 +154,43 @@ export async function startParticipantRequests(options: ParticipantRequestsOptio
         };
       } catch (err) {
         answer = { event: NatsMsgServerToClientEvent.RES_MEDIA_SERVER_DATA, binMsg: errorDetail(err) };
+        // Upstream's web client decodes msg as MediaServerConnInfo and shows a decode error page for an empty one.
+        if (upstream) answer.msg = "{}";
       }
       await messenger.toUser(roomId, userId, answer);
     },
   };
+
+  // The room's users who are online, for an admitted participant (everyone but the asker; hidden users never).
+  const { roster } = options;
+  if (roster) {
+    const userList =
+      (answer: NatsMsgServerToClientEvent): RequestHandler =>
+      async ({ roomId, userId, admitted }) => {
+        let message: ServerMessage;
+        let upstream = false;
+        try {
+          const { room, user } = await admitted();
+          upstream = isUpstreamWebClientRoom(room, options.upstreamWebClient ?? false);
+          assertApproved(user);
+          const features = parseRoomMetadata(room.metadataJson).roomFeatures;
+          const visible = user.isAdmin || features?.allowViewOtherUsersList !== false;
+          message = { event: answer, msg: userListJson(visible ? await roster.online(roomId, room.sid, userId) : []) };
+        } catch (err) {
+          if (failureInfo(err).reason === FailureReason.INTERNAL) logger.error("user list failed", err);
+          message = { event: answer, binMsg: errorDetail(err) };
+          // Upstream's web client parses msg as a JSON array whatever happens, and shows a decode error page otherwise.
+          if (upstream) message.msg = "[]";
+        }
+        await messenger.toUser(roomId, userId, message);
+      };
+    handlers[NatsMsgClientToServerEvent.REQ_JOINED_USERS_LIST] = userList(
+      NatsMsgServerToClientEvent.RES_JOINED_USERS_LIST,
+    );
+    handlers[NatsMsgClientToServerEvent.REQ_ONLINE_USERS_LIST] = userList(
+      NatsMsgServerToClientEvent.RESP_ONLINE_USERS_LIST,
+    );
+  }
 
   // An admin's decision on a waiting user (user id in msg), as RoomService's: the sender must be an admitted room admin.
   const decide =

@@ -2,8 +2,7 @@ import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { Logger } from "../logger.js";
 import { pnmAccount } from "../nats/nats-config.js";
 import { leaveWaitingRoom, type SeatTimings, updateSeat } from "../rooms/seats.js";
-import type { UserStatus } from "../store/records.js";
-import { type RoomStore, userKey } from "../store/room-store.js";
+import type { RoomStore } from "../store/room-store.js";
 import { parseParticipantUserName } from "./permissions.js";
 
 export interface PresenceOptions {
@@ -13,6 +12,8 @@ export interface PresenceOptions {
   timings: SeatTimings;
   logger: Logger;
   now?: () => number;
+  /** After a user went offline and its seat was freed: what else goes with it (the consumer of upstream's web client). */
+  onOffline?: (roomId: string, userId: string) => Promise<void>;
 }
 
 export interface PresenceTracker {
@@ -26,19 +27,15 @@ interface ConnectionEvent {
 
 /**
  * Follows nats-server's CONNECT and DISCONNECT events (one instance handles
- * each, through a queue group) and keeps each participant's status and seat:
- * added → online → disconnected → offline, the seat freed when offline.
+ * each, through a queue group) and moves each participant's seat along:
+ * pending → connected → disconnected → freed once offline. The seat's state
+ * is the participant's presence; nothing else is written, so an event costs
+ * one write of the seats record.
  */
 export function startPresenceTracker(options: PresenceOptions): PresenceTracker {
   const { store, timings, logger } = options;
   const now = options.now ?? Date.now;
   const timers = new Set<NodeJS.Timeout>();
-
-  async function setStatus(roomId: string, userId: string, status: UserStatus): Promise<void> {
-    await store.modify(store.users, userKey(roomId, userId), (current) =>
-      current && current.value.status !== status ? { ...current.value, status } : undefined,
-    );
-  }
 
   async function onEvent(kind: "CONNECT" | "DISCONNECT", event: ConnectionEvent): Promise<void> {
     const identity = parseParticipantUserName(event.client?.user);
@@ -57,9 +54,7 @@ export function startPresenceTracker(options: PresenceOptions): PresenceTracker 
           (kind === "DISCONNECT" ? leaveWaitingRoom(current.value, userId, cid, serverId) : undefined)),
     );
     const seat = changed?.holders[userId];
-    if (!seat || seat.cid !== cid || seat.serverId !== serverId) return;
-    if (kind === "CONNECT") return setStatus(roomId, userId, "online");
-    await setStatus(roomId, userId, "disconnected");
+    if (kind === "CONNECT" || !seat || seat.cid !== cid || seat.serverId !== serverId) return;
     const timer = setTimeout(() => {
       timers.delete(timer);
       void goOffline(roomId, userId, cid, serverId).catch((err: unknown) =>
@@ -80,7 +75,7 @@ export function startPresenceTracker(options: PresenceOptions): PresenceTracker 
       freed = true;
       return { ...current.value, holders };
     });
-    if (freed) await setStatus(roomId, userId, "offline");
+    if (freed) await options.onOffline?.(roomId, userId);
   }
 
   const subscriptions: Subscription[] = (["CONNECT", "DISCONNECT"] as const).map((kind) =>

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { clone, create } from "@bufbuild/protobuf";
+import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import {
   type CreateRoomRequest,
   LockSettingsSchema,
@@ -7,6 +8,7 @@ import {
   type RoomMetadata,
   RoomMetadataSchema,
 } from "@pnm/protocol/pnm/v1/create_room_pb";
+import { pnmError } from "../errors.js";
 import { fillUnset } from "./fill-unset.js";
 
 /** Upstream's defaults for every toggle a caller leaves unset. */
@@ -62,16 +64,44 @@ export interface RoomSettings {
   maxParticipants: number;
 }
 
+/** The server's settings that room defaults depend on. */
+export interface RoomDefaultsOptions {
+  /** `PNM_UPSTREAM_WEB_CLIENT`: the default of `upstream_web_client`, and whether a room may ask for it at all. */
+  upstreamWebClient?: boolean;
+}
+
 /**
  * The settings a room is created with: the caller's explicit values, upstream's
  * defaults for what is unset, then the rules that tie features together.
- * Pure: the request is not modified.
+ * Pure: the request is not modified. A room that asks for upstream's web
+ * client on a server that does not allow it is refused (INVALID_ARGUMENT), and
+ * so is one open to it whose id has a "_".
  */
-export function resolveRoomSettings(request: CreateRoomRequest, nowMs: number): RoomSettings {
+export function resolveRoomSettings(
+  request: CreateRoomRequest,
+  nowMs: number,
+  options: RoomDefaultsOptions = {},
+): RoomSettings {
   const metadata = clone(RoomMetadataSchema, request.metadata ?? create(RoomMetadataSchema));
   metadata.roomFeatures ??= create(RoomCreateFeaturesSchema);
   const features = metadata.roomFeatures;
   fillUnset(RoomCreateFeaturesSchema, features, defaultFeatures);
+  const allowed = options.upstreamWebClient ?? false;
+  if (features.upstreamWebClient && !allowed) {
+    throw pnmError(
+      FailureReason.INVALID_ARGUMENT,
+      "room_features.upstream_web_client: this server does not open rooms to upstream's web client (PNM_UPSTREAM_WEB_CLIENT is off)",
+    );
+  }
+  features.upstreamWebClient ??= allowed;
+  if (features.upstreamWebClient && request.roomId.includes("_")) {
+    // The web client names its consumer `<room>_<user>` itself; with no "_" in room ids the name reads one way only, so no
+    // user of one such room can ever be handed a consumer of another's.
+    throw pnmError(
+      FailureReason.INVALID_ARGUMENT,
+      `room_id: a room open to upstream's web client has no "_" in its id (that client names its consumer <room>_<user>); choose another id, or set room_features.upstream_web_client: false`,
+    );
+  }
   metadata.defaultLockSettings ??= clone(LockSettingsSchema, defaultLockSettings);
 
   const recording = features.recordingFeatures!;

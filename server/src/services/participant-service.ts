@@ -35,12 +35,26 @@ export interface ParticipantService {
    */
   verifyToken(request: VerifyTokenRequest, token: string | undefined): Promise<VerifyTokenResponse>;
   /** Token, room and user checks shared by every participant entry point. */
-  admit(token: string | undefined): Promise<Admission>;
+  admit(token: string | undefined, options?: AdmitOptions): Promise<Admission>;
   /** The room and user checks, for claims verified already (renewal verifies with a grace period). */
   admitClaims(claims: AccessTokenClaims): Promise<Admission>;
   /** The room and user checks for a NATS identity (the subject a request arrived on). */
   admitMember(roomId: string, userId: string, roomSid?: string): Promise<Membership>;
 }
+
+/** How `admit` reads the room, the user and the block. */
+export interface AdmitOptions {
+  /**
+   * From the store's watched records (RoomStore.watched), which cost no round
+   * trip but may trail the KV by the watch's delay: the caller must confirm
+   * a refusal, and any decision that is not an admission, with a fresh admit.
+   * Default false: read the KV.
+   */
+  watched?: boolean;
+}
+
+/** Where the member checks read from: the KV itself, or the store's watched records. */
+type MemberReads = Pick<RoomStore, "rooms" | "users" | "blocklist"> | RoomStore["watched"];
 
 /** Accepts upstream's raw JWT and, for generic HTTP clients, a Bearer token. */
 export function tokenFromAuthorization(header: string | null | undefined): string | undefined {
@@ -53,24 +67,29 @@ export function tokenFromAuthorization(header: string | null | undefined): strin
 export function createParticipantService(options: ParticipantServiceOptions): ParticipantService {
   const { store, tokens } = options;
 
-  async function admit(token: string | undefined): Promise<Admission> {
+  async function admit(token: string | undefined, admitOptions: AdmitOptions = {}): Promise<Admission> {
     if (!token) throw pnmError(FailureReason.TOKEN_MISSING, "Authorization header with the access token is missing");
-    return admitClaims(tokens.verify(token));
+    return admitClaims(tokens.verify(token), admitOptions.watched ? store.watched : store);
   }
 
-  async function admitClaims(claims: AccessTokenClaims): Promise<Admission> {
-    const membership = await admitMember(claims.room_id, claims.sub, claims.room_sid);
+  async function admitClaims(claims: AccessTokenClaims, reads: MemberReads = store): Promise<Admission> {
+    const membership = await admitMember(claims.room_id, claims.sub, claims.room_sid, reads);
     const { user } = membership;
     if (user.removedAt !== undefined || (claims.gen ?? 0) !== user.generation) throw revoked(user);
     return { ...membership, claims };
   }
 
-  async function admitMember(roomId: string, userId: string, roomSid?: string): Promise<Membership> {
-    // One round trip for all three reads: this is on every NATS connect's path.
+  async function admitMember(
+    roomId: string,
+    userId: string,
+    roomSid?: string,
+    reads: MemberReads = store,
+  ): Promise<Membership> {
+    // One round trip for all three reads (none from the watched records): this is on every NATS connect's path.
     const [roomEntry, user, block] = await Promise.all([
-      store.rooms.get(roomId),
-      store.users.get(userKey(roomId, userId)),
-      store.blocklist.get(userKey(roomId, userId)),
+      reads.rooms.get(roomId),
+      reads.users.get(userKey(roomId, userId)),
+      reads.blocklist.get(userKey(roomId, userId)),
     ]);
     const room = roomEntry?.value;
     if (!room) throw pnmError(FailureReason.ROOM_NOT_FOUND, "room not found");
@@ -85,8 +104,8 @@ export function createParticipantService(options: ParticipantServiceOptions): Pa
 
   return {
     admit,
-    admitClaims,
-    admitMember,
+    admitClaims: (claims) => admitClaims(claims),
+    admitMember: (roomId, userId, roomSid) => admitMember(roomId, userId, roomSid),
     async verifyToken(_request, token) {
       const { claims, room, user } = await admit(token);
       // The waiting room takes no seat: a waiting user connects whether or not the room is full.

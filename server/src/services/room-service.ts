@@ -15,6 +15,7 @@ import {
   type IsRoomActiveResponse,
   IsRoomActiveResponseSchema,
   LockSettingsSchema,
+  type RoomMetadata,
   RoomMetadataSchema,
 } from "@pnm/protocol/pnm/v1/create_room_pb";
 import {
@@ -47,7 +48,7 @@ import { accessTokenInput } from "../rooms/membership.js";
 import { resolveRoomSettings } from "../rooms/room-defaults.js";
 import { parseRoomMetadata } from "../rooms/room-metadata.js";
 import { admitFromWaitingRoom, emptySeats, evictUser, type SeatTimings } from "../rooms/seats.js";
-import { isRevisionConflict } from "../store/json-kv.js";
+import { isRevisionConflict, type Versioned } from "../store/json-kv.js";
 import { isRoomActive, type Revocation, type RoomRecord, type Seat, type UserRecord } from "../store/records.js";
 import { type RoomStore, userKey } from "../store/room-store.js";
 import { assertValid } from "../validation.js";
@@ -92,6 +93,8 @@ export interface RoomServiceOptions {
   sessions: SessionControl;
   /** The clock, in Unix ms; default Date.now. */
   now?: () => number;
+  /** `PNM_UPSTREAM_WEB_CLIENT`: rooms may be opened to upstream's web client, and are by default. */
+  upstreamWebClient?: boolean;
 }
 
 /** The signed server-to-server API (`pnm.v1.RoomService`), behind both the RPC and the REST routes. */
@@ -103,7 +106,11 @@ export interface RoomService {
   createRoom(request: CreateRoomRequest): Promise<CreateRoomResponse>;
   /** Issues a join token for a user of an active room, recording the user; refuses a blocked user. */
   getJoinToken(request: GetJoinTokenRequest): Promise<GetJoinTokenResponse>;
-  /** Whether the room exists and has not ended: an unknown room answers false, not ROOM_NOT_FOUND. */
+  /**
+   * Whether the room exists and has not ended: an unknown room answers false, not ROOM_NOT_FOUND.
+   * Answered from the store's watched records: this instance's own changes count at once, another
+   * instance's once the bucket's watch brings them (milliseconds).
+   */
   isRoomActive(request: IsRoomActiveRequest): Promise<IsRoomActiveResponse>;
   /** Ends an active room: nobody is admitted again, its E2EE key is dropped and every session is ended. */
   endRoom(request: EndRoomRequest): Promise<EndRoomResponse>;
@@ -124,10 +131,24 @@ export interface RoomService {
 
 const success = { status: true, msg: "success", statusCode: StatusCode.SUCCESS } as const;
 
+// Rooms whose parsed metadata is kept: forgetting costs only a parse.
+const parsedMetadataLimit = 1_000;
+
 /** The room service over one room store. */
 export function createRoomService(options: RoomServiceOptions): RoomService {
   const { store, tokens } = options;
   const now = options.now ?? Date.now;
+  // A room's metadata parsed once, not on every token: the messages are shared, so only read them.
+  const parsed = new Map<string, RoomMetadata>();
+  const parsedMetadata = (json: string): RoomMetadata => {
+    let metadata = parsed.get(json);
+    if (!metadata) {
+      if (parsed.size >= parsedMetadataLimit) parsed.clear();
+      metadata = parseRoomMetadata(json);
+      parsed.set(json, metadata);
+    }
+    return metadata;
+  };
 
   function describe(room: RoomRecord): CreateRoomResponse {
     const metadata = parseRoomMetadata(room.metadataJson);
@@ -145,8 +166,16 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
     });
   }
 
-  async function activeRoom(roomId: string): Promise<RoomRecord> {
-    const room = (await store.rooms.get(roomId))?.value;
+  /**
+   * The room, refused unless it is active. `watched`: read from the store's
+   * watched records, which cost no round trip once the room has been seen;
+   * a refusal is confirmed on a fresh read, so only a room ended on another
+   * instance within the watch's delay can still pass (its participants'
+   * connects read it afresh).
+   */
+  async function activeRoom(roomId: string, watched = false): Promise<RoomRecord> {
+    const seen = watched ? (await store.watched.rooms.get(roomId))?.value : undefined;
+    const room = isRoomActive(seen) ? seen : (await store.rooms.get(roomId))?.value;
     if (!room) throw pnmError(FailureReason.ROOM_NOT_FOUND, "room not found");
     if (!isRoomActive(room)) throw pnmError(FailureReason.ROOM_NOT_ACTIVE, "room is not active");
     return room;
@@ -168,7 +197,7 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
           return describe(existing.value);
         }
         const nowMs = now();
-        const settings = resolveRoomSettings(request, nowMs);
+        const settings = resolveRoomSettings(request, nowMs, { upstreamWebClient: options.upstreamWebClient });
         const e2ee = settings.metadata.roomFeatures!.endToEndEncryptionFeatures!;
         const room: RoomRecord = {
           roomId: request.roomId,
@@ -182,8 +211,11 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
           requestDigest,
         };
         try {
-          if (existing) await store.rooms.update(room.roomId, room, existing.revision);
-          else await store.rooms.create(room.roomId, room);
+          const revision = existing
+            ? await store.rooms.update(room.roomId, room, existing.revision)
+            : await store.rooms.create(room.roomId, room);
+          // Reads from the watched records see the room from now on, not only once the watch brings it.
+          store.watched.rooms.learn(room.roomId, { value: room, revision });
           await store.seats.put(room.roomId, emptySeats());
           return describe(room);
         } catch (err) {
@@ -195,13 +227,18 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
 
     async getJoinToken(request) {
       assertValid(GetJoinTokenRequestSchema, request);
-      const room = await activeRoom(request.roomId);
       const userInfo = request.userInfo!;
-      const roomMetadata = parseRoomMetadata(room.metadataJson);
+      // The block of the requested user is read while the room is (a round trip saved whenever the
+      // room is not in the watched records); it is the user's unless the room generates user ids,
+      // whose fresh ids no block names.
+      const block = userInfo.userId ? store.blocklist.get(userKey(request.roomId, userInfo.userId)) : undefined;
+      block?.catch(() => undefined); // awaited below, unless the room is refused first
+      const room = await activeRoom(request.roomId, true);
+      const roomMetadata = parsedMetadata(room.metadataJson);
       const features = roomMetadata.roomFeatures!;
       const userId = features.autoGenUserId ? randomUUID() : userInfo.userId;
       if (!userId) throw pnmError(FailureReason.INVALID_ARGUMENT, "user_info.user_id: value is required");
-      if (await store.blocklist.get(userKey(room.roomId, userId))) {
+      if (!features.autoGenUserId && (await block)) {
         throw pnmError(FailureReason.USER_BLOCKED, "this user is blocked to join this session");
       }
 
@@ -224,7 +261,8 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
 
       let demoted: UserRecord | undefined;
       let promoted = false;
-      const user = (await store.modify(store.users, userKey(room.roomId, userId), (current) => {
+      const key = userKey(room.roomId, userId);
+      const change = (current: Versioned<UserRecord> | undefined): UserRecord => {
         const previous =
           current?.value.roomSid === room.sid && current.value.removedAt === undefined ? current.value : undefined;
         // Less privilege than the token before (admin to participant, admitted to waiting): that token,
@@ -243,7 +281,6 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
           isAdmin: userInfo.isAdmin,
           isHidden: userInfo.isHidden,
           clientType: userInfo.clientType,
-          status: kept?.status ?? "added",
           waitingForApproval: metadata.waitForApproval,
           metadataJson: toJsonString(UserMetadataSchema, metadata, { useProtoFieldName: true }),
           // Later than the token before, whose admissions the demotion refuses by this time.
@@ -251,7 +288,8 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
           generation: (kept?.generation ?? 0) + (demotes ? 1 : 0),
           ...(revocation ? { revocation } : {}),
         } satisfies UserRecord;
-      }))!;
+      };
+      const user = (await createIfNew(key, change)) ?? (await store.modify(store.users, key, change))!;
       if (demoted) await endDemotedSession(room.roomId, userId, demoted.issuedAt);
       if (promoted) await promoteWaitingConnection(room.roomId, userId);
       const sessionStart = Math.floor(user.issuedAt / 1000);
@@ -265,7 +303,8 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
 
     async isRoomActive(request) {
       assertValid(IsRoomActiveRequestSchema, request);
-      const active = isRoomActive((await store.rooms.get(request.roomId))?.value);
+      // From the watched records: this instance's own changes at once, another's within the watch's delay.
+      const active = isRoomActive((await store.watched.rooms.get(request.roomId))?.value);
       return create(IsRoomActiveResponseSchema, {
         status: true,
         msg: active ? "room is active" : "room is not active",
@@ -398,6 +437,27 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
         evicted.map((seat): [string, Seat] => [userId, seat]),
         why,
       );
+  }
+
+  /**
+   * The user's first record, written in one round trip (a create, which
+   * fails when the key exists) instead of a read and a create, when this
+   * process has seen no record of the user: the users bucket is watched, so
+   * an unseen user is a new one unless its record predates this process.
+   * Undefined when the record exists after all, for the caller to change it
+   * by compare-and-set.
+   */
+  async function createIfNew(key: string, change: (current: undefined) => UserRecord): Promise<UserRecord | undefined> {
+    if (store.watched.users.latest(key)) return undefined;
+    const fresh = change(undefined);
+    try {
+      const revision = await store.users.create(key, fresh);
+      store.watched.users.learn(key, { value: fresh, revision });
+      return fresh;
+    } catch (err) {
+      if (isRevisionConflict(err)) return undefined;
+      throw err;
+    }
   }
 
   /**

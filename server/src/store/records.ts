@@ -25,9 +25,6 @@ export interface RoomRecord {
   requestDigest: string;
 }
 
-/** `added` by GetJoinToken, `online` on connecting, `disconnected` on a drop, `offline` once the seat is given up. */
-export type UserStatus = "added" | "online" | "disconnected" | "offline";
-
 /** A user of a room, written by GetJoinToken and updated by presence and removal. */
 export interface UserRecord {
   /** The caller's user ID. */
@@ -42,8 +39,6 @@ export interface UserRecord {
   isHidden: boolean;
   /** Upstream's client type number (0 WEB, 1 HYBRID_WEB). */
   clientType: number;
-  /** The user's presence. */
-  status: UserStatus;
   /** True while the waiting room holds the user for a moderator's approval. */
   waitingForApproval: boolean;
   /** UserMetadata as protojson. */

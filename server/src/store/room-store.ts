@@ -3,8 +3,10 @@ import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { PnmMetrics } from "../metrics.js";
 import { creatingWithReplicas, ensureStreamReplicas } from "../nats/replicas.js";
+import { countedKv } from "./counted-kv.js";
 import { createJsonKv, isRevisionConflict, type JsonKv, type Versioned } from "./json-kv.js";
 import type { BlockRecord, RoomRecord, SeatsRecord, UserRecord } from "./records.js";
+import { type WatchedRecords, watchRecords } from "./watched-records.js";
 
 /** The server's state in NATS KV, one bucket per record type, shared by every instance on that NATS. */
 export interface RoomStore {
@@ -17,8 +19,20 @@ export interface RoomStore {
   /** Each room's seats, by room ID. */
   seats: JsonKv<SeatsRecord>;
   /**
+   * The rooms, users and blocklist as this process last saw them, kept up to
+   * date by a watch of each bucket: reads that cost no round trip, for a
+   * decision whose refusals are confirmed on a fresh read (see WatchedRecords).
+   */
+  watched: {
+    rooms: WatchedRecords<RoomRecord>;
+    users: WatchedRecords<UserRecord>;
+    blocklist: WatchedRecords<BlockRecord>;
+  };
+  /**
    * Applies `change` to the key's latest value with compare-and-set, retrying
-   * when another writer (here or on another instance) got there first.
+   * when another writer (here or on another instance) got there first. `kv`
+   * is one of this store's buckets; the first try starts from the revision
+   * the bucket's watch last saw, so it usually needs no read.
    * `change` returns undefined to leave the value as it is, and must not
    * mutate the value it is given. Resolves to the value after the change.
    */
@@ -38,7 +52,7 @@ export interface RoomStoreOptions {
   nc: NatsConnection;
   /** Replicas of each bucket (`PNM_NATS_REPLICAS`); existing buckets with fewer are raised to it. Default 1. */
   replicas?: number;
-  /** Counts compare-and-set retries (`pnm_store_cas_retries_total`). */
+  /** Counts compare-and-set retries (`pnm_store_cas_retries_total`) and round trips (`pnm_store_operations_total`). */
   metrics?: PnmMetrics;
 }
 
@@ -51,14 +65,26 @@ export async function createRoomStore({ nc, replicas = 1, metrics }: RoomStoreOp
       kvm.create(`pnm-${name}`, { history: 1, replicas }),
     );
     await ensureStreamReplicas(jsm, `KV_pnm-${name}`, replicas);
-    return createJsonKv<T>(kv);
+    const json = createJsonKv<T>(kv);
+    return metrics ? countedKv(json, (operation) => metrics.storeOperations.inc({ bucket: name, operation })) : json;
   };
-  const [rooms, users, blocklist, seats] = await Promise.all([
-    open<RoomRecord>("rooms"),
-    open<UserRecord>("users"),
-    open<BlockRecord>("blocklist"),
-    open<SeatsRecord>("seats"),
-  ]);
+  /**
+   * Each bucket is also followed by a watch (one round trip for the process's
+   * life): admission reads the rooms, users and blocklist from it, and every
+   * compare-and-set starts from the revision it last saw, whoever wrote it.
+   */
+  const openWatched = async <T>(name: string) => {
+    const json = await open<T>(name);
+    metrics?.storeOperations.inc({ bucket: name, operation: "watch" });
+    return [json, await watchRecords(await kvm.open(`pnm-${name}`), json)] as const;
+  };
+  const [[rooms, watchedRooms], [users, watchedUsers], [blocklist, watchedBlocklist], [seats, watchedSeats]] =
+    await Promise.all([
+      openWatched<RoomRecord>("rooms"),
+      openWatched<UserRecord>("users"),
+      openWatched<BlockRecord>("blocklist"),
+      openWatched<SeatsRecord>("seats"),
+    ]);
   const bucketNames = new Map<JsonKv<unknown>, string>([
     [rooms, "rooms"],
     [users, "users"],
@@ -66,7 +92,12 @@ export async function createRoomStore({ nc, replicas = 1, metrics }: RoomStoreOp
     [seats, "seats"],
   ]);
   const queues = new Map<JsonKv<unknown>, Map<string, Waiter[]>>();
-  const lastKnown = new Map<JsonKv<unknown>, Map<string, Versioned<unknown>>>();
+  const watchedOf = new Map<JsonKv<unknown>, WatchedRecords<unknown>>([
+    [rooms, watchedRooms],
+    [users, watchedUsers],
+    [blocklist, watchedBlocklist],
+    [seats, watchedSeats],
+  ] as [JsonKv<unknown>, WatchedRecords<unknown>][]);
 
   // All changes to one key that arrive while a write of that key is in flight
   // go into the next write together: each applies in turn to the latest value,
@@ -76,20 +107,20 @@ export async function createRoomStore({ nc, replicas = 1, metrics }: RoomStoreOp
   // caller. Without this, fifty connects to one room race each other's
   // compare-and-set and most of them give up.
   async function commit(kv: JsonKv<unknown>, key: string, batch: Waiter[]): Promise<void> {
-    const known = lastKnown.get(kv) ?? lastKnown.set(kv, new Map()).get(kv)!;
+    const known = watchedOf.get(kv)!;
     for (let attempt = 0; ; attempt++) {
-      // The first try starts from what this process last read or wrote, saving
-      // a get: a write at that revision succeeds only if it is still the
-      // latest, and a batch that would write nothing re-runs on a fresh get.
-      let current = attempt === 0 ? known.get(key) : undefined;
+      // The first try starts from what this process last read, wrote or was
+      // told by the watch, saving a get: a write at that revision succeeds
+      // only if it is still the latest, and a batch that would write nothing
+      // re-runs on a fresh get.
+      let current = attempt === 0 ? known.latest(key) : undefined;
       const unverified = current !== undefined;
       try {
         current ??= await kv.get(key);
       } catch (error) {
         return rejectAll(batch, error);
       }
-      if (current) remember(known, key, current);
-      else known.delete(key);
+      known.learn(key, current);
       let value = current?.value;
       let changed = false;
       const outcomes = batch.map((waiter) => {
@@ -105,7 +136,7 @@ export async function createRoomStore({ nc, replicas = 1, metrics }: RoomStoreOp
       try {
         if (changed) {
           const revision = current ? await kv.update(key, value, current.revision) : await kv.create(key, value);
-          remember(known, key, { value, revision });
+          known.learn(key, { value, revision });
         }
         for (const [i, outcome] of outcomes.entries()) {
           if ("error" in outcome) batch[i]!.reject(outcome.error);
@@ -113,7 +144,6 @@ export async function createRoomStore({ nc, replicas = 1, metrics }: RoomStoreOp
         }
         return;
       } catch (error) {
-        known.delete(key);
         if (!isRevisionConflict(error) || attempt >= 50) return rejectAll(batch, error);
         metrics?.casRetries.inc({ bucket: bucketNames.get(kv) ?? "other" });
       }
@@ -134,6 +164,7 @@ export async function createRoomStore({ nc, replicas = 1, metrics }: RoomStoreOp
     users,
     blocklist,
     seats,
+    watched: { rooms: watchedRooms, users: watchedUsers, blocklist: watchedBlocklist },
     modify<T>(
       kv: JsonKv<T>,
       key: string,
@@ -151,13 +182,6 @@ export async function createRoomStore({ nc, replicas = 1, metrics }: RoomStoreOp
       });
     },
   };
-}
-
-// Only a cache of the last write: bounded, since a long-lived server touches ever more keys.
-const lastKnownLimit = 10_000;
-function remember(known: Map<string, Versioned<unknown>>, key: string, entry: Versioned<unknown>): void {
-  if (known.size >= lastKnownLimit && !known.has(key)) known.clear();
-  known.set(key, entry);
 }
 
 interface Waiter {

@@ -3,7 +3,7 @@
  * to run pnm's server in-process, and the server internals they check
  * directly (token codec, API keyring, signature verifier and an in-memory
  * nonce store for it, failure table, key generator,
- * listener).
+ * listener), and a local NATS cluster with pnm-server processes on it.
  *
  * @internal For pnm's test suites only: not a supported API, and it may
  * change in any release.
@@ -19,5 +19,14 @@ export type { NodeHandler, NodeRequest, NodeResponse } from "../http/connect-rou
 export { listenDualProtocol } from "../http/listener.js";
 export { generateE2eeKey } from "../rooms/e2ee-key.js";
 export { createMemoryNonceStore } from "./memory-nonce-store.js";
+export { type PnmProcess, type PnmProcessOptions, pnmServerCommand, startPnmProcess } from "./pnm-process.js";
+export {
+  freePortRange,
+  startTestCluster,
+  type TestCluster,
+  type TestClusterNode,
+  type TestClusterOptions,
+  type TestClusterPorts,
+} from "./test-cluster.js";
 export { localNatsServerBinary, startTestNats, type TestNats, type TestNatsOptions } from "./test-nats.js";
 export { startTestServer, type TestServer, testConfig } from "./test-server.js";

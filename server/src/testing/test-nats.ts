@@ -2,7 +2,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { type EmbeddedNatsServer, resolveNatsServerBinary, spawnNatsServer } from "../nats/embedded-nats.js";
 import type { NatsAccountLimits } from "../nats/nats-config.js";
 import { createNatsKeys, type NatsKeys } from "../nats/nats-keys.js";
-import { connectAsServer } from "../nats/server-connection.js";
+import { connectAsServer, systemInboxPrefix } from "../nats/server-connection.js";
 
 /** A nats-server of its own, with fresh keys, for one test file. */
 export interface TestNats {
@@ -48,7 +48,12 @@ export async function startTestNats(options: TestNatsOptions = {}): Promise<Test
       return nc;
     },
     async connectSystem() {
-      const nc = await connectAsServer({ url: server.url, user: keys.systemUser, name: "pnm-test-system" });
+      const nc = await connectAsServer({
+        url: server.url,
+        user: keys.systemUser,
+        name: "pnm-test-system",
+        inboxPrefix: systemInboxPrefix,
+      });
       connections.push(nc);
       return nc;
     },

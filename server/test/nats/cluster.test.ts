@@ -1,13 +1,7 @@
 // Scale-out on a real 3-node NATS cluster (README.md, "Running at scale"):
 // replicated buckets and streams, two pnm instances sharing them, and both
 // serving on after a node is killed.
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
@@ -15,77 +9,24 @@ import { createParticipantClient } from "@pnm/client/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config.js";
 import { silentLogger } from "../../src/logger.js";
-import { loadNatsKeys } from "../../src/nats/nats-keys.js";
-import { connectAsServer } from "../../src/nats/server-connection.js";
 import { natsSubjects, roomStreamName } from "../../src/nats/subjects.js";
 import { type PnmServer, startPnmServer } from "../../src/server.js";
+import { startTestCluster, type TestCluster } from "../../src/testing/index.js";
 import { signedClient } from "../support/clients.js";
-import { localNatsServerBinary } from "../support/harness.js";
 import { waitFor } from "../support/participants.js";
 
-const run = promisify(execFile);
-const cli = fileURLToPath(new URL("../../src/cli/keys.ts", import.meta.url));
 const apiKey = "pnm-cluster-test";
 const apiSecret = "cluster-test-secret-cluster-test-secret-0123";
 
-/** A port where `count` consecutive ports are free on loopback. */
-async function freeBase(count: number): Promise<number> {
-  const free = (port: number) =>
-    new Promise<boolean>((done) => {
-      const server = createServer();
-      server.once("error", () => done(false));
-      server.listen(port, "127.0.0.1", () => server.close(() => done(true)));
-    });
-  for (;;) {
-    // Below Linux's ephemeral range (32768 and up), so no other test's outgoing connection takes a port meanwhile.
-    const base = 20_000 + Math.floor(Math.random() * 12_000);
-    let ok = true;
-    for (let i = 0; i < count && ok; i++) ok = await free(base + i);
-    if (ok) return base;
-  }
-}
-
-let dir: string;
-let env: Record<string, string>;
-let httpBase: number;
-const nodes: ChildProcess[] = [];
+let cluster: TestCluster;
+let env: Readonly<Record<string, string>>;
 const servers: PnmServer[] = [];
 let admin: NatsConnection;
 
-async function metaReady(port: number): Promise<boolean> {
-  const body = await fetch(`http://127.0.0.1:${port}/jsz`).then(
-    (res) => (res.ok ? res.json() : undefined),
-    () => undefined,
-  );
-  const meta = (body as { meta_cluster?: { leader?: string; cluster_size?: number } } | undefined)?.meta_cluster;
-  return Boolean(meta?.leader) && (meta?.cluster_size ?? 0) >= 3;
-}
-
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "pnm-cluster-test-"));
-  const [port, wsPort, clusterPort] = [await freeBase(3), await freeBase(3), await freeBase(3)];
-  httpBase = await freeBase(3);
-  await run(process.execPath, [
-    "--import",
-    "tsx",
-    cli,
-    ...["--out", dir, "--cluster", "3", "--port", String(port), "--ws-port", String(wsPort)],
-    ...["--http-port", String(httpBase), "--cluster-port", String(clusterPort)],
-  ]);
-  env = Object.fromEntries(
-    (await readFile(join(dir, "pnm.env"), "utf8"))
-      .trim()
-      .split("\n")
-      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
-  );
-  for (const node of [1, 2, 3]) {
-    const conf = join(dir, `nats-server-${node}.conf`);
-    nodes.push(spawn(localNatsServerBinary(), ["-c", conf, "-l", join(dir, `nats-${node}.log`)], { stdio: "ignore" }));
-  }
-  // Three nodes elect a meta leader in a few seconds; the margin is for a machine busy with the other test files.
-  await waitFor(() => metaReady(httpBase), 60_000);
-  const keys = await loadNatsKeys(env.PNM_NATS_KEYS_FILE!);
-  admin = await connectAsServer({ url: env.PNM_NATS_URL!, user: keys.serverUser, name: "cluster-test-admin" });
+  cluster = await startTestCluster();
+  env = cluster.env;
+  admin = await cluster.connect("cluster-test-admin");
   // A bucket from a single-replica deployment, to be raised to 3.
   const single = await new Kvm(admin).create("pnm-rooms", { history: 1, replicas: 1 });
   expect((await single.status()).replicas).toBe(1);
@@ -93,9 +34,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(servers.map((server) => server.close().catch(() => {})));
-  await admin?.close();
-  for (const node of nodes) if (node.exitCode === null && node.signalCode === null) node.kill("SIGKILL");
-  await rm(dir, { recursive: true, force: true });
+  await cluster?.stop();
 }, 20_000);
 
 async function startInstance(): Promise<PnmServer> {
@@ -107,7 +46,7 @@ async function startInstance(): Promise<PnmServer> {
     PNM_HTTP_PORT: "0",
     PNM_API_KEY: apiKey,
     PNM_API_SECRET: apiSecret,
-    PNM_DATA_DIR: join(dir, `pnm-${servers.length + 1}`),
+    PNM_DATA_DIR: join(cluster.dir, `pnm-${servers.length + 1}`),
   });
   const server = await startPnmServer({ config, logger: silentLogger });
   servers.push(server);
@@ -148,9 +87,7 @@ describe("scale-out on a 3-node NATS cluster", () => {
     // The rooms bucket's leader (server names pnm-1..3): its replicas must elect another.
     const leader = (await (await jetstreamManager(admin)).streams.info("KV_pnm-rooms")).cluster?.leader;
     expect(leader).toMatch(/^pnm-[123]$/);
-    const killed = nodes[Number(leader!.slice(4)) - 1]!;
-    killed.kill("SIGKILL");
-    await new Promise((done) => killed.once("exit", done));
+    await cluster.nodes.find((node) => node.name === leader)!.kill("SIGKILL");
     const started = Date.now();
     let attempt = 0;
     await waitFor(async () => {

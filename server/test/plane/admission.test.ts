@@ -99,6 +99,20 @@ describe("admission at the auth callout", () => {
     await admitted.close();
   });
 
+  it("admits a removed user's new token at once and keeps refusing the old one, whichever instance answers", async () => {
+    await rooms.createRoom({ roomId: "again", metadata: { roomTitle: "A", roomFeatures: {} } });
+    const old = await issueToken(rooms, "again", "r1");
+    // Connects spread over both instances, so each has read the user before it is removed.
+    for (let i = 0; i < 4; i++) await (await connectAs(nats, "again", "r1", old)).close();
+    await rooms.removeParticipant({ roomId: "again", userId: "r1" });
+    const fresh = await issueToken(rooms, "again", "r1");
+    for (let i = 0; i < 4; i++) {
+      await expect(tryConnect("again", "r1", old).then((a) => a.error)).resolves.toBeInstanceOf(AuthorizationError);
+      const admitted = await connectAs(nats, "again", "r1", fresh);
+      await admitted.close();
+    }
+  });
+
   it("refuses participants over plain TCP", async () => {
     await rooms.createRoom({ roomId: "tcp", metadata: { roomTitle: "T", roomFeatures: {} } });
     const token = await issueToken(rooms, "tcp", "t1");

@@ -1,0 +1,62 @@
+import { Kvm } from "@nats-io/kv";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createJsonKv, type JsonKv } from "../../src/store/json-kv.js";
+import { type WatchedRecords, watchRecords } from "../../src/store/watched-records.js";
+import { startTestNats, type TestNats } from "../support/harness.js";
+import { waitFor } from "../support/participants.js";
+
+let nats: TestNats;
+/** Another instance's view of the bucket: its writes reach the watched records only through the watch. */
+let writer: JsonKv<{ n: number }>;
+let reads: number;
+let watched: WatchedRecords<{ n: number }>;
+beforeAll(async () => {
+  nats = await startTestNats();
+  const bucket = await new Kvm(await nats.connect()).create("watched-test", { history: 1 });
+  writer = createJsonKv(bucket);
+  // Written before the watch starts: only a read can learn it.
+  await writer.put("before", { n: 1 });
+  const own = createJsonKv<{ n: number }>(await new Kvm(await nats.connect()).open("watched-test"));
+  reads = 0;
+  const counting: JsonKv<{ n: number }> = {
+    ...own,
+    get: (key) => {
+      reads++;
+      return own.get(key);
+    },
+  };
+  watched = await watchRecords(await new Kvm(await nats.connect()).open("watched-test"), counting);
+});
+afterAll(() => nats?.stop());
+
+describe("watched records", () => {
+  it("reads a key it has not seen from the KV once, absent or not, then answers from memory", async () => {
+    const start = reads;
+    expect((await watched.get("before"))?.value).toEqual({ n: 1 });
+    expect(await watched.get("missing")).toBeUndefined();
+    expect((await watched.get("before"))?.value).toEqual({ n: 1 });
+    expect(await watched.get("missing")).toBeUndefined();
+    expect(reads - start).toBe(2);
+  });
+
+  it("follows another writer's creates, updates and deletes without reading", async () => {
+    expect(await watched.get("followed")).toBeUndefined();
+    const start = reads;
+    const revision = await writer.create("followed", { n: 1 });
+    await waitFor(async () => (await watched.get("followed"))?.revision === revision);
+    await writer.update("followed", { n: 2 }, revision);
+    await waitFor(async () => (await watched.get("followed"))?.value.n === 2);
+    await writer.delete("followed");
+    await waitFor(async () => (await watched.get("followed")) === undefined);
+    expect(reads).toBe(start);
+  });
+
+  it("never lets an older answer replace a newer one", async () => {
+    const first = await writer.put("raced", { n: 1 });
+    // Read and watch race here: whichever lands last, the newest revision stays.
+    const [read] = await Promise.all([watched.get("raced"), writer.put("raced", { n: 2 })]);
+    expect(read!.revision).toBeGreaterThanOrEqual(first);
+    await waitFor(async () => (await watched.get("raced"))?.value.n === 2);
+    expect((await watched.get("raced"))?.value.n).toBe(2);
+  });
+});
