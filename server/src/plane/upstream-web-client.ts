@@ -55,8 +55,10 @@ export interface UpstreamConsumers {
   /**
    * Creates the user's consumer on the room stream, or keeps the one it
    * has (a reconnect reads on where it stopped). Refuses when a consumer of
-   * that name reads other subjects: `<room>_<user>` is ambiguous when ids
-   * contain `_`, and another user's consumer is never handed over.
+   * that name reads other subjects: another user's consumer is never handed
+   * over. Rooms open to the web client have no `_` in their ids
+   * (rooms/room-defaults.ts), so each name belongs to one room and user; this
+   * check holds even for a consumer that outlived that rule.
    */
   open(roomId: string, userId: string): Promise<void>;
   /** Deletes the user's consumer; one that does not exist is no error. */
@@ -101,7 +103,7 @@ export function createUpstreamConsumers(options: UpstreamConsumersOptions): Upst
           if (same) return;
           throw pnmError(
             FailureReason.USER_ALREADY_ONLINE,
-            `consumer ${name} belongs to another room's user; ids containing "_" are ambiguous for upstream's web client`,
+            `consumer ${name} reads another user's subjects; it is not handed over`,
           );
         }
         throw cause;
