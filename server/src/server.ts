@@ -108,7 +108,9 @@ export async function startPnmServer(options: PnmServerOptions = {}): Promise<Pn
     logger.info(`pnm listening on ${app.url} (HTTP/1.1 and h2c: REST, Connect, gRPC-web, gRPC)`);
     if (app.metricsUrl) logger.info(`Prometheus metrics on ${app.metricsUrl}`);
     if (app.demoUrl)
-      logger.info(`dev mode: the demo is at ${app.demoUrl} (its dev-only routes sign API requests for anyone)`);
+      logger.info(
+        `dev mode: the demo is at ${app.demoUrl} (its dev-only routes sign API requests for pages of this origin; keep PNM_DEV_MODE off in production)`,
+      );
     let closing: Promise<void> | undefined;
     const close = (graceMs: number, log: (message: string) => void) =>
       (closing ??= (async () => {
