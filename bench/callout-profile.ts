@@ -2,14 +2,13 @@
  * Where an authorization's time goes: each step of the auth callout's answer,
  * run alone a few thousand times on a real request captured from nats-server,
  * then admission against the real KV one at a time and `--in-flight` at once,
- * its reads from the KV and from the watched records, the room's seats record
- * read and written whole, and, to compare, a seat under a key of its own
- * created and updated. Takes one to two minutes.
+ * its reads from the KV and from the watched records, and a user's seat
+ * record and the room's count of seats read and written with compare-and-set.
+ * Takes one to two minutes.
  * Usage: bash scripts/dev.sh bench/callout-profile.ts [--iterations 2000] [--in-flight 50] [--users 200]
  */
 import { parseArgs } from "node:util";
 import { type AuthorizationRequest, encodeAuthorizationResponse, encodeUser } from "@nats-io/jwt";
-import { Kvm } from "@nats-io/kv";
 import { type Msg, nkeyAuthenticator } from "@nats-io/nats-core";
 import { fromCurveSeed } from "@nats-io/nkeys";
 import { connect } from "@nats-io/transport-node";
@@ -22,9 +21,7 @@ import { createConnectionAdmission } from "../server/src/plane/admission.js";
 import { authCalloutSubject } from "../server/src/plane/auth-callout.js";
 import { participantPermissions, participantUserName } from "../server/src/plane/permissions.js";
 import { createParticipantService } from "../server/src/services/participant-service.js";
-import { createJsonKv } from "../server/src/store/json-kv.js";
-import type { Seat } from "../server/src/store/records.js";
-import { createRoomStore } from "../server/src/store/room-store.js";
+import { createRoomStore, userKey } from "../server/src/store/room-store.js";
 import { startBenchDeployment } from "./bench-deployment.js";
 import { machineLine } from "./report.js";
 import { formatTable } from "./stats.js";
@@ -143,31 +140,18 @@ row(
   "participants.admit from the watched records (no KV read)",
   await time(iterations, (i) => service.admit(token(i), { watched: true })),
 );
-const bytes = JSON.stringify((await store.seats.get(claims.room_id))?.value).length;
-row(`seats get (${bytes} B record)`, await time(iterations, () => store.seats.get(claims.room_id)));
+const seatKey = userKey(claims.room_id, claims.sub);
+const bytes = JSON.stringify((await store.seats.get(seatKey))?.value).length;
+row(`user's seat record get (${bytes} B)`, await time(iterations, () => store.seats.get(seatKey)));
 row(
-  "seats compare-and-set (update at the watched revision)",
-  await time(iterations, () => store.modify(store.seats, claims.room_id, (current) => current && { ...current.value })),
-);
-// What a seat under a key of its own would cost instead of a change to the room's record.
-const seatKeys = createJsonKv<Seat>(await new Kvm(nc).open("pnm-seats"));
-const seat = (i: number): Seat => ({ cid: 1_000_000 + i, serverId, state: "pending", at: Date.now() });
-const seatBytes = JSON.stringify(seat(0)).length;
-// Warm-up runs call with the same i again: every create takes a key of its own, and each update one created key.
-const created: [key: string, revision: number][] = [];
-row(
-  `one seat's own key: create (${seatBytes} B)`,
-  await time(iterations, async (i) => {
-    const key = `profile.${claims.sub}-${created.length}`;
-    created.push([key, await seatKeys.create(key, seat(i))]);
-  }),
+  "user's seat record compare-and-set (update at the watched revision)",
+  await time(iterations, () => store.modify(store.seats, seatKey, (current) => current && { ...current.value })),
 );
 row(
-  "one seat's own key: update at its revision",
-  await time(iterations, (i) => {
-    const [key, revision] = created.pop()!;
-    return seatKeys.update(key, { ...seat(i), state: "connected" }, revision);
-  }),
+  "room's count of seats compare-and-set (update at the watched revision)",
+  await time(iterations, () =>
+    store.modify(store.roomSeats, claims.room_id, (current) => current && { ...current.value }),
+  ),
 );
 row(
   `admission.admit, ${inFlight} at once`,

@@ -23,7 +23,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { createRoomServiceClient } from "@pnm/client";
-import { liveHolders } from "../server/src/rooms/seats.js";
+import { isSeatLive } from "../server/src/rooms/seats.js";
 import { createRoomStore } from "../server/src/store/room-store.js";
 import { startBenchDeployment } from "./bench-deployment.js";
 import { startClusterDeployment } from "./cluster-deployment.js";
@@ -177,10 +177,11 @@ async function prepare(prefix: string, roomCount: number, users: number, maxPart
 async function seatsTaken(prefix: string, roomCount: number): Promise<number> {
   let taken = 0;
   for (let r = 0; r < roomCount; r++) {
-    const seats = (await store.seats.get(`${prefix}-${r}`))?.value;
-    if (!seats) continue;
-    const holders = liveHolders(seats, Date.now(), { pendingMs: 60_000, offlineAfterMs: 0 });
-    taken += Object.values(holders).filter((seat) => seat.state === "pending" || seat.state === "connected").length;
+    for (const key of await store.seats.keys(`${prefix}-${r}.*`)) {
+      const seat = (await store.seats.get(key))?.value.seat;
+      if (seat && isSeatLive(seat, Date.now(), { pendingMs: 60_000, offlineAfterMs: 0 }))
+        taken += seat.state === "pending" || seat.state === "connected" ? 1 : 0;
+    }
   }
   return taken;
 }

@@ -12,7 +12,7 @@ export async function storeOperations(metricsUrls: string[]): Promise<number> {
 }
 
 /** The store's buckets, whatever keys a room has in each. */
-const buckets = ["pnm-rooms", "pnm-users", "pnm-blocklist", "pnm-seats"];
+const buckets = ["pnm-rooms", "pnm-users", "pnm-blocklist", "pnm-seats", "pnm-room-seats"];
 
 /** Per bucket, how many keys the room has there and the size of its largest value, in bytes. */
 export interface RoomKeySizes {

@@ -180,7 +180,7 @@ export async function startPnmApp(options: PnmAppOptions): Promise<PnmApp> {
     media,
     waitingRoom: rooms,
     limiter,
-    roster: createRoomRoster({ store }),
+    roster: createRoomRoster({ store, timings }),
     upstreamWebClient: config.upstreamWebClient,
   });
   const publishMonitor = startPublishMonitor({ systemNc: options.systemNc, sessions, limits: limits.publish, logger });

@@ -5,7 +5,7 @@ import { createParticipantClient } from "@pnm/client/protocol";
 import { CommonResponseSchema, ErrorDetailSchema, FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { VerifyTokenRequestSchema, VerifyTokenResponseSchema } from "@pnm/protocol/pnm/v1/verify_token_pb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { emptySeats } from "../src/rooms/seats.js";
+import { emptyRoomSeats } from "../src/rooms/seats.js";
 import { createRoomStore, type RoomStore, userKey } from "../src/store/room-store.js";
 import { signedClient } from "./support/clients.js";
 import { startTestNats, startTestServer, type TestNats, type TestServer } from "./support/harness.js";
@@ -46,18 +46,23 @@ async function joinToken(options: { maxParticipants?: number; selfInsert?: boole
 }
 
 /** Seats are taken at the auth callout; these tests take them directly in the shared KV, as another instance would. */
-async function occupy(roomId: string, ...userIds: string[]) {
-  await store.modify(store.seats, roomId, (current) => ({
-    ...emptySeats(),
-    holders: {
-      ...current?.value.holders,
-      ...Object.fromEntries(
-        userIds.map((u, i) => [
-          u,
-          { cid: 1000 + i, serverId: "elsewhere", state: "connected" as const, at: Date.now() },
-        ]),
-      ),
-    },
+async function occupy(room: { roomId: string; roomSid: string }, ...userIds: string[]) {
+  for (const [i, userId] of userIds.entries()) {
+    const seat = { cid: 1000 + i, serverId: "elsewhere", state: "connected" as const, at: Date.now(), counted: 0 };
+    await store.seats.put(userKey(room.roomId, userId), { sid: room.roomSid, seat });
+  }
+  await store.modify(store.roomSeats, room.roomId, (current) => {
+    const count = current?.value.sid === room.roomSid ? current.value : emptyRoomSeats(room.roomSid);
+    return { ...count, taken: count.taken + userIds.length };
+  });
+}
+
+/** Gives up a seat taken by occupy, as presence does once its user is offline. */
+async function vacate(room: { roomId: string; roomSid: string }, userId: string) {
+  await store.seats.put(userKey(room.roomId, userId), { sid: room.roomSid });
+  await store.modify(store.roomSeats, room.roomId, (current) => ({
+    ...current!.value,
+    taken: current!.value.taken - 1,
   }));
 }
 
@@ -224,7 +229,7 @@ describe("VerifyToken", () => {
     [
       "already online",
       async (t) => {
-        await occupy(t.roomId, "carol");
+        await occupy(t, "carol");
         return t.token;
       },
       FailureReason.USER_ALREADY_ONLINE,
@@ -269,15 +274,12 @@ describe("VerifyToken", () => {
 
   it("refuses a full room, and admits again once a seat frees", async () => {
     const t = await joinToken({ maxParticipants: 2 });
-    await occupy(t.roomId, "u1", "u2");
+    await occupy(t, "u1", "u2");
     expect(await rpcRefusal(t.token)).toBe(FailureReason.ROOM_FULL);
     expect(fromBinary(CommonResponseSchema, (await restVerify(t.token)).bytes).msg).toBe(
       "notifications.max-num-participates-exceeded",
     );
-    await store.modify(store.seats, t.roomId, (current) => ({
-      ...current!.value,
-      holders: { u1: current!.value.holders.u1! },
-    }));
+    await vacate(t, "u2");
     expect((await rpcVerify(t.token)).status).toBe(true);
   });
 

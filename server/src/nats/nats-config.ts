@@ -54,8 +54,8 @@ export interface NatsClusterOptions {
  * on the account because nats-server (2.10) ignores the `subs` and `payload`
  * limits of a user JWT issued by an auth callout; account limits apply to
  * callout users. They bind pnm's own connections as well, which hold fewer
- * than 10 subscriptions and publish at most a room's seats record (about
- * 150 bytes per participant) and the callout's answers (about 2 KiB).
+ * than 10 subscriptions and publish at most a user's seat record (about
+ * 200 bytes, whatever the room's size) and the callout's answers (about 2 KiB).
  */
 export interface NatsAccountLimits {
   /** Subscriptions one connection may hold; nats-server refuses more with `-ERR 'maximum subscriptions exceeded'`. */

@@ -23,7 +23,14 @@ export function watchConnection(nc: NatsConnection): ConnectionWatch {
 }
 
 /** The JetStream streams behind pnm's KV buckets (store/room-store.ts, store/nonce-store.ts). */
-export const pnmKvStreams = ["KV_pnm-rooms", "KV_pnm-users", "KV_pnm-blocklist", "KV_pnm-seats", "KV_pnm-nonces"];
+export const pnmKvStreams = [
+  "KV_pnm-rooms",
+  "KV_pnm-users",
+  "KV_pnm-blocklist",
+  "KV_pnm-seats",
+  "KV_pnm-room-seats",
+  "KV_pnm-nonces",
+];
 
 /**
  * Undefined when JetStream answers within `timeoutMs` and has every stream in

@@ -2,10 +2,11 @@ import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { failureInfo } from "../errors.js";
 import type { PnmMetrics } from "../metrics.js";
 import type { Admission } from "../rooms/membership.js";
-import { emptySeats, enterWaitingRoom, reserveSeat, type SeatTimings } from "../rooms/seats.js";
+import { createSeatLedger } from "../rooms/seat-ledger.js";
+import { assertRoomOpen, enterWaitingRoom, reserveSeat, type SeatTimings, userSeatsOf } from "../rooms/seats.js";
 import type { ParticipantService } from "../services/participant-service.js";
-import type { Seat } from "../store/records.js";
-import type { RoomStore } from "../store/room-store.js";
+import type { Seat, UserSeat, UserSeatsRecord } from "../store/records.js";
+import { type RoomStore, userKey } from "../store/room-store.js";
 import type { Kicker } from "./kicker.js";
 
 export interface ConnectionAdmissionOptions {
@@ -32,18 +33,21 @@ export interface ConnectionAdmitted extends Admission {
 export interface ConnectionAdmission {
   /**
    * Every admission rule for a NATS connection, whether or not the client
-   * called VerifyToken first. The seat is taken with compare-and-set, so
-   * concurrent connects on any number of instances never exceed the limit.
-   * A user the waiting room holds takes no seat; its connection is recorded,
-   * to be promoted or closed when a moderator decides.
+   * called VerifyToken first. The seat is written to the user's seats record
+   * with compare-and-set, then (in a room with a limit) added to the room's
+   * count with compare-and-set, so concurrent connects on any number of
+   * instances never exceed the limit. A user the waiting room holds takes no
+   * seat; its connection is recorded, to be promoted or closed when a
+   * moderator decides.
    *
    * The room, user and block are read from the store's watched records, with
-   * no round trip: the seats record, read and written with compare-and-set,
-   * holds the room's close and every removal and block, so a record the watch
-   * has not brought yet cannot admit anyone these refuse. Whatever else the
-   * watched records decide (a refusal other than a full room, or the waiting
-   * room, whose entry would give up a seat an approval just reserved) is
-   * decided again on fresh reads.
+   * no round trip: the user's seats record, read and written with
+   * compare-and-set, holds every removal and block of the user, and the
+   * room's count its close, so a record the watch has not brought yet cannot
+   * admit anyone these refuse. Whatever else the watched records decide (a
+   * refusal other than a full room, or the waiting room, whose entry would
+   * give up a seat an approval just reserved) is decided again on fresh
+   * reads.
    */
   admit(token: string | undefined, connection: ConnectionIdentity): Promise<ConnectionAdmitted>;
 }
@@ -51,6 +55,7 @@ export interface ConnectionAdmission {
 export function createConnectionAdmission(options: ConnectionAdmissionOptions): ConnectionAdmission {
   const { store, participants, kicker, timings } = options;
   const now = options.now ?? Date.now;
+  const ledger = createSeatLedger({ store, timings, now });
   const admitOnce = async (
     token: string | undefined,
     connection: ConnectionIdentity,
@@ -60,28 +65,46 @@ export function createConnectionAdmission(options: ConnectionAdmissionOptions): 
     const { room, user, claims } = admission;
     const waiting = user.waitingForApproval;
     if (watched && waiting) throw new ReadAgain();
+    const key = userKey(room.roomId, claims.sub);
+    const request = {
+      sid: room.sid,
+      issuedAt: user.issuedAt,
+      cid: connection.cid,
+      serverId: connection.serverId,
+      now: now(),
+    };
+    // The close is on the room's count: a room with a limit checks it again as the seat is counted.
+    assertRoomOpen(store.watched.roomSeats.latest(room.roomId)?.value, room.sid);
     let replaced: Seat[] = [];
-    await store.modify(store.seats, room.roomId, (current) => {
-      const request = {
-        userId: claims.sub,
-        issuedAt: user.issuedAt,
-        cid: connection.cid,
-        serverId: connection.serverId,
-        now: now(),
-      };
-      if (waiting) {
-        const entered = enterWaitingRoom(current?.value ?? emptySeats(), request);
-        replaced = entered.replaced;
+    if (waiting) {
+      let freed: UserSeat | undefined;
+      await store.modify(store.seats, key, (current) => {
+        const entered = enterWaitingRoom(current?.value, request);
+        [replaced, freed] = [entered.replaced, entered.freed];
         return entered.record;
+      });
+      await ledger.giveBack(room.roomId, room.sid, freed);
+    } else {
+      let before: UserSeatsRecord = { sid: room.sid };
+      let reservation: ReturnType<typeof reserveSeat> | undefined;
+      await store.modify(store.seats, key, (current) => {
+        before = userSeatsOf(current?.value, room.sid);
+        reservation = reserveSeat(current?.value, { ...request, epoch: ledger.epoch(room) }, timings);
+        return reservation.record;
+      });
+      const { record, replaced: previous, uncounted } = reservation!;
+      if (uncounted) {
+        try {
+          await ledger.take(room);
+        } catch (err) {
+          await ledger.putBack(room, claims.sub, record.seat!, before);
+          throw err;
+        }
       }
-      const reservation = reserveSeat(
-        current?.value ?? emptySeats(),
-        { ...request, limit: room.maxParticipants },
-        timings,
-      );
-      replaced = reservation.replaced ? [reservation.replaced] : [];
-      return reservation.record;
-    });
+      replaced = previous ? [previous] : [];
+    }
+    // A room without a limit has its close checked on the watched count only: once more, now that the seat is written.
+    assertRoomOpen(store.watched.roomSeats.latest(room.roomId)?.value, room.sid);
     // The older connection of the same user goes; its disconnect event no longer matches the seat.
     for (const seat of replaced) void kicker.kick(seat);
     return { ...admission, waiting };

@@ -1,8 +1,10 @@
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { Logger } from "../logger.js";
 import { pnmAccount } from "../nats/nats-config.js";
-import { leaveWaitingRoom, type SeatTimings, updateSeat } from "../rooms/seats.js";
-import type { RoomStore } from "../store/room-store.js";
+import { createSeatLedger } from "../rooms/seat-ledger.js";
+import { freeOfflineSeat, leaveWaitingRoom, type SeatTimings, updateSeat } from "../rooms/seats.js";
+import type { UserSeat } from "../store/records.js";
+import { type RoomStore, userKey } from "../store/room-store.js";
 import { parseParticipantUserName } from "./permissions.js";
 
 export interface PresenceOptions {
@@ -30,11 +32,13 @@ interface ConnectionEvent {
  * each, through a queue group) and moves each participant's seat along:
  * pending → connected → disconnected → freed once offline. The seat's state
  * is the participant's presence; nothing else is written, so an event costs
- * one write of the seats record.
+ * one write of the user's seats record (and freeing a counted seat one of
+ * the room's count).
  */
 export function startPresenceTracker(options: PresenceOptions): PresenceTracker {
   const { store, timings, logger } = options;
   const now = options.now ?? Date.now;
+  const ledger = createSeatLedger({ store, timings, now });
   const timers = new Set<NodeJS.Timeout>();
 
   async function onEvent(kind: "CONNECT" | "DISCONNECT", event: ConnectionEvent): Promise<void> {
@@ -47,13 +51,13 @@ export function startPresenceTracker(options: PresenceOptions): PresenceTracker 
     // A connection from the waiting room holds no seat; once it is gone it is forgotten.
     const changed = await store.modify(
       store.seats,
-      roomId,
+      userKey(roomId, userId),
       (current) =>
         current &&
-        (updateSeat(current.value, userId, cid, serverId, state, now()) ??
-          (kind === "DISCONNECT" ? leaveWaitingRoom(current.value, userId, cid, serverId) : undefined)),
+        (updateSeat(current.value, cid, serverId, state, now(), timings) ??
+          (kind === "DISCONNECT" ? leaveWaitingRoom(current.value, cid, serverId) : undefined)),
     );
-    const seat = changed?.holders[userId];
+    const seat = changed?.seat;
     if (kind === "CONNECT" || !seat || seat.cid !== cid || seat.serverId !== serverId) return;
     const timer = setTimeout(() => {
       timers.delete(timer);
@@ -65,17 +69,18 @@ export function startPresenceTracker(options: PresenceOptions): PresenceTracker 
   }
 
   async function goOffline(roomId: string, userId: string, cid: number, serverId: string): Promise<void> {
-    let freed = false;
-    await store.modify(store.seats, roomId, (current) => {
-      freed = false; // a retried compare-and-set decides again
-      const seat = current?.value.holders[userId];
-      if (!current || !seat || seat.cid !== cid || seat.serverId !== serverId || seat.state !== "disconnected")
-        return undefined;
-      const { [userId]: _gone, ...holders } = current.value.holders;
-      freed = true;
-      return { ...current.value, holders };
+    let freed: UserSeat | undefined;
+    let sid = "";
+    await store.modify(store.seats, userKey(roomId, userId), (current) => {
+      freed = undefined; // a retried compare-and-set decides again
+      const result = current && freeOfflineSeat(current.value, cid, serverId);
+      if (!result) return undefined;
+      [freed, sid] = [result.freed, current.value.sid];
+      return result.record;
     });
-    if (freed) await options.onOffline?.(roomId, userId);
+    if (!freed) return;
+    await ledger.giveBack(roomId, sid, freed);
+    await options.onOffline?.(roomId, userId);
   }
 
   const subscriptions: Subscription[] = (["CONNECT", "DISCONNECT"] as const).map((kind) =>

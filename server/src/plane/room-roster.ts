@@ -1,5 +1,7 @@
 import { create, type JsonValue, toJson } from "@bufbuild/protobuf";
 import { NatsKvUserInfoSchema } from "@pnm/protocol/pnm/v1/nats_msg_pb";
+import { createSeatLedger } from "../rooms/seat-ledger.js";
+import type { SeatTimings } from "../rooms/seats.js";
 import type { UserRecord } from "../store/records.js";
 import { type RoomStore, userKey } from "../store/room-store.js";
 
@@ -15,10 +17,13 @@ export interface RoomRoster {
 
 export interface RoomRosterOptions {
   store: RoomStore;
+  /** How long seats are held, for reading the room's seats. */
+  timings: SeatTimings;
   /**
    * How long one reading of a room's users answers every asker, in ms;
    * default 1000. Upstream's web client asks every 30 s per participant, and
-   * each reading costs one KV get per connected user.
+   * each reading costs a listing of the room's seat keys and two KV gets per
+   * user seated.
    */
   freshForMs?: number;
   now?: () => number;
@@ -26,15 +31,15 @@ export interface RoomRosterOptions {
 
 export function createRoomRoster(options: RoomRosterOptions): RoomRoster {
   const { store } = options;
+  const ledger = createSeatLedger({ store, timings: options.timings });
   const freshForMs = options.freshForMs ?? 1_000;
   const now = options.now ?? Date.now;
   const recent = new Map<string, { at: number; users: Promise<UserRecord[]> }>();
 
   async function read(roomId: string, roomSid: string): Promise<UserRecord[]> {
-    const seats = (await store.seats.get(roomId))?.value;
-    const ids = Object.entries(seats?.holders ?? {})
+    const ids = (await ledger.list(roomId, roomSid))
       // Admitted connections, whether or not their connect event was seen yet; a dropped one is no longer online.
-      .filter(([, seat]) => seat.state === "connected" || seat.state === "pending")
+      .filter(([, record]) => record.seat?.state === "connected" || record.seat?.state === "pending")
       .map(([userId]) => userId);
     const users = await Promise.all(ids.map((userId) => store.users.get(userKey(roomId, userId))));
     return users.flatMap((entry) =>

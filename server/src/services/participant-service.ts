@@ -10,7 +10,8 @@ import { pnmError } from "../errors.js";
 import { natsSubjects, roomStreamName, userInboxPrefix } from "../nats/subjects.js";
 import type { Admission, Membership } from "../rooms/membership.js";
 import { parseRoomMetadata } from "../rooms/room-metadata.js";
-import { liveHolders, type SeatTimings } from "../rooms/seats.js";
+import { createSeatLedger } from "../rooms/seat-ledger.js";
+import { isSeatLive, type SeatTimings, userSeatsOf } from "../rooms/seats.js";
 import { isRoomActive, type UserRecord } from "../store/records.js";
 import { type RoomStore, userKey } from "../store/room-store.js";
 import { serverVersion } from "../version.js";
@@ -66,6 +67,7 @@ export function tokenFromAuthorization(header: string | null | undefined): strin
 /** The participant service over one room store. */
 export function createParticipantService(options: ParticipantServiceOptions): ParticipantService {
   const { store, tokens } = options;
+  const ledger = createSeatLedger({ store, timings: options.timings });
 
   async function admit(token: string | undefined, admitOptions: AdmitOptions = {}): Promise<Admission> {
     if (!token) throw pnmError(FailureReason.TOKEN_MISSING, "Authorization header with the access token is missing");
@@ -110,14 +112,13 @@ export function createParticipantService(options: ParticipantServiceOptions): Pa
       const { claims, room, user } = await admit(token);
       // The waiting room takes no seat: a waiting user connects whether or not the room is full.
       if (!user.waitingForApproval) {
-        const seats = (await store.seats.get(room.roomId))?.value;
-        const holders = seats ? liveHolders(seats, Date.now(), options.timings) : {};
-        const seat = holders[claims.sub];
+        const record = userSeatsOf((await store.seats.get(userKey(room.roomId, claims.sub)))?.value, room.sid);
+        const seat = record.seat && isSeatLive(record.seat, Date.now(), options.timings) ? record.seat : undefined;
         // A seat kept through a short disconnect, or reserved by an approval, is the user's own, for its (re)connect.
         if (seat && (seat.state === "pending" || seat.state === "connected")) {
           throw pnmError(FailureReason.USER_ALREADY_ONLINE, "user is already online in this room");
         }
-        if (!seat && room.maxParticipants > 0 && Object.keys(holders).length >= room.maxParticipants) {
+        if (!seat && (await ledger.isFull(room))) {
           throw pnmError(FailureReason.ROOM_FULL, "room has reached its participant limit");
         }
       }

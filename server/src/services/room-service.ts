@@ -47,9 +47,18 @@ import { fillUnset } from "../rooms/fill-unset.js";
 import { accessTokenInput } from "../rooms/membership.js";
 import { resolveRoomSettings } from "../rooms/room-defaults.js";
 import { parseRoomMetadata } from "../rooms/room-metadata.js";
-import { admitFromWaitingRoom, emptySeats, evictUser, type SeatTimings } from "../rooms/seats.js";
+import { createSeatLedger } from "../rooms/seat-ledger.js";
+import { admitFromWaitingRoom, emptyRoomSeats, evictUser, type SeatTimings, userSeatsOf } from "../rooms/seats.js";
 import { isRevisionConflict, type Versioned } from "../store/json-kv.js";
-import { isRoomActive, type Revocation, type RoomRecord, type Seat, type UserRecord } from "../store/records.js";
+import {
+  isRoomActive,
+  type Revocation,
+  type RoomRecord,
+  type Seat,
+  type UserRecord,
+  type UserSeat,
+  type UserSeatsRecord,
+} from "../store/records.js";
 import { type RoomStore, userKey } from "../store/room-store.js";
 import { assertValid } from "../validation.js";
 
@@ -149,6 +158,7 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
     }
     return metadata;
   };
+  const ledger = createSeatLedger({ store, timings: options.timings, now });
 
   function describe(room: RoomRecord): CreateRoomResponse {
     const metadata = parseRoomMetadata(room.metadataJson);
@@ -216,7 +226,11 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
             : await store.rooms.create(room.roomId, room);
           // Reads from the watched records see the room from now on, not only once the watch brings it.
           store.watched.rooms.learn(room.roomId, { value: room, revision });
-          await store.seats.put(room.roomId, emptySeats());
+          const count = emptyRoomSeats(room.sid);
+          store.watched.roomSeats.learn(room.roomId, {
+            value: count,
+            revision: await store.roomSeats.put(room.roomId, count),
+          });
           return describe(room);
         } catch (err) {
           // Another creator won the race: answer as a re-create of its room.
@@ -290,8 +304,8 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
         } satisfies UserRecord;
       };
       const user = (await createIfNew(key, change)) ?? (await store.modify(store.users, key, change))!;
-      if (demoted) await endDemotedSession(room.roomId, userId, demoted.issuedAt);
-      if (promoted) await promoteWaitingConnection(room.roomId, userId);
+      if (demoted) await endDemotedSession(room, userId, demoted.issuedAt);
+      if (promoted) await promoteWaitingConnection(room, userId);
       const sessionStart = Math.floor(user.issuedAt / 1000);
       const { token } = tokens.mint(
         accessTokenInput({ room, user }, sessionStart),
@@ -315,19 +329,23 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
 
     async endRoom(request) {
       assertValid(EndRoomRequestSchema, request);
-      await store.modify(store.rooms, request.roomId, (current) => {
+      const ended = await store.modify(store.rooms, request.roomId, (current) => {
         if (!current) throw pnmError(FailureReason.ROOM_NOT_FOUND, "room not found");
         if (!isRoomActive(current.value)) throw pnmError(FailureReason.ROOM_NOT_ACTIVE, "room is not active");
         return { ...current.value, status: "ended" as const, e2eeKey: undefined };
       });
-      let connections: [string, Seat][] = [];
-      await store.modify(store.seats, request.roomId, (current) => {
-        const value = current?.value ?? emptySeats();
-        connections = [...Object.entries(value.holders), ...Object.entries(value.waiting ?? {})].filter(
-          ([, seat]) => seat.state !== "reserved",
-        );
-        return { ...value, holders: {}, waiting: {}, closed: true };
-      });
+      // The close first, then every connection the seats hold: an admission counted after the close is refused,
+      // and one counted before it wrote its seat before, so it is among those listed.
+      const sid = ended!.sid;
+      await store.modify(store.roomSeats, request.roomId, (current) => ({
+        ...(current?.value.sid === sid ? current.value : emptyRoomSeats(sid)),
+        closed: true,
+      }));
+      const connections = (await ledger.list(request.roomId, sid)).flatMap(([userId, record]) =>
+        [record.seat, record.waiting]
+          .filter((seat): seat is Seat => seat !== undefined && seat.state !== "reserved")
+          .map((seat): [string, Seat] => [userId, seat]),
+      );
       await options.sessions.end(request.roomId, connections, {
         reason: FailureReason.ROOM_ENDED,
         message: "room ended",
@@ -361,16 +379,26 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
         throw pnmError(FailureReason.USER_NOT_FOUND, "user is not in this room");
       if (!user.waitingForApproval) return create(ApproveParticipantResponseSchema, success);
       // The seat first, by compare-and-set with the limit, as a connect takes one: approvals never fill a room past it.
-      let waiting: Seat | undefined;
-      await store.modify(store.seats, room.roomId, (current) => {
-        const admitted = admitFromWaitingRoom(
-          current?.value ?? emptySeats(),
-          { userId: request.userId, issuedAt: user.issuedAt, limit: room.maxParticipants, now: now() },
+      let before: UserSeatsRecord = { sid: room.sid };
+      let reservation: ReturnType<typeof admitFromWaitingRoom> | undefined;
+      await store.modify(store.seats, key, (current) => {
+        before = userSeatsOf(current?.value, room.sid);
+        reservation = admitFromWaitingRoom(
+          current?.value,
+          { sid: room.sid, issuedAt: user.issuedAt, epoch: ledger.epoch(room), now: now() },
           options.timings,
         );
-        waiting = admitted.waiting;
-        return admitted.record;
+        return reservation.record;
       });
+      const waiting = reservation!.waiting;
+      if (reservation!.uncounted) {
+        try {
+          await ledger.take(room);
+        } catch (err) {
+          await ledger.putBack(room, request.userId, reservation!.record.seat!, before);
+          throw err;
+        }
+      }
       await store.modify(store.users, key, (current) => {
         if (current?.value.roomSid !== room.sid || current.value.removedAt !== undefined)
           throw pnmError(FailureReason.USER_NOT_FOUND, "user is not in this room");
@@ -420,12 +448,7 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
     why: SessionEnd,
   ): Promise<void> {
     const revokedAt = now();
-    let evicted: Seat[] = [];
-    await store.modify(store.seats, room.roomId, (current) => {
-      const result = evictUser(current?.value ?? emptySeats(), userId, block ? 0 : revokedAt);
-      evicted = result.evicted;
-      return result.record;
-    });
+    const evicted = await evict(room, userId, block ? 0 : revokedAt);
     await store.modify(store.users, userKey(room.roomId, userId), (current) =>
       current?.value.roomSid === room.sid
         ? { ...current.value, generation: current.value.generation + 1, removedAt: revokedAt, revocation }
@@ -466,13 +489,9 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
    * already refuses them at every other entry point), and the session
    * holding the older token ends.
    */
-  async function endDemotedSession(roomId: string, userId: string, previousIssuedAt: number): Promise<void> {
-    let evicted: Seat[] = [];
-    await store.modify(store.seats, roomId, (current) => {
-      const result = evictUser(current?.value ?? emptySeats(), userId, previousIssuedAt);
-      evicted = result.evicted;
-      return result.record;
-    });
+  async function endDemotedSession(room: RoomRecord, userId: string, previousIssuedAt: number): Promise<void> {
+    const roomId = room.roomId;
+    const evicted = await evict(room, userId, previousIssuedAt);
     if (evicted.length > 0) {
       const why = {
         reason: FailureReason.TOKEN_SUPERSEDED,
@@ -487,14 +506,33 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
   }
 
   /** A waiting user issued a token that needs no approval (an admin's) leaves the waiting room as an approved one does. */
-  async function promoteWaitingConnection(roomId: string, userId: string): Promise<void> {
+  async function promoteWaitingConnection(room: RoomRecord, userId: string): Promise<void> {
     let waiting: Seat | undefined;
-    await store.modify(store.seats, roomId, (current) => {
-      waiting = current?.value.waiting?.[userId];
+    await store.modify(store.seats, userKey(room.roomId, userId), (current) => {
+      waiting = current?.value.sid === room.sid ? current.value.waiting : undefined;
       if (!waiting) return undefined;
-      const { [userId]: _promoted, ...rest } = current!.value.waiting!;
-      return { ...current!.value, waiting: rest };
+      const { waiting: _promoted, ...rest } = current!.value;
+      return rest;
     });
-    if (waiting) await options.sessions.promote(roomId, userId, waiting);
+    if (waiting) await options.sessions.promote(room.roomId, userId, waiting);
+  }
+
+  /**
+   * Takes the user's connections out of the room's seats and revokes its
+   * tokens issued up to `revokedAt` (0: for good), in one compare-and-set of
+   * the user's seats record, which every admission of the user writes too:
+   * an admission racing with this either comes first and is evicted, or
+   * comes second and is refused. The seat given up leaves the room's count.
+   */
+  async function evict(room: RoomRecord, userId: string, revokedAt: number): Promise<Seat[]> {
+    let evicted: Seat[] = [];
+    let freed: UserSeat | undefined;
+    await store.modify(store.seats, userKey(room.roomId, userId), (current) => {
+      const result = evictUser(current?.value, room.sid, revokedAt);
+      [evicted, freed] = [result.evicted, result.freed];
+      return result.record;
+    });
+    await ledger.giveBack(room.roomId, room.sid, freed);
+    return evicted;
   }
 }

@@ -89,23 +89,54 @@ export interface Seat {
   at: number;
 }
 
-/**
- * Who holds a seat in a room: the one record that admission, duplicate
- * connections, approval and removal change, always with compare-and-set.
- */
-export interface SeatsRecord {
-  /** user id → the connection holding the seat. */
-  holders: Record<string, Seat>;
+/** A seat as its user's seats record keeps it. */
+export interface UserSeat extends Seat {
   /**
-   * user id → the connection of a user the waiting room holds, which has the
-   * waiting room's permissions and no seat; approval turns it into a holder's
-   * seat. Absent in records written before there was a waiting room on NATS.
+   * The epoch of the room's count (RoomSeatsRecord) this seat was counted
+   * under; absent when it was not counted (a room without a limit). Giving
+   * the seat up subtracts it only under that same epoch.
    */
-  waiting?: Record<string, Seat>;
-  /** user id → unix ms of removal; a token issued before it is refused. 0 means blocked for good. */
-  revoked: Record<string, number>;
+  counted?: number;
+}
+
+/**
+ * One user's place in one room (key `<roomId>.<userId>`): its seat, its
+ * waiting-room connection and its revocation, together so that admission,
+ * duplicates, approval and removal of that user change one record with
+ * compare-and-set. Its size does not depend on the room's.
+ */
+export interface UserSeatsRecord {
+  /** The room instance the record belongs to: a record of an earlier instance of the room counts as none. */
+  sid: string;
+  /** The connection holding the user's seat. */
+  seat?: UserSeat;
+  /**
+   * The connection of a user the waiting room holds, which has the waiting
+   * room's permissions and no seat; approval turns it into a seat.
+   */
+  waiting?: Seat;
+  /** Unix ms of removal; a token issued before it is refused. 0 means blocked for good. */
+  revokedAt?: number;
+}
+
+/**
+ * A room's count of seats (key `<roomId>`), changed with compare-and-set by
+ * every admission that takes a seat in a room with a limit and by every seat
+ * given up, so that the limit holds across instances.
+ */
+export interface RoomSeatsRecord {
+  /** The room instance counted: a record of an earlier instance counts as none. */
+  sid: string;
   /** Set when the room ends: nobody is admitted again. */
   closed: boolean;
+  /** Seats counted against the limit: never fewer than the live seats admitted, possibly more (see epoch). */
+  taken: number;
+  /**
+   * Raised by a recount, which sets `taken` to the live seats found: seats
+   * counted under an earlier epoch were counted again by it and are not
+   * subtracted when given up, so a recount never undercounts.
+   */
+  epoch: number;
 }
 
 /** Whether a room exists and has not ended. */

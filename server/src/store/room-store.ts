@@ -5,7 +5,7 @@ import type { PnmMetrics } from "../metrics.js";
 import { creatingWithReplicas, ensureStreamReplicas } from "../nats/replicas.js";
 import { countedKv } from "./counted-kv.js";
 import { createJsonKv, isRevisionConflict, type JsonKv, type Versioned } from "./json-kv.js";
-import type { BlockRecord, RoomRecord, SeatsRecord, UserRecord } from "./records.js";
+import type { BlockRecord, RoomRecord, RoomSeatsRecord, UserRecord, UserSeatsRecord } from "./records.js";
 import { type WatchedRecords, watchRecords } from "./watched-records.js";
 
 /** The server's state in NATS KV, one bucket per record type, shared by every instance on that NATS. */
@@ -16,8 +16,10 @@ export interface RoomStore {
   users: JsonKv<UserRecord>;
   /** Blocked users by `userKey(roomId, userId)`. */
   blocklist: JsonKv<BlockRecord>;
-  /** Each room's seats, by room ID. */
-  seats: JsonKv<SeatsRecord>;
+  /** Each user's seat, waiting-room connection and revocation, by `userKey(roomId, userId)`. */
+  seats: JsonKv<UserSeatsRecord>;
+  /** Each room's count of seats and its close, by room ID. */
+  roomSeats: JsonKv<RoomSeatsRecord>;
   /**
    * The rooms, users and blocklist as this process last saw them, kept up to
    * date by a watch of each bucket: reads that cost no round trip, for a
@@ -27,6 +29,7 @@ export interface RoomStore {
     rooms: WatchedRecords<RoomRecord>;
     users: WatchedRecords<UserRecord>;
     blocklist: WatchedRecords<BlockRecord>;
+    roomSeats: WatchedRecords<RoomSeatsRecord>;
   };
   /**
    * Applies `change` to the key's latest value with compare-and-set, retrying
@@ -56,7 +59,7 @@ export interface RoomStoreOptions {
   metrics?: PnmMetrics;
 }
 
-/** Opens the store's buckets (`pnm-rooms`, `-users`, `-blocklist`, `-seats`), creating those that are missing. */
+/** Opens the store's buckets (`pnm-rooms`, `-users`, `-blocklist`, `-seats`, `-room-seats`), creating those that are missing. */
 export async function createRoomStore({ nc, replicas = 1, metrics }: RoomStoreOptions): Promise<RoomStore> {
   const kvm = new Kvm(nc);
   const jsm = await jetstreamManager(nc);
@@ -78,18 +81,25 @@ export async function createRoomStore({ nc, replicas = 1, metrics }: RoomStoreOp
     metrics?.storeOperations.inc({ bucket: name, operation: "watch" });
     return [json, await watchRecords(await kvm.open(`pnm-${name}`), json)] as const;
   };
-  const [[rooms, watchedRooms], [users, watchedUsers], [blocklist, watchedBlocklist], [seats, watchedSeats]] =
-    await Promise.all([
-      openWatched<RoomRecord>("rooms"),
-      openWatched<UserRecord>("users"),
-      openWatched<BlockRecord>("blocklist"),
-      openWatched<SeatsRecord>("seats"),
-    ]);
+  const [
+    [rooms, watchedRooms],
+    [users, watchedUsers],
+    [blocklist, watchedBlocklist],
+    [seats, watchedSeats],
+    [roomSeats, watchedRoomSeats],
+  ] = await Promise.all([
+    openWatched<RoomRecord>("rooms"),
+    openWatched<UserRecord>("users"),
+    openWatched<BlockRecord>("blocklist"),
+    openWatched<UserSeatsRecord>("seats"),
+    openWatched<RoomSeatsRecord>("room-seats"),
+  ]);
   const bucketNames = new Map<JsonKv<unknown>, string>([
     [rooms, "rooms"],
     [users, "users"],
     [blocklist, "blocklist"],
     [seats, "seats"],
+    [roomSeats, "room-seats"],
   ]);
   const queues = new Map<JsonKv<unknown>, Map<string, Waiter[]>>();
   const watchedOf = new Map<JsonKv<unknown>, WatchedRecords<unknown>>([
@@ -97,6 +107,7 @@ export async function createRoomStore({ nc, replicas = 1, metrics }: RoomStoreOp
     [users, watchedUsers],
     [blocklist, watchedBlocklist],
     [seats, watchedSeats],
+    [roomSeats, watchedRoomSeats],
   ] as [JsonKv<unknown>, WatchedRecords<unknown>][]);
 
   // All changes to one key that arrive while a write of that key is in flight
@@ -164,7 +175,8 @@ export async function createRoomStore({ nc, replicas = 1, metrics }: RoomStoreOp
     users,
     blocklist,
     seats,
-    watched: { rooms: watchedRooms, users: watchedUsers, blocklist: watchedBlocklist },
+    roomSeats,
+    watched: { rooms: watchedRooms, users: watchedUsers, blocklist: watchedBlocklist, roomSeats: watchedRoomSeats },
     modify<T>(
       kv: JsonKv<T>,
       key: string,

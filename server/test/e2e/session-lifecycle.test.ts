@@ -14,7 +14,7 @@ import { createParticipantClient } from "@pnm/client/protocol";
 import { ErrorDetailSchema, FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { NatsMsgClientToServerEvent, NatsMsgServerToClientEvent } from "@pnm/protocol/pnm/v1/nats_msg_pb";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createRoomStore } from "../../src/store/room-store.js";
+import { createRoomStore, userKey } from "../../src/store/room-store.js";
 import { signedClient } from "../support/clients.js";
 import { startTestNats, startTestServer, testConfig, useTestDeployment } from "../support/harness.js";
 import { issueToken, request, waitFor } from "../support/participants.js";
@@ -89,12 +89,12 @@ describe("session lifecycle", () => {
     const first = session.token();
     await new Promise<string>((resolve) => session.on("renewed", resolve));
     const seats = await createRoomStore({ nc: observer });
-    const before = (await seats.seats.get(roomId))!.value.holders.mona!;
+    const before = (await seats.seats.get(userKey(roomId, "mona")))!.value.seat!;
     // As when the NATS user JWT of the old token expires: the server drops the connection.
     const system = await deployment.nats.connectSystem();
     await system.request(`$SYS.REQ.SERVER.${before.serverId}.KICK`, JSON.stringify({ cid: before.cid }));
     const after = await waitFor(async () => {
-      const seat = (await seats.seats.get(roomId))?.value.holders.mona;
+      const seat = (await seats.seats.get(userKey(roomId, "mona")))?.value.seat;
       return seat && seat.cid !== before.cid && seat.state === "connected" ? seat : undefined;
     });
     expect(after.cid).not.toBe(before.cid);

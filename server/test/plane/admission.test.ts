@@ -1,7 +1,7 @@
 import { AuthorizationError } from "@nats-io/nats-core";
 import type { RoomServiceClient } from "@pnm/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRoomStore, type RoomStore } from "../../src/store/room-store.js";
+import { createRoomStore, type RoomStore, userKey } from "../../src/store/room-store.js";
 import { signedClient } from "../support/clients.js";
 import { startTestNats, startTestServer, type TestNats, type TestServer, testConfig } from "../support/harness.js";
 import { connectAs, issueToken, waitFor } from "../support/participants.js";
@@ -27,6 +27,8 @@ afterAll(async () => {
   await nats?.stop();
 });
 
+const seatsOf = async (roomId: string, userId: string) => (await store.seats.get(userKey(roomId, userId)))?.value;
+
 const tryConnect = (roomId: string, userId: string, token: string) =>
   connectAs(nats, roomId, userId, token).then(
     (nc) => ({ nc, error: undefined }),
@@ -41,13 +43,13 @@ describe("admission at the auth callout", () => {
     const admitted = attempts.filter((a) => a.nc);
     expect(admitted).toHaveLength(5);
     for (const refused of attempts.filter((a) => a.error)) expect(refused.error).toBeInstanceOf(AuthorizationError);
-    const seats = await waitFor(async () => {
-      const value = (await store.seats.get("limited"))?.value;
-      return value && Object.values(value.holders).filter((s) => s.state === "connected").length === 5
-        ? value
-        : undefined;
+    const seated = await waitFor(async () => {
+      const records = await Promise.all(tokens.map((_, i) => seatsOf("limited", `u${i}`)));
+      const connected = records.filter((record) => record?.seat?.state === "connected");
+      return connected.length === 5 ? records.filter((record) => record?.seat) : undefined;
     });
-    expect(Object.keys(seats.holders)).toHaveLength(5);
+    expect(seated).toHaveLength(5);
+    expect((await store.roomSeats.get("limited"))?.value.taken).toBe(5);
 
     await Promise.all(admitted.slice(0, 2).map((a) => a.nc!.close()));
     const refusedIndexes = attempts.map((a, i) => (a.error ? i : -1)).filter((i) => i >= 0);
@@ -79,23 +81,25 @@ describe("admission at the auth callout", () => {
       metadata: { roomTitle: "W", roomFeatures: { waitingRoomFeatures: { isActive: true } } },
     });
     const token = await issueToken(rooms, "lobby", "w1");
-    const seatsOf = async () => (await store.seats.get("lobby"))!.value;
+    const w1 = () => seatsOf("lobby", "w1");
     const nc = await connectAs(nats, "lobby", "w1", token);
-    const waiting = await waitFor(async () => (await seatsOf()).waiting?.w1);
+    const waiting = await waitFor(async () => (await w1())?.waiting);
     expect(waiting.cid).toBe(nc.info!.client_id);
-    expect((await seatsOf()).holders).toEqual({});
+    expect((await w1())?.seat).toBeUndefined();
+    expect((await store.roomSeats.get("lobby"))?.value.taken).toBe(0);
     await nc.close();
-    await waitFor(async () => (await seatsOf()).waiting?.w1 === undefined);
+    await waitFor(async () => (await w1())?.waiting === undefined);
     // Not connected: approval still takes the one seat, for the user's next connection, which no one else gets meanwhile.
     await rooms.approveParticipant({ roomId: "lobby", userId: "w1" });
-    expect((await seatsOf()).holders.w1?.state).toBe("reserved");
+    expect((await w1())?.seat?.state).toBe("reserved");
+    expect((await store.roomSeats.get("lobby"))?.value.taken).toBe(1);
     const { token: other } = await rooms.getJoinToken({
       roomId: "lobby",
       userInfo: { name: "host", userId: "host", isAdmin: true },
     });
     await expect(tryConnect("lobby", "host", other!).then((a) => a.error)).resolves.toBeInstanceOf(AuthorizationError);
     const admitted = await connectAs(nats, "lobby", "w1", token);
-    await waitFor(async () => (await seatsOf()).holders.w1?.state === "connected");
+    await waitFor(async () => (await w1())?.seat?.state === "connected");
     await admitted.close();
   });
 

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { createRoomStore, type RoomStore } from "../../src/store/room-store.js";
+import { createRoomStore, type RoomStore, userKey } from "../../src/store/room-store.js";
 import { useTestDeployment } from "../support/harness.js";
 import { connectAs, issueToken, waitFor } from "../support/participants.js";
 
@@ -10,7 +10,7 @@ beforeAll(async () => {
 });
 
 // A participant's presence is its seat's state: connected, disconnected (kept for a reconnect), or gone once offline.
-const seatOf = async (roomId: string, userId: string) => (await store.seats.get(roomId))?.value.holders[userId];
+const seatOf = async (roomId: string, userId: string) => (await store.seats.get(userKey(roomId, userId)))?.value.seat;
 
 describe("presence", () => {
   it("follows a user from connected to disconnected and offline, and frees the seat", async () => {

@@ -1,0 +1,171 @@
+import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
+import { pnmError } from "../errors.js";
+import { isRevisionConflict } from "../store/json-kv.js";
+import type { RoomRecord, UserSeat, UserSeatsRecord } from "../store/records.js";
+import { type RoomStore, userKey } from "../store/room-store.js";
+import { assertRoomOpen, emptyRoomSeats, isSeatLive, restore, type SeatTimings } from "./seats.js";
+
+/** The room's count of seats, kept against its limit across instances. */
+export interface SeatLedger {
+  /**
+   * The epoch to count a new seat of the room under (from the watched
+   * count: a stale one only means the seat is never subtracted, never that
+   * it is subtracted twice); undefined when the room has no limit.
+   */
+  epoch(room: RoomRecord): number | undefined;
+  /**
+   * Adds a seat written already to the room's count by compare-and-set, or
+   * throws ROOM_FULL (after counting out seats no longer live) or
+   * ROOM_NOT_ACTIVE. The seat is written first so that a recount, which
+   * reads the count before the seats, finds every seat counted.
+   */
+  take(room: RoomRecord): Promise<void>;
+  /** Subtracts a seat given up, when it was counted under the count's epoch. */
+  giveBack(roomId: string, sid: string, seat: UserSeat | undefined): Promise<void>;
+  /**
+   * Undoes a seat written to the user's record whose count `take` refused:
+   * puts back what the record held `before`, while it still holds that seat.
+   * When the seat is gone already, a removal (or the waiting room) took it
+   * and subtracted it from the count it was never added to: it is added
+   * back, without the limit, to even out.
+   */
+  putBack(room: RoomRecord, userId: string, seat: UserSeat, before: UserSeatsRecord): Promise<void>;
+  /** Whether a new seat would find the room full now (VerifyToken's early answer; admission decides on the count). */
+  isFull(room: RoomRecord): Promise<boolean>;
+  /** The room instance's user records holding a seat or a waiting connection, freshly read. */
+  list(roomId: string, sid: string): Promise<[userId: string, record: UserSeatsRecord][]>;
+}
+
+export interface SeatLedgerOptions {
+  store: RoomStore;
+  timings: SeatTimings;
+  now?: () => number;
+}
+
+export function createSeatLedger(options: SeatLedgerOptions): SeatLedger {
+  const { store, timings } = options;
+  const now = options.now ?? Date.now;
+
+  async function list(roomId: string, sid: string): Promise<[string, UserSeatsRecord][]> {
+    const prefix = `${roomId}.`;
+    const keys = await store.seats.keys(`${prefix}*`);
+    const entries = await Promise.all(keys.map((key) => store.seats.get(key)));
+    return entries.flatMap((entry, i) =>
+      entry?.value.sid === sid ? [[keys[i]!.slice(prefix.length), entry.value] as [string, UserSeatsRecord]] : [],
+    );
+  }
+
+  /** Moves the count by `by` for a seat counted under its epoch; nothing for one counted under an earlier one. */
+  async function shift(roomId: string, sid: string, seat: UserSeat | undefined, by: 1 | -1): Promise<void> {
+    if (seat?.counted === undefined) return;
+    await store.modify(store.roomSeats, roomId, (current) =>
+      current?.value.sid === sid && current.value.epoch === seat.counted && current.value.taken + by >= 0
+        ? { ...current.value, taken: current.value.taken + by }
+        : undefined,
+    );
+  }
+  const giveBack = (roomId: string, sid: string, seat: UserSeat | undefined) => shift(roomId, sid, seat, -1);
+
+  /**
+   * Counts out the seats of a full room that are no longer live, each one as
+   * presence does once offline: its record first, then the count. When none
+   * was, but the count says more than the live seats (a seat given up by an
+   * instance that stopped before subtracting it), the count is set to them
+   * under a new epoch: read before the seats and written at that revision,
+   * so a seat taken meanwhile (written before it is counted) fails the write
+   * or is among those found.
+   */
+  async function recount(room: RoomRecord): Promise<void> {
+    let freedAny = false;
+    for (const [userId, record] of await list(room.roomId, room.sid)) {
+      if (record.seat && !isSeatLive(record.seat, now(), timings))
+        freedAny = (await freeExpired(room, userId)) || freedAny;
+    }
+    if (freedAny) return;
+    const count = await store.roomSeats.get(room.roomId);
+    if (count?.value.sid !== room.sid) return;
+    const at = now();
+    const live = (await list(room.roomId, room.sid)).filter(
+      ([, record]) => record.seat && isSeatLive(record.seat, at, timings),
+    ).length;
+    if (count.value.taken <= live) return;
+    try {
+      const next = { ...count.value, taken: live, epoch: count.value.epoch + 1 };
+      store.watched.roomSeats.learn(room.roomId, {
+        value: next,
+        revision: await store.roomSeats.update(room.roomId, next, count.revision),
+      });
+    } catch (err) {
+      // Another writer changed the count meanwhile: the admission that asked is refused, the next one recounts.
+      if (!isRevisionConflict(err)) throw err;
+    }
+  }
+
+  /** Takes a seat that is no longer live out of its user's record, then out of the count. */
+  async function freeExpired(room: RoomRecord, userId: string): Promise<boolean> {
+    let freed: UserSeat | undefined;
+    await store.modify(store.seats, userKey(room.roomId, userId), (current) => {
+      freed = undefined; // a retried compare-and-set decides again
+      const held = current?.value.seat;
+      if (current?.value.sid !== room.sid || !held || isSeatLive(held, now(), timings)) return undefined;
+      const { seat: _expired, ...rest } = current.value;
+      freed = held;
+      return rest;
+    });
+    await giveBack(room.roomId, room.sid, freed);
+    return freed !== undefined;
+  }
+
+  const addOne = (room: RoomRecord) =>
+    store.modify(store.roomSeats, room.roomId, (current) => {
+      const count = current?.value.sid === room.sid ? current.value : emptyRoomSeats(room.sid);
+      assertRoomOpen(count, room.sid);
+      if (count.taken >= room.maxParticipants) throw new Full();
+      return { ...count, taken: count.taken + 1 };
+    });
+
+  return {
+    epoch(room) {
+      if (room.maxParticipants <= 0) return undefined;
+      const count = store.watched.roomSeats.latest(room.roomId)?.value;
+      return count?.sid === room.sid ? count.epoch : 0;
+    },
+    async take(room) {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await addOne(room);
+          return;
+        } catch (err) {
+          if (!(err instanceof Full)) throw err;
+          if (attempt > 0) throw pnmError(FailureReason.ROOM_FULL, "room has reached its participant limit");
+          await recount(room);
+        }
+      }
+    },
+    giveBack,
+    async putBack(room, userId, seat, before) {
+      let gone = false;
+      await store.modify(store.seats, userKey(room.roomId, userId), (current) => {
+        gone = current?.value.sid === room.sid && current.value.seat === undefined;
+        return restore(current?.value, seat, before);
+      });
+      if (gone) await shift(room.roomId, room.sid, seat, 1);
+    },
+    async isFull(room) {
+      if (room.maxParticipants <= 0) return false;
+      const count = (await store.watched.roomSeats.get(room.roomId))?.value;
+      if (count?.sid !== room.sid || count.taken < room.maxParticipants) return false;
+      const at = now();
+      const live = (await list(room.roomId, room.sid)).filter(
+        ([, record]) => record.seat && isSeatLive(record.seat, at, timings),
+      );
+      return live.length >= room.maxParticipants;
+    },
+    list,
+  };
+}
+
+/** The count is at the limit: recount, then refuse. */
+class Full extends Error {
+  override readonly name = "Full";
+}
