@@ -40,11 +40,14 @@ export interface SeatLedgerOptions {
   store: RoomStore;
   timings: SeatTimings;
   now?: () => number;
+  /** How often a full room's seats are recounted at most, in ms; default 1000. */
+  recountEveryMs?: number;
 }
 
 export function createSeatLedger(options: SeatLedgerOptions): SeatLedger {
   const { store, timings } = options;
   const now = options.now ?? Date.now;
+  const recountEveryMs = options.recountEveryMs ?? 1_000;
 
   async function list(roomId: string, sid: string): Promise<[string, UserSeatsRecord][]> {
     const prefix = `${roomId}.`;
@@ -116,6 +119,23 @@ export function createSeatLedger(options: SeatLedgerOptions): SeatLedger {
     return freed !== undefined;
   }
 
+  /**
+   * A recount reads every seat of the room: the refusals of a full room
+   * share one, started at most once per `recountEveryMs`, instead of each
+   * reading them all. A refusal on a count a little old is still a count that
+   * never says fewer seats than are live.
+   */
+  const recounts = new Map<string, { at: number; done: Promise<void> }>();
+  function recountOften(room: RoomRecord): Promise<void> {
+    const key = `${room.roomId} ${room.sid}`;
+    const last = recounts.get(key);
+    if (last && now() - last.at < recountEveryMs) return last.done;
+    for (const [k, old] of recounts) if (now() - old.at >= recountEveryMs) recounts.delete(k);
+    const done = recount(room);
+    recounts.set(key, { at: now(), done });
+    return done;
+  }
+
   const addOne = (room: RoomRecord) =>
     store.modify(store.roomSeats, room.roomId, (current) => {
       const count = current?.value.sid === room.sid ? current.value : emptyRoomSeats(room.sid);
@@ -138,7 +158,7 @@ export function createSeatLedger(options: SeatLedgerOptions): SeatLedger {
         } catch (err) {
           if (!(err instanceof Full)) throw err;
           if (attempt > 0) throw pnmError(FailureReason.ROOM_FULL, "room has reached its participant limit");
-          await recount(room);
+          await recountOften(room);
         }
       }
     },
