@@ -32,8 +32,8 @@ interface ConnectionEvent {
  * each, through a queue group) and moves each participant's seat along:
  * pending → connected → disconnected → freed once offline. The seat's state
  * is the participant's presence; nothing else is written, so an event costs
- * one write of the user's seats record (and freeing a counted seat one of
- * the room's count).
+ * one write of the user's seats record. Going offline writes only in a room
+ * with a limit: the seat leaves the user's record, then the room's count.
  */
 export function startPresenceTracker(options: PresenceOptions): PresenceTracker {
   const { store, timings, logger } = options;
@@ -69,9 +69,16 @@ export function startPresenceTracker(options: PresenceOptions): PresenceTracker 
   }
 
   async function goOffline(roomId: string, userId: string, cid: number, serverId: string): Promise<void> {
+    const key = userKey(roomId, userId);
+    // A seat no count holds (a room without a limit) needs no write: past offlineAfterMs it no longer counts
+    // (isSeatLive). Whether it is still this connection's is read from the watched records, which have seen
+    // the disconnect written, and any reconnect as soon as the watch brings it.
+    const seen = (await store.watched.seats.get(key))?.value;
+    const offline = seen && freeOfflineSeat(seen, cid, serverId)?.freed;
+    if (offline && offline.counted === undefined) return options.onOffline?.(roomId, userId);
     let freed: UserSeat | undefined;
     let sid = "";
-    await store.modify(store.seats, userKey(roomId, userId), (current) => {
+    await store.modify(store.seats, key, (current) => {
       freed = undefined; // a retried compare-and-set decides again
       const result = current && freeOfflineSeat(current.value, cid, serverId);
       if (!result) return undefined;

@@ -29,6 +29,7 @@ export interface RoomStore {
     rooms: WatchedRecords<RoomRecord>;
     users: WatchedRecords<UserRecord>;
     blocklist: WatchedRecords<BlockRecord>;
+    seats: WatchedRecords<UserSeatsRecord>;
     roomSeats: WatchedRecords<RoomSeatsRecord>;
   };
   /**
@@ -176,7 +177,13 @@ export async function createRoomStore({ nc, replicas = 1, metrics }: RoomStoreOp
     blocklist,
     seats,
     roomSeats,
-    watched: { rooms: watchedRooms, users: watchedUsers, blocklist: watchedBlocklist, roomSeats: watchedRoomSeats },
+    watched: {
+      rooms: watchedRooms,
+      users: watchedUsers,
+      blocklist: watchedBlocklist,
+      seats: watchedSeats,
+      roomSeats: watchedRoomSeats,
+    },
     modify<T>(
       kv: JsonKv<T>,
       key: string,
