@@ -72,7 +72,7 @@ describe("scale-out on a 3-node NATS cluster", () => {
   it("replicates every bucket and stream 3 times, raising the one made with 1, and the instances share state", async () => {
     const [a, b] = [await startInstance(), await startInstance()];
     const jsm = await jetstreamManager(admin);
-    const names = ["rooms", "users", "blocklist", "seats", "nonces"].map((bucket) => `KV_pnm-${bucket}`);
+    const names = ["rooms", "users", "blocklist", "seats", "room-seats", "nonces"].map((bucket) => `KV_pnm-${bucket}`);
     for (const name of [...names, roomStreamName, natsSubjects.systemJsWorker]) {
       const info = await jsm.streams.info(name);
       expect(info.config.num_replicas, name).toBe(3);
