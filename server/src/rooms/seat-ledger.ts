@@ -32,13 +32,16 @@ export interface SeatLedger {
   putBack(room: RoomRecord, userId: string, seat: UserSeat, before: UserSeatsRecord): Promise<void>;
   /** Whether a new seat would find the room full now (VerifyToken's early answer; admission decides on the count). */
   isFull(room: RoomRecord): Promise<boolean>;
-  /** The room instance's user records holding a seat or a waiting connection, freshly read. */
+  /** Every user seat record of the room instance, freshly read: a listing of the room's keys, then a get of each. */
   list(roomId: string, sid: string): Promise<[userId: string, record: UserSeatsRecord][]>;
 }
 
 export interface SeatLedgerOptions {
+  /** The user seat records and the rooms' counts. */
   store: RoomStore;
+  /** How long seats not connected still count. */
   timings: SeatTimings;
+  /** The clock, in Unix ms; default Date.now. */
   now?: () => number;
   /** How often a full room's seats are recounted at most, in ms; default 1000. */
   recountEveryMs?: number;
