@@ -1,7 +1,7 @@
 import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { pnmError } from "../errors.js";
 import { isRevisionConflict } from "../store/json-kv.js";
-import type { RoomRecord, UserSeat, UserSeatsRecord } from "../store/records.js";
+import type { RoomRecord, RoomSeatsRecord, UserSeat, UserSeatsRecord } from "../store/records.js";
 import { type RoomStore, userKey } from "../store/room-store.js";
 import { assertRoomOpen, emptyRoomSeats, isSeatLive, restore, type SeatTimings } from "./seats.js";
 
@@ -30,7 +30,10 @@ export interface SeatLedger {
    * back, without the limit, to even out.
    */
   putBack(room: RoomRecord, userId: string, seat: UserSeat, before: UserSeatsRecord): Promise<void>;
-  /** Whether a new seat would find the room full now (VerifyToken's early answer; admission decides on the count). */
+  /**
+   * Whether a new seat would find the room full now, on the count after a
+   * recount (VerifyToken's early answer; admission decides on the count).
+   */
   isFull(room: RoomRecord): Promise<boolean>;
   /** Every user seat record of the room instance, freshly read: a listing of the room's keys, then a get of each. */
   list(roomId: string, sid: string): Promise<[userId: string, record: UserSeatsRecord][]>;
@@ -134,7 +137,9 @@ export function createSeatLedger(options: SeatLedgerOptions): SeatLedger {
     const last = recounts.get(key);
     if (last && now() - last.at < recountEveryMs) return last.done;
     for (const [k, old] of recounts) if (now() - old.at >= recountEveryMs) recounts.delete(k);
-    const done = recount(room);
+    // A recount that fails (NATS busy electing a leader, say) leaves the count as it was, never lower than
+    // the live seats: each of its writes is a compare-and-set of its own. The asker is refused on that count.
+    const done = recount(room).catch(() => undefined);
     recounts.set(key, { at: now(), done });
     return done;
   }
@@ -176,13 +181,12 @@ export function createSeatLedger(options: SeatLedgerOptions): SeatLedger {
     },
     async isFull(room) {
       if (room.maxParticipants <= 0) return false;
-      const count = (await store.watched.roomSeats.get(room.roomId))?.value;
-      if (count?.sid !== room.sid || count.taken < room.maxParticipants) return false;
-      const at = now();
-      const live = (await list(room.roomId, room.sid)).filter(
-        ([, record]) => record.seat && isSeatLive(record.seat, at, timings),
-      );
-      return live.length >= room.maxParticipants;
+      const full = (count: RoomSeatsRecord | undefined) =>
+        count?.sid === room.sid && count.taken >= room.maxParticipants;
+      if (!full((await store.watched.roomSeats.get(room.roomId))?.value)) return false;
+      // A room full by its count may hold seats no longer live: the refusals are made on a recounted count.
+      await recountOften(room);
+      return full((await store.roomSeats.get(room.roomId))?.value);
     },
     list,
   };
