@@ -2,7 +2,7 @@ import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { failureInfo } from "../../src/errors.js";
 import { createSeatLedger, type SeatLedger } from "../../src/rooms/seat-ledger.js";
-import { emptyRoomSeats } from "../../src/rooms/seats.js";
+import { emptyRoomSeats, evictUser, reserveSeat } from "../../src/rooms/seats.js";
 import type { RoomRecord, UserSeat } from "../../src/store/records.js";
 import { createRoomStore, type RoomStore, userKey } from "../../src/store/room-store.js";
 import { startTestNats, type TestNats } from "../support/harness.js";
@@ -10,10 +10,13 @@ import { startTestNats, type TestNats } from "../support/harness.js";
 const timings = { pendingMs: 1_000, offlineAfterMs: 1_000 };
 let nats: TestNats;
 let store: RoomStore;
+/** Another instance on the same NATS. */
+let other: RoomStore;
 let ledger: SeatLedger;
 beforeAll(async () => {
   nats = await startTestNats();
   store = await createRoomStore({ nc: await nats.connect() });
+  other = await createRoomStore({ nc: await nats.connect() });
   ledger = createSeatLedger({ store, timings });
 });
 afterAll(() => nats?.stop());
@@ -115,5 +118,26 @@ describe("the room's count of seats", () => {
     await store.roomSeats.put("undo", { ...emptyRoomSeats(room.sid), taken: 0 });
     await ledger.putBack(room, "v", held, { sid: room.sid });
     expect((await store.roomSeats.get("undo"))!.value.taken).toBe(1);
+  });
+
+  it("never leaves a removed user seated when the removal races its admission on another instance", async () => {
+    const sid = "sid-racing";
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const key = userKey("racing", `u${i}`);
+        const request = { sid, issuedAt: Date.now(), cid: i, serverId: "s", epoch: undefined, now: Date.now() };
+        const [admitted] = await Promise.all([
+          refusal(store.modify(store.seats, key, (current) => reserveSeat(current?.value, request, timings).record)),
+          other.modify(other.seats, key, (current) => evictUser(current?.value, sid, Date.now() + 1).record),
+        ]);
+        return { admitted, record: (await store.seats.get(key))!.value };
+      }),
+    );
+    for (const { admitted, record } of outcomes) {
+      // Admitted first and evicted, or refused as removed: either way no seat is left.
+      expect([undefined, FailureReason.USER_NOT_FOUND]).toContain(admitted);
+      expect(record.seat).toBeUndefined();
+      expect(record.revokedAt).toBeGreaterThan(0);
+    }
   });
 });
