@@ -20,6 +20,7 @@ import { pnmKvStreams, probeStreams, watchConnection } from "./nats/nats-health.
 import type { NatsKeys } from "./nats/nats-keys.js";
 import { resolveReplicas } from "./nats/replicas.js";
 import { ensureRoomStreams } from "./nats/room-streams.js";
+import { createServerLiveness } from "./nats/server-liveness.js";
 import { createConnectionAdmission } from "./plane/admission.js";
 import { startAuthCallout } from "./plane/auth-callout.js";
 import { createKicker, type Kicker } from "./plane/kicker.js";
@@ -133,7 +134,14 @@ export async function startPnmApp(options: PnmAppOptions): Promise<PnmApp> {
     sessions,
     upstreamWebClient: config.upstreamWebClient,
   });
-  const participants = createParticipantService({ store, tokens, natsWsUrls: () => config.natsWsUrls, timings });
+  const liveness = createServerLiveness({ systemConnection: options.systemNc });
+  const participants = createParticipantService({
+    store,
+    tokens,
+    natsWsUrls: () => config.natsWsUrls,
+    timings,
+    liveness,
+  });
   const renewal = use(
     createTokenRenewal({
       tokens,
@@ -150,6 +158,7 @@ export async function startPnmApp(options: PnmAppOptions): Promise<PnmApp> {
     kicker,
     timings,
     metrics,
+    liveness,
   });
   const callout = startAuthCallout({
     nc,

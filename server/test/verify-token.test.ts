@@ -14,10 +14,16 @@ import { decodeJwtPayload, forgeJwt } from "./support/tokens.js";
 let nats: TestNats;
 let pnm: TestServer;
 let store: RoomStore;
+/** The test's nats-server, as a seat names it: connections on it count as there. */
+let serverId: string;
+/** A nats-server that has gone from the deployment (killed outright: it sent no DISCONNECT for its clients). */
+const goneServerId = "NGONE0000000000000000000000000000000000000000000000000000";
 beforeAll(async () => {
   nats = await startTestNats();
   pnm = await startTestServer(nats);
-  store = await createRoomStore({ nc: await nats.connect() });
+  const nc = await nats.connect();
+  serverId = nc.info!.server_id;
+  store = await createRoomStore({ nc });
 });
 afterAll(async () => {
   await pnm?.close();
@@ -45,10 +51,14 @@ async function joinToken(options: { maxParticipants?: number; selfInsert?: boole
   return { roomId, roomSid: created.roomInfo!.sid, token: token!, rooms };
 }
 
-/** Seats are taken at the auth callout; these tests take them directly in the shared KV, as another instance would. */
-async function occupy(room: { roomId: string; roomSid: string }, ...userIds: string[]) {
+/**
+ * Seats are taken at the auth callout; these tests take them directly in the
+ * shared KV, as another instance would, for connections on the test's
+ * nats-server unless `on` names another.
+ */
+async function occupy(room: { roomId: string; roomSid: string }, userIds: string[], on = serverId) {
   for (const [i, userId] of userIds.entries()) {
-    const seat = { cid: 1000 + i, serverId: "elsewhere", state: "connected" as const, at: Date.now(), counted: 0 };
+    const seat = { cid: 1000 + i, serverId: on, state: "connected" as const, at: Date.now(), counted: 0 };
     await store.seats.put(userKey(room.roomId, userId), { sid: room.roomSid, seat });
   }
   await store.modify(store.roomSeats, room.roomId, (current) => {
@@ -229,7 +239,7 @@ describe("VerifyToken", () => {
     [
       "already online",
       async (t) => {
-        await occupy(t, "carol");
+        await occupy(t, ["carol"]);
         return t.token;
       },
       FailureReason.USER_ALREADY_ONLINE,
@@ -274,13 +284,35 @@ describe("VerifyToken", () => {
 
   it("refuses a full room, and admits again once a seat frees", async () => {
     const t = await joinToken({ maxParticipants: 2 });
-    await occupy(t, "u1", "u2");
+    await occupy(t, ["u1", "u2"]);
     expect(await rpcRefusal(t.token)).toBe(FailureReason.ROOM_FULL);
     expect(fromBinary(CommonResponseSchema, (await restVerify(t.token)).bytes).msg).toBe(
       "notifications.max-num-participates-exceeded",
     );
     await vacate(t, "u2");
     expect((await rpcVerify(t.token)).status).toBe(true);
+  });
+
+  it("admits a user whose seat is held through a nats-server that has gone, and the seat becomes a dropped one", async () => {
+    const t = await joinToken();
+    await occupy(t, ["carol"], goneServerId);
+    expect((await rpcVerify(t.token)).status).toBe(true);
+    expect((await store.seats.get(userKey(t.roomId, "carol")))?.value.seat).toMatchObject({
+      serverId: goneServerId,
+      state: "disconnected",
+    });
+  });
+
+  it("counts out of a full room the seats held through a nats-server that has gone, once they are offline", async () => {
+    const t = await joinToken({ maxParticipants: 2 });
+    await occupy(t, ["u1", "u2"], goneServerId);
+    // Dropped, the seats are kept for a reconnect for the offline time (300 ms here), as after any drop.
+    expect(await rpcRefusal(t.token)).toBe(FailureReason.ROOM_FULL);
+    const seats = await Promise.all(["u1", "u2"].map((u) => store.seats.get(userKey(t.roomId, u))));
+    expect(seats.map((entry) => entry?.value.seat?.state)).toEqual(["disconnected", "disconnected"]);
+    await expect
+      .poll(async () => (await rpcVerify(t.token).catch(() => undefined))?.status, { timeout: 10_000 })
+      .toBe(true);
   });
 
   it("refuses a missing token", async () => {

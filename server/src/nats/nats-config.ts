@@ -5,12 +5,12 @@ export const pnmAccount = "PNM";
 export const systemAccount = "SYS";
 
 /**
- * What the system user may do: kick connections and find them, and hear PNM's
- * connection events. Anything else in $SYS (reload, account claims) stays out of
+ * What the system user may do: kick connections and find them, ask whether a
+ * server is still there (its IDZ), and hear PNM's connection events. Anything else in $SYS (reload, account claims) stays out of
  * reach of a leaked system-user seed.
  */
 export const systemUserPermissions = {
-  publish: [`$SYS.REQ.SERVER.*.KICK`, `$SYS.REQ.ACCOUNT.${pnmAccount}.CONNZ`],
+  publish: [`$SYS.REQ.SERVER.*.KICK`, `$SYS.REQ.SERVER.*.IDZ`, `$SYS.REQ.ACCOUNT.${pnmAccount}.CONNZ`],
   subscribe: [`$SYS.ACCOUNT.${pnmAccount}.>`, "_INBOX.>"],
 } as const;
 

@@ -1,6 +1,7 @@
 import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { failureInfo } from "../errors.js";
 import type { PnmMetrics } from "../metrics.js";
+import type { ServerLiveness } from "../nats/server-liveness.js";
 import type { Admission } from "../rooms/membership.js";
 import { createSeatLedger } from "../rooms/seat-ledger.js";
 import { assertRoomOpen, enterWaitingRoom, reserveSeat, type SeatTimings, userSeatsOf } from "../rooms/seats.js";
@@ -17,6 +18,12 @@ export interface ConnectionAdmissionOptions {
   now?: () => number;
   /** Counts admissions and refusals by reason (`pnm_admissions_total`). */
   metrics?: PnmMetrics;
+  /**
+   * Tells which nats-servers have gone, so that a seat held through a server
+   * killed outright (no DISCONNECT ever comes) stops blocking its user's
+   * rejoin and, after the offline time, stops counting against the limit.
+   */
+  liveness?: ServerLiveness;
 }
 
 export interface ConnectionIdentity {
@@ -55,7 +62,7 @@ export interface ConnectionAdmission {
 export function createConnectionAdmission(options: ConnectionAdmissionOptions): ConnectionAdmission {
   const { store, participants, kicker, timings } = options;
   const now = options.now ?? Date.now;
-  const ledger = createSeatLedger({ store, timings, now });
+  const ledger = createSeatLedger({ store, timings, now, liveness: options.liveness });
   const admitOnce = async (
     token: string | undefined,
     connection: ConnectionIdentity,

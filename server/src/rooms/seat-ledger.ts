@@ -1,9 +1,10 @@
 import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { pnmError } from "../errors.js";
+import type { ServerLiveness } from "../nats/server-liveness.js";
 import { isRevisionConflict } from "../store/json-kv.js";
 import type { RoomRecord, RoomSeatsRecord, UserSeat, UserSeatsRecord } from "../store/records.js";
 import { type RoomStore, userKey } from "../store/room-store.js";
-import { assertRoomOpen, emptyRoomSeats, isSeatLive, restore, type SeatTimings } from "./seats.js";
+import { assertRoomOpen, emptyRoomSeats, isSeatLive, restore, type SeatTimings, updateSeat } from "./seats.js";
 
 /** The room's count of seats, kept against its limit across instances. */
 export interface SeatLedger {
@@ -37,6 +38,13 @@ export interface SeatLedger {
   isFull(room: RoomRecord): Promise<boolean>;
   /** Every user seat record of the room instance, freshly read: a listing of the room's keys, then a get of each. */
   list(roomId: string, sid: string): Promise<[userId: string, record: UserSeatsRecord][]>;
+  /**
+   * Whether a connected seat's nats-server has gone (see `liveness`): the
+   * seat is then marked disconnected from now, so that it is the user's for a
+   * reconnect through another server for as long as any drop, and stops
+   * counting after that. False, and nothing written, while the server is there.
+   */
+  releaseIfServerGone(room: RoomRecord, userId: string, seat: UserSeat): Promise<boolean>;
 }
 
 export interface SeatLedgerOptions {
@@ -48,6 +56,12 @@ export interface SeatLedgerOptions {
   now?: () => number;
   /** How often a full room's seats are recounted at most, in ms; default 1000. */
   recountEveryMs?: number;
+  /**
+   * Tells which nats-servers have gone. A server killed outright sends no
+   * DISCONNECT for its clients, so without it their seats stay connected, and
+   * counted, until the room ends.
+   */
+  liveness?: ServerLiveness;
 }
 
 export function createSeatLedger(options: SeatLedgerOptions): SeatLedger {
@@ -86,7 +100,9 @@ export function createSeatLedger(options: SeatLedgerOptions): SeatLedger {
    */
   async function recount(room: RoomRecord): Promise<void> {
     let freedAny = false;
-    for (const [userId, record] of await list(room.roomId, room.sid)) {
+    const records = await list(room.roomId, room.sid);
+    await releaseOnGoneServers(room, records);
+    for (const [userId, record] of records) {
       if (record.seat && !isSeatLive(record.seat, now(), timings))
         freedAny = (await freeExpired(room, userId)) || freedAny;
     }
@@ -108,6 +124,29 @@ export function createSeatLedger(options: SeatLedgerOptions): SeatLedger {
       // Another writer changed the count meanwhile: the admission that asked is refused, the next one recounts.
       if (!isRevisionConflict(err)) throw err;
     }
+  }
+
+  /** Marks the connected seats held through nats-servers that have gone as disconnected (releaseIfServerGone). */
+  async function releaseOnGoneServers(room: RoomRecord, records: [string, UserSeatsRecord][]): Promise<void> {
+    const connected = records.filter(([, record]) => record.seat?.state === "connected");
+    if (!options.liveness || connected.length === 0) return;
+    const gone = await options.liveness.goneServers(connected.map(([, record]) => record.seat!.serverId));
+    for (const [userId, record] of connected)
+      if (gone.has(record.seat!.serverId)) await markDropped(room, userId, record.seat!);
+  }
+
+  /** The seat of this exact connection, marked disconnected from now; true when it was written. */
+  async function markDropped(room: RoomRecord, userId: string, seat: UserSeat): Promise<boolean> {
+    const changed = await store.modify(store.seats, userKey(room.roomId, userId), (current) =>
+      current?.value.sid === room.sid
+        ? updateSeat(current.value, seat.cid, seat.serverId, "disconnected", now(), timings)
+        : undefined,
+    );
+    return (
+      changed?.seat?.state === "disconnected" &&
+      changed.seat.cid === seat.cid &&
+      changed.seat.serverId === seat.serverId
+    );
   }
 
   /** Takes a seat that is no longer live out of its user's record, then out of the count. */
@@ -189,6 +228,11 @@ export function createSeatLedger(options: SeatLedgerOptions): SeatLedger {
       return full((await store.roomSeats.get(room.roomId))?.value);
     },
     list,
+    async releaseIfServerGone(room, userId, seat) {
+      if (!options.liveness || seat.state !== "connected") return false;
+      if (!(await options.liveness.goneServers([seat.serverId])).has(seat.serverId)) return false;
+      return markDropped(room, userId, seat);
+    },
   };
 }
 

@@ -7,6 +7,7 @@ import {
 } from "@pnm/protocol/pnm/v1/verify_token_pb";
 import type { AccessTokenClaims, AccessTokenCodec } from "../auth/access-token.js";
 import { pnmError } from "../errors.js";
+import type { ServerLiveness } from "../nats/server-liveness.js";
 import { natsSubjects, roomStreamName, userInboxPrefix } from "../nats/subjects.js";
 import type { Admission, Membership } from "../rooms/membership.js";
 import { parseRoomMetadata } from "../rooms/room-metadata.js";
@@ -26,6 +27,12 @@ export interface ParticipantServiceOptions {
   natsWsUrls: () => string[];
   /** How long seats of connections not (yet) connected still count, for the duplicate and room-full checks. */
   timings: SeatTimings;
+  /**
+   * Tells which nats-servers have gone, so that a seat held through a server
+   * killed outright (no DISCONNECT ever comes) stops blocking its user's
+   * rejoin and, after the offline time, stops counting against the limit.
+   */
+  liveness?: ServerLiveness;
 }
 
 /** Admits participants: the checks behind VerifyToken, NATS connects and renewal. */
@@ -67,7 +74,7 @@ export function tokenFromAuthorization(header: string | null | undefined): strin
 /** The participant service over one room store. */
 export function createParticipantService(options: ParticipantServiceOptions): ParticipantService {
   const { store, tokens } = options;
-  const ledger = createSeatLedger({ store, timings: options.timings });
+  const ledger = createSeatLedger({ store, timings: options.timings, liveness: options.liveness });
 
   async function admit(token: string | undefined, admitOptions: AdmitOptions = {}): Promise<Admission> {
     if (!token) throw pnmError(FailureReason.TOKEN_MISSING, "Authorization header with the access token is missing");
@@ -115,7 +122,11 @@ export function createParticipantService(options: ParticipantServiceOptions): Pa
         const record = userSeatsOf((await store.seats.get(userKey(room.roomId, claims.sub)))?.value, room.sid);
         const seat = record.seat && isSeatLive(record.seat, Date.now(), options.timings) ? record.seat : undefined;
         // A seat kept through a short disconnect, or reserved by an approval, is the user's own, for its (re)connect.
-        if (seat && (seat.state === "pending" || seat.state === "connected")) {
+        if (
+          seat &&
+          (seat.state === "pending" || seat.state === "connected") &&
+          !(await ledger.releaseIfServerGone(room, claims.sub, seat))
+        ) {
           throw pnmError(FailureReason.USER_ALREADY_ONLINE, "user is already online in this room");
         }
         if (!seat && (await ledger.isFull(room))) {
