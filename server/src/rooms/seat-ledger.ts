@@ -39,7 +39,7 @@ export interface SeatLedger {
   /** Every user seat record of the room instance, freshly read: a listing of the room's keys, then a get of each. */
   list(roomId: string, sid: string): Promise<[userId: string, record: UserSeatsRecord][]>;
   /**
-   * Whether a connected seat's nats-server has gone (see `liveness`): the
+   * Whether the nats-server of a connected (or pending) seat has gone (see `liveness`): the
    * seat is then marked disconnected from now, so that it is the user's for a
    * reconnect through another server for as long as any drop, and stops
    * counting after that. False, and nothing written, while the server is there.
@@ -126,9 +126,9 @@ export function createSeatLedger(options: SeatLedgerOptions): SeatLedger {
     }
   }
 
-  /** Marks the connected seats held through nats-servers that have gone as disconnected (releaseIfServerGone). */
+  /** Marks the seats held through nats-servers that have gone as disconnected (releaseIfServerGone). */
   async function releaseOnGoneServers(room: RoomRecord, records: [string, UserSeatsRecord][]): Promise<void> {
-    const connected = records.filter(([, record]) => record.seat?.state === "connected");
+    const connected = records.filter(([, record]) => record.seat && isOnServer(record.seat));
     if (!options.liveness || connected.length === 0) return;
     const gone = await options.liveness.goneServers(connected.map(([, record]) => record.seat!.serverId));
     for (const [userId, record] of connected)
@@ -229,12 +229,15 @@ export function createSeatLedger(options: SeatLedgerOptions): SeatLedger {
     },
     list,
     async releaseIfServerGone(room, userId, seat) {
-      if (!options.liveness || seat.state !== "connected") return false;
+      if (!options.liveness || !isOnServer(seat)) return false;
       if (!(await options.liveness.goneServers([seat.serverId])).has(seat.serverId)) return false;
       return markDropped(room, userId, seat);
     },
   };
 }
+
+/** A seat whose connection is, or is about to be, on a nats-server: a reservation names none. */
+const isOnServer = (seat: UserSeat) => seat.state === "connected" || seat.state === "pending";
 
 /** The count is at the limit: recount, then refuse. */
 class Full extends Error {

@@ -13,6 +13,7 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConnectError } from "@connectrpc/connect";
+import { tokenAuthenticator, wsconnect } from "@nats-io/nats-core";
 import {
   FailureReason,
   failureReason,
@@ -373,11 +374,25 @@ describe("faults on a 3-node NATS cluster with two pnm instances", { timeout: 12
   it("loses nothing when a NATS node is SIGKILLed", async () => {
     // The first node: every participant's WebSocket is there (the first URL that answers), so all of them reconnect.
     const node = cluster.nodes[0]!;
+    // A participant whose page closes with the node: nothing reconnects it, and the node sends no DISCONNECT.
+    const carolToken = await issue(chatRoom, "carol");
+    const closedPage = await wsconnect({
+      servers: [node.wsUrl],
+      authenticator: tokenAuthenticator(() => carolToken),
+      reconnect: false,
+      wsFactory: async (url) => ({ socket: new nodeWebSocket(url), encrypted: false }),
+    });
     const stream = await joinStream("nats-node", () => node.kill("SIGKILL"));
+    await closedPage.closed();
     await report("nats-node-killed", stream);
     checkStream(stream);
     await checkNothingLost();
     expect(ended).toEqual([]);
+    // Opened again, the page joins: the seat the dead node held does not count as online.
+    const carol = await joinRoom(carolToken);
+    expect(carol.userId).toBe("carol");
+    await carol.leave();
+    sessions.delete(carol);
     await leaveStream();
     node.restart();
     await waitFor(
