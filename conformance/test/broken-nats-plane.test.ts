@@ -25,7 +25,8 @@ const plantedFaults: PlantedNatsFault[] = [
   },
   {
     fault: "admits connections beyond the room's participant limit",
-    // Admission sees every room as unlimited; VerifyToken still counts seats.
+    // Admission sees every room as unlimited, so it counts no seat: VerifyToken, which reads the room's count,
+    // finds the room never full either.
     plant: {
       admissionParticipants: (real) => ({
         ...real,
@@ -35,13 +36,17 @@ const plantedFaults: PlantedNatsFault[] = [
         },
       }),
     },
-    failing: onConnectJson(
-      "nats/full-room-refused",
-      "nats/simultaneous-connects-respect-limit",
-      "waiting/approval-respects-limit",
-    ),
+    failing: [
+      ...onConnectJson(
+        "e2ee/full-room-refuses-session",
+        "nats/full-room-refused",
+        "nats/simultaneous-connects-respect-limit",
+        "waiting/approval-respects-limit",
+      ),
+      ...["connect-json", "connect-proto", "grpc", "grpc-web", "rest"].map((t) => `verify/room-full/transport:${t}`),
+    ].sort(),
     reason:
-      /expected NATS to refuse b's connection, but it was admitted|expected exactly 3 of 12 simultaneous connects admitted, got 12 /,
+      /expected NATS to refuse b's connection, but it was admitted|expected exactly 3 of 12 simultaneous connects admitted, got 12 |ROOM_FULL/,
   },
   {
     fault: "lets every participant subscribe to the shared _INBOX.>, as upstream",
