@@ -70,6 +70,8 @@ export async function startBenchDeployment(
     httpPort: 0,
     natsUrl: nats.url,
     natsWsUrls: [nats.wsUrl],
+    // Every simulated participant comes from 127.0.0.1: the per-client cap would refuse a crowd from one address.
+    maxConnectionsPerClient: 0,
     ...(options.metrics ? { metricsPort: 0 } : {}),
   };
   const server = await startPnmApp({ config, nc, systemNc, keys, logger: silentLogger });

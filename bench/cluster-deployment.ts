@@ -47,6 +47,8 @@ export async function startClusterDeployment(instances = 2): Promise<ClusterDepl
             PNM_API_KEY: apiKey,
             PNM_API_SECRET: apiSecret,
             PNM_DATA_DIR: join(cluster.dir, `pnm-${i + 1}`),
+            // Every simulated participant comes from 127.0.0.1: the per-client cap would refuse a crowd from one address.
+            PNM_MAX_CONNECTIONS_PER_CLIENT: "0",
           },
         }),
       );
