@@ -6,7 +6,7 @@ import { RenewalFailureSchema } from "@pnm/protocol/pnm/v1/renewal_pb";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createAccessTokenCodec } from "../../src/auth/access-token.js";
 import { useTestDeployment } from "../support/harness.js";
-import { connectAs, issueToken, request } from "../support/participants.js";
+import { connectedParticipant, renewOver, request } from "../support/participants.js";
 import { decodeJwtPayload, forgeJwt } from "../support/tokens.js";
 
 const deployment = useTestDeployment(); // renewal grace: 30 s
@@ -15,26 +15,9 @@ beforeAll(async () => {
   observer = await deployment.nats.connect();
 });
 
-let counter = 0;
-async function participant() {
-  const [roomId, userId] = [`renew-${++counter}`, "frank"];
-  await deployment.rooms.createRoom({ roomId, metadata: { roomTitle: "R", roomFeatures: {} } });
-  const token = await issueToken(deployment.rooms, roomId, userId);
-  const nc = await connectAs(deployment.nats, roomId, userId, token);
-  return { roomId, userId, token, nc };
-}
+const participant = () => connectedParticipant(deployment, "renew", "frank");
 
-const renew = (p: { nc: NatsConnection; roomId: string; userId: string }, token: string) =>
-  request(
-    p.nc,
-    p.roomId,
-    p.userId,
-    NatsMsgClientToServerEvent.REQ_RENEW_PNM_TOKEN,
-    token,
-    NatsMsgServerToClientEvent.RESP_RENEW_PNM_TOKEN,
-  );
-
-const failure = (answer: Awaited<ReturnType<typeof renew>>) =>
+const failure = (answer: Awaited<ReturnType<typeof renewOver>>) =>
   answer.msg ? undefined : fromBinary(RenewalFailureSchema, answer.binMsg).reason;
 const shifted = (token: string, seconds: number) => {
   const claims = decodeJwtPayload(token);
@@ -49,7 +32,7 @@ describe("token renewal over NATS", () => {
   it("renews a token that expired within the grace period", async () => {
     const p = await participant();
     const expired = shifted(p.token, -600 - 70); // expired 70 s ago, past the 60 s leeway, within 30 s grace on top
-    const answer = await renew(p, expired);
+    const answer = await renewOver(p, expired);
     expect(failure(answer)).toBeUndefined();
     expect(createAccessTokenCodec(deployment.pnm.config).verify(answer.msg).sub).toBe(p.userId);
     await p.nc.close();
@@ -57,7 +40,7 @@ describe("token renewal over NATS", () => {
 
   it("refuses a token past the grace period, with an explicit answer", async () => {
     const p = await participant();
-    expect(failure(await renew(p, shifted(p.token, -600 - 200)))).toBe(FailureReason.TOKEN_EXPIRED);
+    expect(failure(await renewOver(p, shifted(p.token, -600 - 200)))).toBe(FailureReason.TOKEN_EXPIRED);
     await p.nc.close();
   });
 

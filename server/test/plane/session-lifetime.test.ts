@@ -1,11 +1,9 @@
 import { fromBinary } from "@bufbuild/protobuf";
-import type { NatsConnection } from "@nats-io/nats-core";
 import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
-import { NatsMsgClientToServerEvent, NatsMsgServerToClientEvent } from "@pnm/protocol/pnm/v1/nats_msg_pb";
 import { RenewalFailureSchema, RenewalSuccessSchema } from "@pnm/protocol/pnm/v1/renewal_pb";
 import { describe, expect, it } from "vitest";
 import { testConfig, useTestDeployment } from "../support/harness.js";
-import { connectAs, issueToken, request } from "../support/participants.js";
+import { connectedParticipant, renewOver } from "../support/participants.js";
 import { decodeJwtPayload, forgeJwt } from "../support/tokens.js";
 
 // docs/security-gaps.md #9: a session ends at a maximum age however often it is renewed; here tokens live 60 s, sessions 90 s.
@@ -14,25 +12,9 @@ const deployment = useTestDeployment((nats) =>
   testConfig(nats, { tokenValidityMs: 60_000, maxSessionMs: maxSessionSeconds * 1000 }),
 );
 
-let counter = 0;
-async function participant() {
-  const [roomId, userId] = [`lifetime-${++counter}`, "sam"];
-  await deployment.rooms.createRoom({ roomId, metadata: { roomTitle: "R", roomFeatures: {} } });
-  const token = await issueToken(deployment.rooms, roomId, userId);
-  const nc = await connectAs(deployment.nats, roomId, userId, token);
-  return { roomId, userId, token, nc };
-}
+const participant = () => connectedParticipant(deployment, "lifetime", "sam");
 
-const renew = (p: { nc: NatsConnection; roomId: string; userId: string }, token: string) =>
-  request(
-    p.nc,
-    p.roomId,
-    p.userId,
-    NatsMsgClientToServerEvent.REQ_RENEW_PNM_TOKEN,
-    token,
-    NatsMsgServerToClientEvent.RESP_RENEW_PNM_TOKEN,
-  );
-const failure = (answer: Awaited<ReturnType<typeof renew>>) =>
+const failure = (answer: Awaited<ReturnType<typeof renewOver>>) =>
   answer.msg ? undefined : fromBinary(RenewalFailureSchema, answer.binMsg);
 const claimsOf = (token: string) => decodeJwtPayload(token) as { nbf: number; exp: number; auth_time?: number };
 
@@ -42,7 +24,7 @@ describe("the session's maximum age (PNM_MAX_SESSION)", () => {
     const start = claimsOf(p.token).nbf;
     expect(claimsOf(p.token).auth_time).toBe(start);
 
-    const first = await renew(p, p.token);
+    const first = await renewOver(p, p.token);
     expect(failure(first)).toBeUndefined();
     expect(Number(fromBinary(RenewalSuccessSchema, first.binMsg).sessionExpiresAt)).toBe(start + maxSessionSeconds);
     expect(claimsOf(first.msg).auth_time).toBe(start);
@@ -55,12 +37,12 @@ describe("the session's maximum age (PNM_MAX_SESSION)", () => {
       { ...decodeJwtPayload(p.token), nbf: now - 40, exp: now + 20, auth_time: now - 40 },
       deployment.pnm.config.apiSecret,
     );
-    const last = await renew(p, older);
+    const last = await renewOver(p, older);
     expect(failure(last)).toBeUndefined();
     expect(Number(fromBinary(RenewalSuccessSchema, last.binMsg).sessionExpiresAt)).toBe(now - 40 + maxSessionSeconds);
     expect(claimsOf(last.msg)).toMatchObject({ auth_time: now - 40, exp: now - 40 + maxSessionSeconds });
 
-    const refused = failure(await renew(p, last.msg));
+    const refused = failure(await renewOver(p, last.msg));
     expect(refused?.reason).toBe(FailureReason.SESSION_EXPIRED);
     expect(refused?.msg).toMatch(/maximum age/);
     await p.nc.close();
@@ -75,7 +57,7 @@ describe("the session's maximum age (PNM_MAX_SESSION)", () => {
       { ...claims, nbf: now, exp: now + 60, auth_time: now - maxSessionSeconds - 1 },
       deployment.pnm.config.apiSecret,
     );
-    expect(failure(await renew(p, old))?.reason).toBe(FailureReason.SESSION_EXPIRED);
+    expect(failure(await renewOver(p, old))?.reason).toBe(FailureReason.SESSION_EXPIRED);
     await p.nc.close();
   });
 
@@ -88,13 +70,13 @@ describe("the session's maximum age (PNM_MAX_SESSION)", () => {
       { ...claims, nbf: now - 100, exp: now + 10 },
       deployment.pnm.config.apiSecret,
     );
-    expect(failure(await renew(p, legacy))?.reason).toBe(FailureReason.SESSION_EXPIRED);
+    expect(failure(await renewOver(p, legacy))?.reason).toBe(FailureReason.SESSION_EXPIRED);
     const recent = forgeJwt(
       { alg: "HS256", typ: "JWT" },
       { ...claims, nbf: now, exp: now + 10 },
       deployment.pnm.config.apiSecret,
     );
-    const answer = await renew(p, recent);
+    const answer = await renewOver(p, recent);
     expect(failure(answer)).toBeUndefined();
     expect(claimsOf(answer.msg).auth_time).toBe(now);
     await p.nc.close();

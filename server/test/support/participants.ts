@@ -3,13 +3,14 @@ import { type NatsConnection, tokenAuthenticator, wsconnect } from "@nats-io/nat
 import type { RoomServiceClient } from "@pnm/client";
 import { nodeWebSocket } from "@pnm/client/node";
 import {
-  type NatsMsgClientToServerEvent,
+  NatsMsgClientToServerEvent,
   NatsMsgClientToServerSchema,
   type NatsMsgServerToClient,
+  NatsMsgServerToClientEvent,
   NatsMsgServerToClientSchema,
 } from "@pnm/protocol/pnm/v1/nats_msg_pb";
 import { userInboxPrefix } from "../../src/nats/subjects.js";
-import type { TestNats } from "./harness.js";
+import type { TestDeployment, TestNats } from "./harness.js";
 
 export async function issueToken(rooms: RoomServiceClient, roomId: string, userId: string): Promise<string> {
   const { token } = await rooms.getJoinToken({ roomId, userInfo: { name: userId, userId } });
@@ -79,3 +80,36 @@ export async function waitFor<T>(probe: () => Promise<T | undefined> | T | undef
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** A participant connected to the NATS plane of a room of its own (`<prefix>-<n>`), with its token. */
+export interface ConnectedParticipant {
+  roomId: string;
+  userId: string;
+  token: string;
+  nc: NatsConnection;
+}
+
+let rooms = 0;
+/** Creates a room `<prefix>-<n>`, issues `userId` a token for it and connects with that token. */
+export async function connectedParticipant(
+  deployment: TestDeployment,
+  prefix: string,
+  userId: string,
+): Promise<ConnectedParticipant> {
+  const roomId = `${prefix}-${++rooms}`;
+  await deployment.rooms.createRoom({ roomId, metadata: { roomTitle: "R", roomFeatures: {} } });
+  const token = await issueToken(deployment.rooms, roomId, userId);
+  const nc = await connectAs(deployment.nats, roomId, userId, token);
+  return { roomId, userId, token, nc };
+}
+
+/** Asks for `token` to be renewed over the participant's connection; the answer is RESP_RENEW_PNM_TOKEN. */
+export const renewOver = (p: Omit<ConnectedParticipant, "token">, token: string) =>
+  request(
+    p.nc,
+    p.roomId,
+    p.userId,
+    NatsMsgClientToServerEvent.REQ_RENEW_PNM_TOKEN,
+    token,
+    NatsMsgServerToClientEvent.RESP_RENEW_PNM_TOKEN,
+  );
