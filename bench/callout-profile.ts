@@ -20,6 +20,7 @@ import { createNativeSigner, verifyNatsJwt } from "../server/src/nkeys/native-si
 import { createConnectionAdmission } from "../server/src/plane/admission.js";
 import { authCalloutSubject } from "../server/src/plane/auth-callout.js";
 import { participantPermissions, participantUserName } from "../server/src/plane/permissions.js";
+import { createSeatLedger } from "../server/src/rooms/seat-ledger.js";
 import { createParticipantService } from "../server/src/services/participant-service.js";
 import { createRoomStore, userKey } from "../server/src/store/room-store.js";
 import { startBenchDeployment } from "./bench-deployment.js";
@@ -124,10 +125,12 @@ const nc = await connect({
 });
 const store = await createRoomStore({ nc });
 const timings = { pendingMs: 10_000, offlineAfterMs: config.offlineAfterMs };
-const service = createParticipantService({ store, tokens, natsWsUrls: () => [], timings });
+const ledger = createSeatLedger({ store, timings });
+const service = createParticipantService({ store, tokens, natsWsUrls: () => [], timings, ledger });
 // Every call moves a user's seat to a new, made-up connection; kicking the previous one is not a connect's cost.
 const admission = createConnectionAdmission({
   store,
+  ledger,
   participants: service,
   kicker: { kick: async () => {} },
   timings,

@@ -47,6 +47,7 @@ import { createPnmMetrics } from "../server/src/metrics.js";
 import { spawnNatsServer } from "../server/src/nats/embedded-nats.js";
 import { createNatsKeys } from "../server/src/nats/nats-keys.js";
 import { connectAsServer } from "../server/src/nats/server-connection.js";
+import { createSeatLedger } from "../server/src/rooms/seat-ledger.js";
 import { createParticipantService } from "../server/src/services/participant-service.js";
 import { createRoomService, type RoomService, type SessionControl } from "../server/src/services/room-service.js";
 import { createNonceStore, type NonceStore } from "../server/src/store/nonce-store.js";
@@ -96,9 +97,10 @@ const tokens = createAccessTokenCodec({ apiKey, apiSecret });
 const sessions: SessionControl = { end: async () => {}, promote: async () => {} };
 // The production defaults (server/src/app.ts).
 const timings = { pendingMs: 10_000, offlineAfterMs: 5_000 };
-const roomOptions = { tokens, tokenValidityMs: 600_000, maxSessionMs: defaultMaxSessionMs, timings, sessions };
+const ledger = createSeatLedger({ store, timings });
+const roomOptions = { tokens, tokenValidityMs: 600_000, maxSessionMs: defaultMaxSessionMs, timings, sessions, ledger };
 const rooms = createRoomService({ store, ...roomOptions });
-const participants = createParticipantService({ store, tokens, natsWsUrls: () => [], timings });
+const participants = createParticipantService({ store, tokens, natsWsUrls: () => [], timings, ledger });
 const acceptEverything: ApiSignatureVerifier = { begin: () => ({ update: () => {}, finish: async () => {} }) };
 
 // Requests the servers have taken, and those not yet answered: a phase ends when its last request has.

@@ -35,6 +35,7 @@ import { createRoomRoster } from "./plane/room-roster.js";
 import { createSessionControl } from "./plane/session-control.js";
 import { createUpstreamApprovalNotice } from "./plane/upstream-approval.js";
 import { createUpstreamConsumers } from "./plane/upstream-web-client.js";
+import { createSeatLedger } from "./rooms/seat-ledger.js";
 import { createParticipantService, type ParticipantService } from "./services/participant-service.js";
 import { createRoomService } from "./services/room-service.js";
 import { createTokenRenewal, type TokenRenewal } from "./services/token-renewal.js";
@@ -125,8 +126,12 @@ export async function startPnmApp(options: PnmAppOptions): Promise<PnmApp> {
     config.upstreamWebClient ? createUpstreamApprovalNotice({ store, messenger }) : undefined,
   );
   const maxSessionMs = config.maxSessionMs ?? defaultMaxSessionMs;
+  const liveness = createServerLiveness({ systemConnection: options.systemNc });
+  // One ledger: a full room's recounts are shared by every path that takes a seat on this instance.
+  const ledger = createSeatLedger({ store, timings, liveness });
   const rooms = createRoomService({
     store,
+    ledger,
     tokens,
     tokenValidityMs: config.tokenValidityMs,
     maxSessionMs,
@@ -134,13 +139,12 @@ export async function startPnmApp(options: PnmAppOptions): Promise<PnmApp> {
     sessions,
     upstreamWebClient: config.upstreamWebClient,
   });
-  const liveness = createServerLiveness({ systemConnection: options.systemNc });
   const participants = createParticipantService({
     store,
+    ledger,
     tokens,
     natsWsUrls: () => config.natsWsUrls,
     timings,
-    liveness,
   });
   const renewal = use(
     createTokenRenewal({
@@ -158,7 +162,7 @@ export async function startPnmApp(options: PnmAppOptions): Promise<PnmApp> {
     kicker,
     timings,
     metrics,
-    liveness,
+    ledger,
   });
   const callout = startAuthCallout({
     nc,
@@ -172,6 +176,7 @@ export async function startPnmApp(options: PnmAppOptions): Promise<PnmApp> {
   const presence = startPresenceTracker({
     systemConnection: options.systemNc,
     store,
+    ledger,
     timings,
     logger,
     onOffline: upstreamConsumers?.close,
@@ -189,7 +194,7 @@ export async function startPnmApp(options: PnmAppOptions): Promise<PnmApp> {
     media,
     waitingRoom: rooms,
     limiter,
-    roster: createRoomRoster({ store, timings }),
+    roster: createRoomRoster({ store, ledger }),
     upstreamWebClient: config.upstreamWebClient,
   });
   const publishMonitor = startPublishMonitor({ systemNc: options.systemNc, sessions, limits: limits.publish, logger });

@@ -1,9 +1,8 @@
 import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { failureInfo } from "../errors.js";
 import type { PnmMetrics } from "../metrics.js";
-import type { ServerLiveness } from "../nats/server-liveness.js";
 import type { Admission } from "../rooms/membership.js";
-import { createSeatLedger } from "../rooms/seat-ledger.js";
+import type { SeatLedger } from "../rooms/seat-ledger.js";
 import { assertRoomOpen, enterWaitingRoom, reserveSeat, type SeatTimings, userSeatsOf } from "../rooms/seats.js";
 import type { ParticipantService } from "../services/participant-service.js";
 import type { Seat, UserSeat, UserSeatsRecord } from "../store/records.js";
@@ -18,12 +17,8 @@ export interface ConnectionAdmissionOptions {
   now?: () => number;
   /** Counts admissions and refusals by reason (`pnm_admissions_total`). */
   metrics?: PnmMetrics;
-  /**
-   * Tells which nats-servers have gone, so that a seat held through a server
-   * killed outright (no DISCONNECT ever comes) stops blocking its user's
-   * rejoin and, after the offline time, stops counting against the limit.
-   */
-  liveness?: ServerLiveness;
+  /** The rooms' seat counts, shared by everything that takes, frees or counts seats on this instance. */
+  ledger: SeatLedger;
 }
 
 export interface ConnectionIdentity {
@@ -62,7 +57,7 @@ export interface ConnectionAdmission {
 export function createConnectionAdmission(options: ConnectionAdmissionOptions): ConnectionAdmission {
   const { store, participants, kicker, timings } = options;
   const now = options.now ?? Date.now;
-  const ledger = createSeatLedger({ store, timings, now, liveness: options.liveness });
+  const { ledger } = options;
   const admitOnce = async (
     token: string | undefined,
     connection: ConnectionIdentity,

@@ -1,7 +1,7 @@
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { Logger } from "../logger.js";
 import { pnmAccount } from "../nats/nats-config.js";
-import { createSeatLedger } from "../rooms/seat-ledger.js";
+import type { SeatLedger } from "../rooms/seat-ledger.js";
 import { freeOfflineSeat, leaveWaitingRoom, type SeatTimings, updateSeat } from "../rooms/seats.js";
 import type { UserSeat } from "../store/records.js";
 import { type RoomStore, userKey } from "../store/room-store.js";
@@ -11,6 +11,8 @@ export interface PresenceOptions {
   /** The system user's connection: connection events are published in $SYS. */
   systemConnection: NatsConnection;
   store: RoomStore;
+  /** The rooms' seat counts, shared by everything that takes, frees or counts seats on this instance. */
+  ledger: SeatLedger;
   timings: SeatTimings;
   logger: Logger;
   now?: () => number;
@@ -38,7 +40,7 @@ interface ConnectionEvent {
 export function startPresenceTracker(options: PresenceOptions): PresenceTracker {
   const { store, timings, logger } = options;
   const now = options.now ?? Date.now;
-  const ledger = createSeatLedger({ store, timings, now });
+  const { ledger } = options;
   const timers = new Set<NodeJS.Timeout>();
 
   async function onEvent(kind: "CONNECT" | "DISCONNECT", event: ConnectionEvent): Promise<void> {

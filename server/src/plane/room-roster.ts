@@ -1,7 +1,6 @@
 import { create, type JsonValue, toJson } from "@bufbuild/protobuf";
 import { NatsKvUserInfoSchema } from "@pnm/protocol/pnm/v1/nats_msg_pb";
-import { createSeatLedger } from "../rooms/seat-ledger.js";
-import type { SeatTimings } from "../rooms/seats.js";
+import type { SeatLedger } from "../rooms/seat-ledger.js";
 import type { UserRecord } from "../store/records.js";
 import { type RoomStore, userKey } from "../store/room-store.js";
 
@@ -17,8 +16,8 @@ export interface RoomRoster {
 
 export interface RoomRosterOptions {
   store: RoomStore;
-  /** How long seats are held, for reading the room's seats. */
-  timings: SeatTimings;
+  /** The rooms' seat counts, shared by everything that takes, frees or counts seats on this instance. */
+  ledger: SeatLedger;
   /**
    * How long one reading of a room's users answers every asker, in ms;
    * default 1000. Upstream's web client asks every 30 s per participant, and
@@ -31,7 +30,7 @@ export interface RoomRosterOptions {
 
 export function createRoomRoster(options: RoomRosterOptions): RoomRoster {
   const { store } = options;
-  const ledger = createSeatLedger({ store, timings: options.timings });
+  const { ledger } = options;
   const freshForMs = options.freshForMs ?? 1_000;
   const now = options.now ?? Date.now;
   const recent = new Map<string, { at: number; users: Promise<UserRecord[]> }>();

@@ -7,11 +7,10 @@ import {
 } from "@pnm/protocol/pnm/v1/verify_token_pb";
 import type { AccessTokenClaims, AccessTokenCodec } from "../auth/access-token.js";
 import { pnmError } from "../errors.js";
-import type { ServerLiveness } from "../nats/server-liveness.js";
 import { natsSubjects, roomStreamName, userInboxPrefix } from "../nats/subjects.js";
 import type { Admission, Membership } from "../rooms/membership.js";
 import { parseRoomMetadata } from "../rooms/room-metadata.js";
-import { createSeatLedger } from "../rooms/seat-ledger.js";
+import type { SeatLedger } from "../rooms/seat-ledger.js";
 import { isSeatLive, type SeatTimings, userSeatsOf } from "../rooms/seats.js";
 import { isRoomActive, type UserRecord } from "../store/records.js";
 import { type RoomStore, userKey } from "../store/room-store.js";
@@ -27,12 +26,8 @@ export interface ParticipantServiceOptions {
   natsWsUrls: () => string[];
   /** How long seats of connections not (yet) connected still count, for the duplicate and room-full checks. */
   timings: SeatTimings;
-  /**
-   * Tells which nats-servers have gone, so that a seat held through a server
-   * killed outright (no DISCONNECT ever comes) stops blocking its user's
-   * rejoin and, after the offline time, stops counting against the limit.
-   */
-  liveness?: ServerLiveness;
+  /** The rooms' seat counts, shared by everything that takes, frees or counts seats on this instance. */
+  ledger: SeatLedger;
 }
 
 /** Admits participants: the checks behind VerifyToken, NATS connects and renewal. */
@@ -74,7 +69,7 @@ export function tokenFromAuthorization(header: string | null | undefined): strin
 /** The participant service over one room store. */
 export function createParticipantService(options: ParticipantServiceOptions): ParticipantService {
   const { store, tokens } = options;
-  const ledger = createSeatLedger({ store, timings: options.timings, liveness: options.liveness });
+  const { ledger } = options;
 
   async function admit(token: string | undefined, admitOptions: AdmitOptions = {}): Promise<Admission> {
     if (!token) throw pnmError(FailureReason.TOKEN_MISSING, "Authorization header with the access token is missing");

@@ -47,7 +47,7 @@ import { fillUnset } from "../rooms/fill-unset.js";
 import { accessTokenInput } from "../rooms/membership.js";
 import { resolveRoomSettings } from "../rooms/room-defaults.js";
 import { parseRoomMetadata } from "../rooms/room-metadata.js";
-import { createSeatLedger } from "../rooms/seat-ledger.js";
+import type { SeatLedger } from "../rooms/seat-ledger.js";
 import { admitFromWaitingRoom, emptyRoomSeats, evictUser, type SeatTimings, userSeatsOf } from "../rooms/seats.js";
 import { isRevisionConflict, type Versioned } from "../store/json-kv.js";
 import {
@@ -90,6 +90,8 @@ export interface SessionControl {
 export interface RoomServiceOptions {
   /** Rooms, users, blocks and seats. */
   store: RoomStore;
+  /** The rooms' seat counts, shared by everything that takes, frees or counts seats on this instance. */
+  ledger: SeatLedger;
   /** Mints join tokens. */
   tokens: AccessTokenCodec;
   /** How long a join token is valid, in ms. */
@@ -158,7 +160,7 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
     }
     return metadata;
   };
-  const ledger = createSeatLedger({ store, timings: options.timings, now });
+  const { ledger } = options;
 
   function describe(room: RoomRecord): CreateRoomResponse {
     const metadata = parseRoomMetadata(room.metadataJson);
