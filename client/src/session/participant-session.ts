@@ -141,8 +141,18 @@ export async function joinSession(options: ParticipantSessionOptions): Promise<P
     }
   };
   let endedBy: SessionError | undefined;
-  const endWith = (error: SessionError) => {
+  /** The session's end that renewal answers state (Unix seconds). */
+  let sessionExpiresAt: number | undefined;
+  const endWith = (cause: SessionError) => {
     if (state.ended) return;
+    // A token that runs to the session's end expires because the session did: NATS closing the connection, a
+    // reconnect refused or a renewal left unanswered may each tell it first, and it is still the session's end.
+    const error =
+      cause instanceof TokenExpiredError &&
+      sessionExpiresAt !== undefined &&
+      readTokenTimes(state.token).exp >= sessionExpiresAt
+        ? new SessionExpiredError(FailureReason.SESSION_EXPIRED, "the session reached its maximum age", { cause })
+        : cause;
     endedBy = error;
     void state.end().then(() => events.emit("ended", error));
   };
@@ -207,7 +217,6 @@ export async function joinSession(options: ParticipantSessionOptions): Promise<P
   reached({ step: "connected", servers: verified.natsWsUrls });
 
   // Renewal runs from here on, so that a long wait in the waiting room does not outlive the token.
-  let sessionExpiresAt: number | undefined;
   let expiryTimer: ReturnType<typeof setTimeout> | undefined;
   const renewal = startRenewalLoop({
     state,
