@@ -1,6 +1,6 @@
 import { createHash, createHmac, type Hash, type Hmac, timingSafeEqual } from "node:crypto";
 import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
-import { pnmError } from "../errors.js";
+import { failureInfo, pnmError } from "../errors.js";
 import type { NonceStore } from "../store/nonce-store.js";
 import type { ApiCredential, ApiKeyring } from "./api-keyring.js";
 import { canonicalStringV2, parseSignatureV2, signatureV2Header, withinWindow } from "./signature-v2.js";
@@ -166,7 +166,7 @@ export function createApiSignatureVerifier(options: ApiSignatureOptions): ApiSig
         ) {
           throw pnmError(FailureReason.SIGNATURE_INVALID, invalidText);
         }
-        if (!(await options.nonces.claim(fields.nonce))) {
+        if (!(await claimNonce(options.nonces, fields.nonce))) {
           throw pnmError(
             FailureReason.SIGNATURE_REPLAYED,
             "the PNM-SIGNATURE nonce was already used: the request is a replay",
@@ -174,6 +174,21 @@ export function createApiSignatureVerifier(options: ApiSignatureOptions): ApiSig
         }
       },
     };
+  }
+}
+
+/**
+ * Claims a v2 nonce. The bucket without a leader (a NATS node of a cluster
+ * just died) answers nobody: that is NATS_UNAVAILABLE, which the caller may
+ * retry, on every protocol, before the body reaches Connect.
+ */
+async function claimNonce(nonces: NonceStore, nonce: string): Promise<boolean> {
+  try {
+    return await nonces.claim(nonce);
+  } catch (err) {
+    const info = failureInfo(err);
+    if (info.reason === FailureReason.NATS_UNAVAILABLE) throw pnmError(info.reason, info.message, [], err);
+    throw err;
   }
 }
 

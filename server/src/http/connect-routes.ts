@@ -271,8 +271,7 @@ export function createConnectRoutes(options: ConnectRoutesOptions): Map<string, 
     } catch (err) {
       // A refusal of the guard's is a pnm error, answered as it is; a body cut off has no one to answer.
       if (err instanceof BodyAborted || clientGone(req)) return gone();
-      noteFailure(req, err);
-      return answer(connectErrorResponse(ConnectError.from(err)));
+      return answer(connectErrorResponse(publicError(err, unary.method.name, requestRecord(req))));
     }
     let body: Uint8Array;
     try {
