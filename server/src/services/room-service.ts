@@ -162,6 +162,12 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
   };
   const { ledger } = options;
 
+  /** Blocks a user; this instance's own reads see it at once, others' once their watch brings it. */
+  async function block(key: string): Promise<void> {
+    const value = { blockedAt: now() };
+    store.watched.blocklist.learn(key, { value, revision: await store.blocklist.put(key, value) });
+  }
+
   function describe(room: RoomRecord): CreateRoomResponse {
     const metadata = parseRoomMetadata(room.metadataJson);
     return create(CreateRoomResponseSchema, {
@@ -244,10 +250,10 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
     async getJoinToken(request) {
       assertValid(GetJoinTokenRequestSchema, request);
       const userInfo = request.userInfo!;
-      // The block of the requested user is read while the room is (a round trip saved whenever the
-      // room is not in the watched records); it is the user's unless the room generates user ids,
-      // whose fresh ids no block names.
-      const block = userInfo.userId ? store.blocklist.get(userKey(request.roomId, userInfo.userId)) : undefined;
+      // The block of the requested user, from the blocklist held whole in memory (no round trip; another
+      // instance's block arrives within the watch's delay, and admission checks again); it is the user's
+      // unless the room generates user ids, whose fresh ids no block names.
+      const block = userInfo.userId ? store.watched.blocklist.get(userKey(request.roomId, userInfo.userId)) : undefined;
       block?.catch(() => undefined); // awaited below, unless the room is refused first
       const room = await activeRoom(request.roomId, true);
       const roomMetadata = parsedMetadata(room.metadataJson);
@@ -359,7 +365,7 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
       assertValid(RemoveParticipantRequestSchema, request);
       const room = await activeRoom(request.roomId);
       const key = userKey(room.roomId, request.userId);
-      if (request.blockUser) await store.blocklist.put(key, { blockedAt: now() });
+      if (request.blockUser) await block(key);
       else if ((await store.users.get(key))?.value.roomSid !== room.sid)
         throw pnmError(FailureReason.USER_NOT_FOUND, "user is not in this room");
       const reason = request.blockUser ? FailureReason.USER_BLOCKED : FailureReason.USER_REMOVED;
@@ -428,7 +434,7 @@ export function createRoomService(options: RoomServiceOptions): RoomService {
           "user is not in the waiting room; remove an admitted participant with RemoveParticipant",
         );
       }
-      if (request.blockUser) await store.blocklist.put(userKey(room.roomId, request.userId), { blockedAt: now() });
+      if (request.blockUser) await block(userKey(room.roomId, request.userId));
       await revokeUser(room, request.userId, "denial", request.blockUser, {
         reason: FailureReason.USER_DENIED,
         message: request.msg || "denied",

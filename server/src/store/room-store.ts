@@ -6,7 +6,7 @@ import { creatingWithReplicas, ensureStreamReplicas } from "../nats/replicas.js"
 import { countedKv } from "./counted-kv.js";
 import { createJsonKv, isRevisionConflict, type JsonKv, type Versioned } from "./json-kv.js";
 import type { BlockRecord, RoomRecord, RoomSeatsRecord, UserRecord, UserSeatsRecord } from "./records.js";
-import { type WatchedRecords, watchRecords } from "./watched-records.js";
+import { type WatchedRecords, type WatchRecordsOptions, watchRecords } from "./watched-records.js";
 
 /** The server's state in NATS KV, one bucket per record type, shared by every instance on that NATS. */
 export interface RoomStore {
@@ -77,10 +77,10 @@ export async function createRoomStore({ nc, replicas = 1, metrics }: RoomStoreOp
    * life): admission reads the rooms, users and blocklist from it, and every
    * compare-and-set starts from the revision it last saw, whoever wrote it.
    */
-  const openWatched = async <T>(name: string) => {
+  const openWatched = async <T>(name: string, options?: WatchRecordsOptions) => {
     const json = await open<T>(name);
     metrics?.storeOperations.inc({ bucket: name, operation: "watch" });
-    return [json, await watchRecords(await kvm.open(`pnm-${name}`), json)] as const;
+    return [json, await watchRecords(await kvm.open(`pnm-${name}`), json, options)] as const;
   };
   const [
     [rooms, watchedRooms],
@@ -91,7 +91,8 @@ export async function createRoomStore({ nc, replicas = 1, metrics }: RoomStoreOp
   ] = await Promise.all([
     openWatched<RoomRecord>("rooms"),
     openWatched<UserRecord>("users"),
-    openWatched<BlockRecord>("blocklist"),
+    // Held whole: every new user is looked up in it, and blocks are few.
+    openWatched<BlockRecord>("blocklist", { whole: true }),
     openWatched<UserSeatsRecord>("seats"),
     openWatched<RoomSeatsRecord>("room-seats"),
   ]);

@@ -29,22 +29,43 @@ interface Known<T> {
 // A bound on memory: a long-lived server sees ever more keys; forgetting them only costs reads.
 const knownLimit = 50_000;
 
+/** How much of the bucket the records hold. */
+export interface WatchRecordsOptions {
+  /**
+   * Replay the bucket's every key at the start (the call resolves once the
+   * replay is through), so that a key not seen is absent and answered without
+   * a read, for as long as the watch runs and the bucket holds at most
+   * 50,000 keys. For a small bucket that is read for keys mostly absent (the
+   * blocklist: every new user is looked up). Default false: changes from now
+   * on only.
+   */
+  whole?: boolean;
+}
+
 /**
- * Follows every change to `kv` from now on (a watch of updates only: no
- * replay of the bucket) and answers from what it has seen, reading through
- * `reads` for a key it has not. Revisions decide between reads, writes and
- * the watch: the later one wins, so an older answer never replaces a newer
- * one. Forgets everything when the watch ends (the connection closed): from
- * then on every get reads the KV.
+ * Follows every change to `kv` from now on and answers from what it has
+ * seen, reading through `reads` for a key it has not (unless `whole`).
+ * Revisions decide between reads, writes and the watch: the later one wins,
+ * so an older answer never replaces a newer one. Forgets everything when the
+ * watch ends (the connection closed): from then on every get reads the KV.
  */
-export async function watchRecords<T>(kv: KV, reads: JsonKv<T>): Promise<WatchedRecords<T>> {
+export async function watchRecords<T>(
+  kv: KV,
+  reads: JsonKv<T>,
+  options: WatchRecordsOptions = {},
+): Promise<WatchedRecords<T>> {
   const known = new Map<string, Known<T>>();
   let watching = true;
+  // Whether a key missing from `known` is absent from the bucket.
+  let complete = false;
   const remember = (key: string, next: Known<T>) => {
     if (!watching) return;
     const previous = known.get(key);
     if (previous && previous.revision >= next.revision) return;
-    if (known.size >= knownLimit && !previous) known.clear();
+    if (known.size >= knownLimit && !previous) {
+      known.clear();
+      complete = false;
+    }
     known.set(key, next);
   };
   const fromEntry = (entry: KvEntry): Known<T> => {
@@ -57,19 +78,36 @@ export async function watchRecords<T>(kv: KV, reads: JsonKv<T>): Promise<Watched
   const learn = (key: string, entry: Versioned<T> | undefined) =>
     remember(key, entry ? { revision: entry.revision, value: () => entry.value } : { revision: 0 });
 
-  const updates = await kv.watch({ include: KvWatchInclude.UpdatesOnly });
+  // A whole replay is through at the first entry with nothing pending after it, or at once for an empty bucket:
+  // with history 1 every key keeps a message (a delete leaves a marker), so a bucket with messages replays one.
+  let replayDone: (() => void) | undefined;
+  const replayed =
+    options.whole && (await kv.status()).values > 0
+      ? new Promise<void>((resolve) => (replayDone = resolve))
+      : undefined;
+  const updates = await kv.watch({ include: options.whole ? KvWatchInclude.LastValue : KvWatchInclude.UpdatesOnly });
   void (async () => {
-    for await (const entry of updates) remember(entry.key, fromEntry(entry));
+    for await (const entry of updates) {
+      remember(entry.key, fromEntry(entry));
+      if (entry.delta === 0) replayDone?.();
+    }
   })()
     .catch(() => undefined)
     .finally(() => {
       watching = false;
+      complete = false;
       known.clear();
+      replayDone?.();
     });
+  if (options.whole) {
+    await replayed;
+    complete = watching;
+  }
   return {
     async get(key) {
       const seen = known.get(key);
       if (seen) return versioned(seen);
+      if (complete) return undefined;
       const entry = await reads.get(key);
       learn(key, entry);
       return entry;

@@ -60,3 +60,48 @@ describe("watched records", () => {
     expect((await watched.get("raced"))?.value.n).toBe(2);
   });
 });
+
+describe("watched records held whole", () => {
+  /** A bucket with `before` written (and `gone` deleted) before the watch, and its records held whole, counting reads. */
+  async function wholeBucket(name: string, populate: boolean) {
+    const kvm = new Kvm(await nats.connect());
+    const writes = createJsonKv<{ n: number }>(await kvm.create(name, { history: 1 }));
+    if (populate) {
+      for (let i = 0; i < 20; i++) await writes.put(`before${i}`, { n: i });
+      await writes.put("gone", { n: 0 });
+      await writes.delete("gone");
+    }
+    const own = createJsonKv<{ n: number }>(await kvm.open(name));
+    const counted = { reads: 0 };
+    const records = await watchRecords(
+      await kvm.open(name),
+      {
+        ...own,
+        get: (key) => {
+          counted.reads++;
+          return own.get(key);
+        },
+      },
+      { whole: true },
+    );
+    return { writes, records, counted };
+  }
+
+  it("knows every key written before it started, and answers an unseen key as absent, without a read", async () => {
+    const { records, counted } = await wholeBucket("whole-populated", true);
+    for (let i = 0; i < 20; i++) expect((await records.get(`before${i}`))?.value).toEqual({ n: i });
+    expect(await records.get("gone")).toBeUndefined();
+    expect(await records.get("never-written")).toBeUndefined();
+    expect(counted.reads).toBe(0);
+  });
+
+  it("starts on an empty bucket and follows another writer's keys, without a read", async () => {
+    const { writes, records, counted } = await wholeBucket("whole-empty", false);
+    expect(await records.get("later")).toBeUndefined();
+    const revision = await writes.create("later", { n: 7 });
+    await waitFor(async () => (await records.get("later"))?.revision === revision);
+    await writes.delete("later");
+    await waitFor(async () => (await records.get("later")) === undefined);
+    expect(counted.reads).toBe(0);
+  });
+});
