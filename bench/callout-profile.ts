@@ -17,6 +17,7 @@ import { connectParticipant } from "@pnm/client/protocol";
 import { createAccessTokenCodec } from "../server/src/auth/access-token.js";
 import { createCurveBox } from "../server/src/nkeys/curve-box.js";
 import { createNativeSigner, verifyNatsJwt } from "../server/src/nkeys/native-signer.js";
+import { encodeAuthorizationResponseJwt, encodeUserJwt } from "../server/src/nkeys/nats-jwt-encoder.js";
 import { createConnectionAdmission } from "../server/src/plane/admission.js";
 import { authCalloutSubject } from "../server/src/plane/auth-callout.js";
 import { participantPermissions, participantUserName } from "../server/src/plane/permissions.js";
@@ -87,9 +88,9 @@ const user = {
   ...participantPermissions(claims.room_id, claims.sub),
   allowed_connection_types: ["WEBSOCKET" as const],
 };
-const issueUser = () => encodeUser(userName, userNkey, issuer, user, { aud: "PNM", exp: claims.exp });
-const userJwt = await issueUser();
-const response = await encodeAuthorizationResponse(userNkey, serverId, issuer, { jwt: userJwt }, {});
+const issueUser = () => encodeUserJwt(userName, userNkey, issuer, user, { aud: "PNM", exp: claims.exp });
+const userJwt = issueUser();
+const response = encodeAuthorizationResponseJwt(userNkey, serverId, issuer, { jwt: userJwt });
 
 const rows: string[][] = [["step", "µs/op wall", "µs/op cpu", "ops/s", "failed"]];
 const row = (name: string, t: Timing) =>
@@ -107,10 +108,18 @@ row(
   ),
 );
 row("access token verify (HS256)", await time(iterations, () => tokens.verify(first.token)));
-row("encodeUser, native signer", await time(iterations, issueUser));
 row(
-  "encodeAuthorizationResponse, native signer",
+  "@nats-io/jwt encodeUser, native signer, for comparison",
+  await time(iterations, () => encodeUser(userName, userNkey, issuer, user, { aud: "PNM", exp: claims.exp })),
+);
+row("encodeUserJwt, native signer", await time(iterations, issueUser));
+row(
+  "@nats-io/jwt encodeAuthorizationResponse, native signer, for comparison",
   await time(iterations, () => encodeAuthorizationResponse(userNkey, serverId, issuer, { jwt: userJwt }, {})),
+);
+row(
+  "encodeAuthorizationResponseJwt, native signer",
+  await time(iterations, () => encodeAuthorizationResponseJwt(userNkey, serverId, issuer, { jwt: userJwt })),
 );
 row(
   `xkey seal, @nats-io/nkeys (${response.length} B), for comparison`,

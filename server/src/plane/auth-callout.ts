@@ -1,4 +1,4 @@
-import { type AuthorizationRequest, encodeAuthorizationResponse, encodeUser } from "@nats-io/jwt";
+import type { AuthorizationRequest } from "@nats-io/jwt";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import { FailureReason } from "@pnm/protocol/pnm/v1/common_pb";
 import { failureInfo, pnmError } from "../errors.js";
@@ -8,6 +8,7 @@ import { pnmAccount } from "../nats/nats-config.js";
 import type { NatsKeys } from "../nats/nats-keys.js";
 import { createCurveBox } from "../nkeys/curve-box.js";
 import { createNativeSigner, verifyNatsJwt } from "../nkeys/native-signer.js";
+import { encodeAuthorizationResponseJwt, encodeUserJwt } from "../nkeys/nats-jwt-encoder.js";
 import type { ConnectionAdmission } from "./admission.js";
 import { participantPermissions, participantUserName, waitingRoomPermissions } from "./permissions.js";
 import {
@@ -112,7 +113,7 @@ export function startAuthCallout(options: AuthCalloutOptions): AuthCalloutServic
       const upstream = upstreamConsumers !== undefined && isUpstreamWebClientRoom(room, true);
       if (upstream) await upstreamConsumers.open(claims.room_id, claims.sub);
       const permissions = upstream ? upstreamWebClientPermissions(strict, claims.room_id, claims.sub) : strict;
-      const jwt = await encodeUser(
+      const jwt = encodeUserJwt(
         participantUserName(claims.room_id, claims.sub),
         request.user_nkey,
         issuer,
@@ -128,7 +129,7 @@ export function startAuthCallout(options: AuthCalloutOptions): AuthCalloutServic
       data = { error: `${FailureReason[info.reason]}: ${info.message}` };
       decided("refused", FailureReason[info.reason]);
     }
-    const response = await encodeAuthorizationResponse(request.user_nkey, request.server_id.id, issuer, data, {});
+    const response = encodeAuthorizationResponseJwt(request.user_nkey, request.server_id.id, issuer, data);
     msg.respond(xkey.seal(encoder.encode(response), serverXkey));
   }
 
