@@ -27,7 +27,7 @@ interface Known<T> {
 }
 
 // A bound on memory: a long-lived server sees ever more keys; forgetting them only costs reads.
-const knownLimit = 50_000;
+const defaultLimit = 50_000;
 
 /** How much of the bucket the records hold. */
 export interface WatchRecordsOptions {
@@ -35,11 +35,17 @@ export interface WatchRecordsOptions {
    * Replay the bucket's every key at the start (the call resolves once the
    * replay is through), so that a key not seen is absent and answered without
    * a read, for as long as the watch runs and the bucket holds at most
-   * 50,000 keys. For a small bucket that is read for keys mostly absent (the
+   * `limit` keys. For a small bucket that is read for keys mostly absent (the
    * blocklist: every new user is looked up). Default false: changes from now
    * on only.
    */
   whole?: boolean;
+  /**
+   * Keys held at most (default 50,000). Past it everything held is forgotten
+   * and read again as asked for, and a whole bucket is no longer taken as
+   * whole: an unseen key is read.
+   */
+  limit?: number;
 }
 
 /**
@@ -55,16 +61,19 @@ export async function watchRecords<T>(
   options: WatchRecordsOptions = {},
 ): Promise<WatchedRecords<T>> {
   const known = new Map<string, Known<T>>();
+  const limit = options.limit ?? defaultLimit;
   let watching = true;
-  // Whether a key missing from `known` is absent from the bucket.
+  // Whether a key missing from `known` is absent from the bucket; never again once keys were forgotten.
   let complete = false;
+  let forgotten = false;
   const remember = (key: string, next: Known<T>) => {
     if (!watching) return;
     const previous = known.get(key);
     if (previous && previous.revision >= next.revision) return;
-    if (known.size >= knownLimit && !previous) {
+    if (known.size >= limit && !previous) {
       known.clear();
       complete = false;
+      forgotten = true;
     }
     known.set(key, next);
   };
@@ -101,7 +110,7 @@ export async function watchRecords<T>(
     });
   if (options.whole) {
     await replayed;
-    complete = watching;
+    complete = watching && !forgotten;
   }
   return {
     async get(key) {

@@ -63,7 +63,7 @@ describe("watched records", () => {
 
 describe("watched records held whole", () => {
   /** A bucket with `before` written (and `gone` deleted) before the watch, and its records held whole, counting reads. */
-  async function wholeBucket(name: string, populate: boolean) {
+  async function wholeBucket(name: string, populate: boolean, limit?: number) {
     const kvm = new Kvm(await nats.connect());
     const writes = createJsonKv<{ n: number }>(await kvm.create(name, { history: 1 }));
     if (populate) {
@@ -82,7 +82,7 @@ describe("watched records held whole", () => {
           return own.get(key);
         },
       },
-      { whole: true },
+      { whole: true, limit },
     );
     return { writes, records, counted };
   }
@@ -103,5 +103,12 @@ describe("watched records held whole", () => {
     await writes.delete("later");
     await waitFor(async () => (await records.get("later")) === undefined);
     expect(counted.reads).toBe(0);
+  });
+
+  it("reads every unseen key once a bucket outgrew its limit: a forgotten key is not taken as absent", async () => {
+    const { records, counted } = await wholeBucket("whole-overflowed", true, 8);
+    expect((await records.get("before0"))?.value).toEqual({ n: 0 });
+    expect(await records.get("never-written")).toBeUndefined();
+    expect(counted.reads).toBe(2);
   });
 });
