@@ -209,7 +209,15 @@ export async function joinSession(options: ParticipantSessionOptions): Promise<P
           return sessionEndedError(err.reason, err.message);
         },
       ),
-  }).catch((err: unknown) => {
+  }).catch(async (err: unknown) => {
+    // NATS says only "Authorization Violation"; the callout's reason (a room that filled up or ended since the
+    // token was verified, a block) is what VerifyToken now answers.
+    const refusal = await verifyToken(api).then(
+      () => undefined,
+      (refused: JoinRefusedError) => refused,
+    );
+    if (refusal && !transientReasons.has(refusal.reason))
+      throw new JoinRefusedError(refusal.reason, refusal.message, { cause: err });
     throw new JoinRefusedError(FailureReason.UNSPECIFIED, "NATS refused the connection", { cause: err });
   });
   promotion.connected();
