@@ -2,8 +2,9 @@
 // NATS cluster with every bucket and stream replicated 3 times, and pnm-server
 // processes on it. During a bounded stream of joins (VerifyToken, the NATS
 // WebSocket connect through the auth callout, the initial data, with pnm's
-// own client) one NATS node is SIGKILLed, then one pnm instance, then the
-// other gets SIGTERM and a new one starts. After each fault nothing is lost
+// own client) one NATS node is SIGKILLed (the leader of the seat and nonce
+// buckets), then one pnm instance, then the other gets SIGTERM and a new one
+// starts. After each fault nothing is lost
 // (rooms, removals, blocks, seats), the participant limit holds exactly,
 // participants are back and chat, and every refusal has a name. Each fault
 // prints a line of figures, also appended to .reports/cluster-faults.txt.
@@ -375,20 +376,37 @@ async function checkNothingLost(): Promise<void> {
   await chatReaches(back, staying[0]!);
 }
 
-async function report(name: string, stream: JoinStream): Promise<void> {
-  const reasons = [...stream.refused].map(([reason, n]) => `${reason} ${n}`).join(", ") || "none";
-  const refused = [...stream.refused.values()].reduce((sum, n) => sum + n, 0);
-  const line = `fault ${name}: joins attempted ${stream.attempted}, succeeded ${stream.succeeded}, refused ${refused} (${reasons}), recovery ${stream.recoveryMs ?? "none"} ms`;
+/** A line of figures, printed and appended to the report file. */
+async function reportLine(line: string): Promise<void> {
   console.log(line);
   await appendFile(reportFile, `${line}\n`);
 }
 
+async function report(name: string, stream: JoinStream): Promise<void> {
+  const reasons = [...stream.refused].map(([reason, n]) => `${reason} ${n}`).join(", ") || "none";
+  const refused = [...stream.refused.values()].reduce((sum, n) => sum + n, 0);
+  await reportLine(
+    `fault ${name}: joins attempted ${stream.attempted}, succeeded ${stream.succeeded}, refused ${refused} (${reasons}), recovery ${stream.recoveryMs ?? "none"} ms`,
+  );
+}
+
 /** The API calls `name`'s checks had to try again, NATS_UNAVAILABLE while the cluster elected leaders. */
 async function reportRetries(name: string): Promise<void> {
-  const line = `fault ${name}: API calls retried after NATS_UNAVAILABLE ${unavailableRetries}`;
+  await reportLine(`fault ${name}: API calls retried after NATS_UNAVAILABLE ${unavailableRetries}`);
   unavailableRetries = 0;
-  console.log(line);
-  await appendFile(reportFile, `${line}\n`);
+}
+
+/** The streams (KV buckets among them) whose leader is the node named `node`: they have none for a while after it dies. */
+async function streamsLedBy(node: string): Promise<string[]> {
+  const nc = await cluster.connect("pnm-test-leaders");
+  try {
+    const led: string[] = [];
+    for await (const info of (await jetstreamManager(nc)).streams.list())
+      if (info.cluster?.leader === node) led.push(info.config.name);
+    return led.sort();
+  } finally {
+    await nc.close();
+  }
 }
 
 /** Every refusal is named (no hang, nothing unnamed), no extra joiner of the full room got in, and joins came back. */
@@ -440,12 +458,17 @@ describe("faults on a 3-node NATS cluster with two pnm instances", { timeout: 12
       reconnect: false,
       wsFactory: async (url) => ({ socket: new nodeWebSocket(url), encrypted: false }),
     });
-    // The node leads the nonce bucket, so signed API calls meet its stream without a leader after the kill.
+    // The worst case: the node leads the seats bucket, which every join writes, and the nonce bucket, which every
+    // signed API call writes. Until the others elect new leaders (seconds) joins are refused and API calls meet
+    // NATS_UNAVAILABLE; without a leader there, recovery took under half a second.
+    await leadOn(node.name, "KV_pnm-seats");
     await leadOn(node.name, "KV_pnm-nonces");
+    const led = await streamsLedBy(node.name);
     try {
       const stream = await joinStream("nats-node", () => node.kill("SIGKILL"));
       await closedPage.closed();
       await report("nats-node-killed", stream);
+      await reportLine(`fault nats-node-killed: the node led ${led.join(", ")}`);
       checkStream(stream);
       await checkNothingLost();
       expect(ended).toEqual([]);
