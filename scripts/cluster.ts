@@ -46,7 +46,7 @@ try {
 }
 
 const apiKey = "pnm-cluster";
-const apiSecret = randomBytes(32).toString("base64url");
+const apiSecret = randomBytes(32).toString("hex");
 for (const instance of [1, 2]) {
   // One after the other: the first creates the replicated buckets and streams.
   const pnm = await startPnmProcess({

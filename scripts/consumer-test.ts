@@ -302,7 +302,7 @@ try {
 
   const url = `http://127.0.0.1:${await freePort()}`;
   const apiKey = `consumer-${randomBytes(4).toString("hex")}`;
-  const apiSecret = randomBytes(32).toString("base64url");
+  const apiSecret = randomBytes(32).toString("hex");
   const natsServerBin =
     process.env.PNM_NATS_SERVER_BIN ||
     (await succeed(run("bash", [join(root, "scripts/ensure-nats.sh")], { cwd: root, timeoutMs: 300_000 }))).trim();

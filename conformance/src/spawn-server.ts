@@ -40,7 +40,7 @@ const readyTimeoutMs = 60_000;
 export async function spawnServer(options: SpawnOptions): Promise<SpawnedServer> {
   const port = await freePort();
   const apiKey = `pnm-conformance-${randomBytes(4).toString("hex")}`;
-  const apiSecret = randomBytes(32).toString("base64url");
+  const apiSecret = randomBytes(32).toString("hex");
   const dataDir = mkdtempSync(join(tmpdir(), "pnm-conformance-"));
   const baseUrl = `http://127.0.0.1:${port}`;
   const liveKit =
@@ -48,7 +48,7 @@ export async function spawnServer(options: SpawnOptions): Promise<SpawnedServer>
       ? undefined
       : {
           apiKey: `lk-conformance-${randomBytes(4).toString("hex")}`,
-          apiSecret: randomBytes(32).toString("base64url"),
+          apiSecret: randomBytes(32).toString("hex"),
         };
   const child = spawn("/bin/sh", ["-c", options.command], {
     detached: true,

@@ -21,7 +21,8 @@ export async function ensureDevCredentials(config: ParsedConfig): Promise<PnmCon
   }
   const generated = {
     apiKey: `pnm-dev-${randomBytes(6).toString("hex")}`,
-    apiSecret: randomBytes(32).toString("base64url"),
+    // Hex, never base64url: a secret that starts with "-" reads as an option on a command line (pnm-conformance --api-secret).
+    apiSecret: randomBytes(32).toString("hex"),
   };
   try {
     await mkdir(dirname(file), { recursive: true });

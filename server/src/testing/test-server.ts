@@ -15,7 +15,7 @@ export function testConfig(nats: TestNats, overrides: Partial<PnmConfig> = {}): 
     host: "127.0.0.1",
     httpPort: 0,
     apiKey: "pnm-test-key",
-    apiSecret: randomBytes(32).toString("base64url"),
+    apiSecret: randomBytes(32).toString("hex"),
     natsUrl: nats.server.url,
     natsWsUrls: [nats.server.wsUrl],
     corsOrigins: [],
